@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { CniError, ErrorCode } from '../../lib/errors';
+import { parseIP, parsePrefix, type IP } from '../../lib/ip';
+import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
+import { NetConf, Route, parseWith, versionAtLeast, type Route as RouteT } from '../../lib/types';
+import { canonicalizeRange, canonicalizeRangeSet, rangesOverlap, type RangeInput, type RangeSet } from './range';
+
+export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
+
+const RangeSchema = z.looseObject({
+  subnet: z.string(),
+  rangeStart: z.string().optional(),
+  rangeEnd: z.string().optional(),
+  gateway: z.string().optional(),
+});
+
+const HostLocalConf = NetConf.extend({
+  ipam: z.looseObject({
+    type: z.string().optional(),
+    ranges: z.array(z.array(RangeSchema)).optional(),
+    subnet: z.string().optional(),
+    rangeStart: z.string().optional(),
+    rangeEnd: z.string().optional(),
+    gateway: z.string().optional(),
+    routes: z.array(Route).optional(),
+    resolvConf: z.string().optional(),
+    dataDir: z.string().min(1).optional(),
+  }),
+  runtimeConfig: z
+    .looseObject({
+      ips: z.array(z.string()).optional(),
+      ipRanges: z.array(z.array(RangeSchema)).optional(),
+    })
+    .optional(),
+  args: z.looseObject({ cni: z.looseObject({ ips: z.array(z.string()).optional() }).optional() }).optional(),
+});
+
+/** host-local's config with every default filled and every cross-field rule checked. */
+export interface HostLocalConfig {
+  cniVersion: string;
+  networkName: string;
+  /** <dataDir>/<network name>: the store's directory. */
+  storeDir: string;
+  rangeSets: RangeSet[];
+  requestedIPs: IP[];
+  routes: RouteT[];
+  resolvConf?: string;
+}
+
+export function parseConfig(cmd: CmdArgs): HostLocalConfig {
+  const conf = parseWith(HostLocalConf, cmd.config, 'host-local config');
+  const ipam = conf.ipam;
+  const sets: Array<{ set: RangeSet; field: string }> = [];
+  const addSets = (list: RangeInput[][] | undefined, field: string) =>
+    list?.forEach((inputs, i) => sets.push({ set: canonicalizeRangeSet(inputs, `${field}[${i}]`), field: `${field}[${i}]` }));
+  addSets(conf.runtimeConfig?.ipRanges, 'runtimeConfig.ipRanges');
+  if (ipam.subnet) {
+    // the deprecated single range, whose fields sit directly under "ipam", comes first
+    const { subnet, rangeStart, rangeEnd, gateway } = ipam;
+    sets.push({ set: [canonicalizeRange({ subnet, rangeStart, rangeEnd, gateway }, 'ipam')], field: 'ipam.subnet' });
+  }
+  addSets(ipam.ranges, 'ipam.ranges');
+  if (sets.length === 0) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid field "ipam.ranges": no IP ranges specified');
+  const rangeSets = sets.map((s) => s.set);
+  checkSetsDisjoint(rangeSets, sets.map((s) => s.field));
+  checkFamiliesAllowed(rangeSets, conf.cniVersion);
+
+  return {
+    cniVersion: conf.cniVersion,
+    networkName: conf.name,
+    storeDir: join(ipam.dataDir ?? DEFAULT_DATA_DIR, conf.name),
+    rangeSets,
+    requestedIPs: requestedIPs(cmd, conf),
+    routes: ipam.routes ?? [],
+    resolvConf: ipam.resolvConf,
+  };
+}
+
+function checkSetsDisjoint(sets: RangeSet[], fields: string[]): void {
+  sets.forEach((set, i) =>
+    sets.slice(0, i).forEach((other, j) => {
+      if (set.some((a) => other.some((b) => rangesOverlap(a, b)))) {
+        throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid field "${fields[i]}": range set overlaps ${fields[j]}`);
+      }
+    }),
+  );
+}
+
+/** Before 0.3.0 a result could carry one address of each family only. */
+function checkFamiliesAllowed(sets: RangeSet[], cniVersion: string): void {
+  if (versionAtLeast(cniVersion, '0.3.0')) return;
+  const v4 = sets.filter((s) => s[0].subnet.ip.family === 4).length;
+  if (v4 > 1 || sets.length - v4 > 1) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `cniVersion ${cniVersion} allows one range set per address family`);
+  }
+}
+
+/** Requested addresses from the `ips` capability, args.cni.ips and CNI_ARGS IP= (comma-separated). */
+function requestedIPs(cmd: CmdArgs, conf: z.infer<typeof HostLocalConf>): IP[] {
+  checkKnownArgs(cmd.args, ['IP']);
+  const sources: Array<{ values: string[]; field: string; code: number }> = [
+    { values: conf.runtimeConfig?.ips ?? [], field: 'runtimeConfig.ips', code: ErrorCode.InvalidNetworkConfig },
+    { values: conf.args?.cni?.ips ?? [], field: 'args.cni.ips', code: ErrorCode.InvalidNetworkConfig },
+    { values: (cmd.args.get('IP') ?? '').split(',').map((s) => s.trim()).filter(Boolean), field: 'CNI_ARGS IP', code: ErrorCode.InvalidEnvironment },
+  ];
+  const ips: IP[] = [];
+  for (const { values, field, code } of sources) {
+    values.forEach((text, i) => {
+      // "ip/prefix" is accepted; only the address counts
+      const ip = text.includes('/') ? parsePrefix(text)?.ip : parseIP(text);
+      if (!ip) throw new CniError(code, `invalid ${field.startsWith('CNI_ARGS') ? field : `field "${field}[${i}]"`}: ${JSON.stringify(text)} is not an IP address`);
+      if (!ips.some((other) => other.family === ip.family && other.value === ip.value)) ips.push(ip);
+    });
+  }
+  return ips;
+}

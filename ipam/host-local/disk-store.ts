@@ -1,0 +1,111 @@
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { isNodeErrorCode } from '../../lib/errors';
+import { formatIP, parseIP, type IP } from '../../lib/ip';
+import { FileLock } from '../../lib/lock';
+import type { Allocation, Store } from './store';
+
+/** The reference plugin separates container id and ifname with CRLF (disk/backend.go LineBreak). */
+const LINE_BREAK = '\r\n';
+const TEMP_PREFIX = '.tmp-';
+const LAST_RESERVED_PREFIX = 'last_reserved_ip.';
+
+/**
+ * The reference host-local layout: <dataDir>/<network>/<ip> files holding "id\r\nifname",
+ * last_reserved_ip.<range set index>, and a "lock" file taken with flock. Files are written to a
+ * temporary name and linked into place, so a reader never sees a half-written file and a killed
+ * writer leaves only a temporary file, which the next lock holder removes.
+ */
+export class DiskStore implements Store {
+  private readonly lock: FileLock;
+
+  constructor(
+    readonly dir: string,
+    private readonly lockTimeoutMs?: number,
+  ) {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    this.lock = new FileLock(join(dir, 'lock'));
+  }
+
+  withLock<T>(fn: () => T): T {
+    return this.lock.with(() => {
+      this.removeStaleTemporaries();
+      return fn();
+    }, this.lockTimeoutMs);
+  }
+
+  reserve(ip: IP, containerId: string, ifname: string, rangeSetIndex: number): boolean {
+    const temp = this.writeTemporary(`${containerId}${LINE_BREAK}${ifname}`);
+    try {
+      linkSync(temp, join(this.dir, formatIP(ip)));
+    } catch (err) {
+      if (isNodeErrorCode(err, 'EEXIST')) return false;
+      throw err;
+    } finally {
+      unlinkSync(temp);
+    }
+    this.replaceFile(`${LAST_RESERVED_PREFIX}${rangeSetIndex}`, formatIP(ip));
+    return true;
+  }
+
+  release(ip: IP): void {
+    this.unlinkIfExists(formatIP(ip));
+  }
+
+  lastReserved(rangeSetIndex: number): IP | undefined {
+    const text = this.readIfExists(`${LAST_RESERVED_PREFIX}${rangeSetIndex}`);
+    return text === undefined ? undefined : parseIP(text.trim());
+  }
+
+  allocations(): Allocation[] {
+    const out: Allocation[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const ip = parseIP(name);
+      if (!ip) continue; // lock, last_reserved_ip.N, temporaries
+      const text = this.readIfExists(name);
+      if (text === undefined) continue;
+      const [containerId, ifname] = text.trim().split(LINE_BREAK);
+      out.push({ ip, containerId: containerId.trim(), ifname: ifname?.trim() || undefined });
+    }
+    return out;
+  }
+
+  private readIfExists(name: string): string | undefined {
+    try {
+      return readFileSync(join(this.dir, name), 'utf8');
+    } catch (err) {
+      if (isNodeErrorCode(err, 'ENOENT')) return undefined;
+      throw err;
+    }
+  }
+
+  private writeTemporary(content: string): string {
+    const path = join(this.dir, `${TEMP_PREFIX}${process.pid}-${Math.random().toString(36).slice(2)}`);
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    return path;
+  }
+
+  private replaceFile(name: string, content: string): void {
+    renameSync(this.writeTemporary(content), join(this.dir, name));
+  }
+
+  /** Under the lock nobody is mid-write, so any temporary left is from a killed process. */
+  private removeStaleTemporaries(): void {
+    for (const name of readdirSync(this.dir)) {
+      if (name.startsWith(TEMP_PREFIX)) this.unlinkIfExists(name);
+    }
+  }
+
+  private unlinkIfExists(name: string): void {
+    try {
+      unlinkSync(join(this.dir, name));
+    } catch (err) {
+      if (!isNodeErrorCode(err, 'ENOENT')) throw err;
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { CniError, ErrorCode } from '../../lib/errors';
+import { formatIP, formatPrefix } from '../../lib/ip';
+import { log } from '../../lib/log';
+import type { CmdArgs } from '../../lib/skel';
+import type { Result } from '../../lib/types';
+import { allocate, allocationsOf, collectGarbage, release, type Attachment } from './allocator';
+import { parseConfig, type HostLocalConfig } from './config';
+import { DiskStore } from './disk-store';
+import { formatRangeSet, rangeSetCapacity, rangeSetContains } from './range';
+import { readResolvConf } from './resolv-conf';
+
+const attachmentOf = (cmd: CmdArgs): Attachment => ({ containerId: cmd.containerId, ifname: cmd.ifname });
+
+export async function add(cmd: CmdArgs): Promise<Result> {
+  const conf = parseConfig(cmd);
+  const dns = conf.resolvConf ? readResolvConf(conf.resolvConf) : undefined;
+  const store = new DiskStore(conf.storeDir);
+  const allocated = store.withLock(() => allocate(store, conf.rangeSets, attachmentOf(cmd), conf.requestedIPs));
+  log.info('allocated', { ips: allocated.map((a) => formatIP(a.ip)) });
+  return {
+    cniVersion: conf.cniVersion,
+    ips: allocated.map(({ ip, range }) => ({
+      address: formatPrefix({ ip, length: range.subnet.length }),
+      gateway: formatIP(range.gateway),
+    })),
+    routes: conf.routes,
+    dns,
+  };
+}
+
+export async function del(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const store = new DiskStore(conf.storeDir);
+  const released = store.withLock(() => release(store, attachmentOf(cmd)));
+  log.info('released', { ips: released.map((a) => formatIP(a.ip)) });
+}
+
+/** Every range set must hold an address for this attachment. */
+export async function check(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const store = new DiskStore(conf.storeDir);
+  const held = store.withLock(() => allocationsOf(store, attachmentOf(cmd)));
+  conf.rangeSets.forEach((set, index) => {
+    if (!held.some((a) => rangeSetContains(set, a.ip))) {
+      throw new CniError(
+        ErrorCode.AllocationMissing,
+        `host-local: no address reserved for container ${JSON.stringify(cmd.containerId)} interface ${JSON.stringify(cmd.ifname)} in range set ${index} (${formatRangeSet(set)}) of network ${JSON.stringify(conf.networkName)}`,
+      );
+    }
+  });
+}
+
+/** Ready when the store is writable and every range set has a free address. */
+export async function status(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const store = openWritableStore(conf);
+  const held = store.withLock(() => store.allocations());
+  conf.rangeSets.forEach((set, index) => {
+    const used = BigInt(held.filter((a) => rangeSetContains(set, a.ip)).length);
+    if (used >= rangeSetCapacity(set)) {
+      throw new CniError(ErrorCode.PluginNotAvailable, `range set ${index} (${formatRangeSet(set)}) is full: ${used} addresses allocated`);
+    }
+  });
+}
+
+/** Releases every address of this network held by an attachment not in cni.dev/valid-attachments. */
+export async function gc(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const store = new DiskStore(conf.storeDir);
+  const valid = (cmd.validAttachments ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
+  const removed = store.withLock(() => collectGarbage(store, valid));
+  log.info('garbage collected', { ips: removed.map((a) => formatIP(a.ip)) });
+}
+
+function openWritableStore(conf: HostLocalConfig): DiskStore {
+  try {
+    mkdirSync(conf.storeDir, { recursive: true, mode: 0o755 });
+    accessSync(conf.storeDir, constants.W_OK);
+    return new DiskStore(conf.storeDir);
+  } catch (err) {
+    throw new CniError(ErrorCode.PluginNotAvailable, `data directory ${JSON.stringify(conf.storeDir)} is not writable: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,50 @@
+import { bitsOf, formatIP, parseIP, type Family, type IP } from './address';
+
+/** An address with a prefix length, e.g. 10.1.0.5/16: the address may have host bits set. */
+export interface Prefix {
+  readonly ip: IP;
+  readonly length: number;
+}
+
+/** Parses "addr/len"; undefined when malformed or the length is out of range for the family. */
+export function parsePrefix(text: string): Prefix | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIP(text.slice(0, slash));
+  const lengthText = text.slice(slash + 1);
+  if (!ip || !/^\d{1,3}$/.test(lengthText)) return undefined;
+  const length = Number(lengthText);
+  // An IPv4-mapped IPv6 prefix ("::ffff:10.0.0.0/104") is taken as its IPv4 form.
+  const adjusted = ip.family === 4 && text.slice(0, slash).includes(':') ? length - 96 : length;
+  if (adjusted < 0 || adjusted > bitsOf(ip.family)) return undefined;
+  return { ip, length: adjusted };
+}
+
+export function formatPrefix(prefix: Prefix): string {
+  return `${formatIP(prefix.ip)}/${prefix.length}`;
+}
+
+export function hostMask(family: Family, length: number): bigint {
+  return (1n << BigInt(bitsOf(family) - length)) - 1n;
+}
+
+export function networkAddress(prefix: Prefix): IP {
+  return { family: prefix.ip.family, value: prefix.ip.value & ~hostMask(prefix.ip.family, prefix.length) };
+}
+
+/** The last address in the prefix (the IPv4 broadcast address). */
+export function lastAddress(prefix: Prefix): IP {
+  return { family: prefix.ip.family, value: networkAddress(prefix).value | hostMask(prefix.ip.family, prefix.length) };
+}
+
+export function hasHostBits(prefix: Prefix): boolean {
+  return networkAddress(prefix).value !== prefix.ip.value;
+}
+
+export function prefixContains(prefix: Prefix, ip: IP): boolean {
+  return ip.family === prefix.ip.family && (ip.value & ~hostMask(ip.family, prefix.length)) === networkAddress(prefix).value;
+}
+
+export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
+  return prefixContains(a, networkAddress(b)) || prefixContains(b, networkAddress(a));
+}

@@ -1,0 +1,50 @@
+import type { Attachment, NetConf, Result } from '../types';
+import type { CniArgs } from './cni-args';
+
+export const VERBS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'] as const;
+export type Verb = (typeof VERBS)[number];
+
+/** What a verb receives: the validated environment and the decoded, version-checked config. */
+export interface CmdArgs {
+  command: Verb;
+  containerId: string;
+  /** Empty when the runtime gave none (allowed on DEL). */
+  netns: string;
+  ifname: string;
+  args: CniArgs;
+  path: string[];
+  stdin: Buffer;
+  /** The whole network config, loosely validated; each plugin parses its own fields. */
+  config: NetConf;
+  cniVersion: string;
+  prevResult?: Result;
+  /** GC only: the attachments that are still in use. */
+  validAttachments?: Attachment[];
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface PluginVerbs {
+  add(cmd: CmdArgs): Promise<Result>;
+  del(cmd: CmdArgs): Promise<void>;
+  check(cmd: CmdArgs): Promise<void>;
+  status?(cmd: CmdArgs): Promise<void>;
+  gc?(cmd: CmdArgs): Promise<void>;
+}
+
+export interface About {
+  /** The plugin type, e.g. "host-local". */
+  name: string;
+  version: string;
+}
+
+/** Environment variables each verb requires (what the Go skel enforces). */
+export const REQUIRED_ENV: Record<Verb, readonly string[]> = {
+  ADD: ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
+  CHECK: ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_PATH'],
+  DEL: ['CNI_COMMAND', 'CNI_CONTAINERID', 'CNI_IFNAME', 'CNI_PATH'],
+  GC: ['CNI_COMMAND', 'CNI_PATH'],
+  STATUS: ['CNI_COMMAND', 'CNI_PATH'],
+};
+
+/** The lowest config cniVersion that may use each verb. */
+export const MINIMUM_VERSION: Partial<Record<Verb, string>> = { CHECK: '0.4.0', GC: '1.1.0', STATUS: '1.1.0' };

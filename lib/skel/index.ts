@@ -1,0 +1,5 @@
+export * from './cmd-args';
+export * from './cni-args';
+export * from './io';
+export * from './run';
+export * from './lazy';

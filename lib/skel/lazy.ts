@@ -1,0 +1,17 @@
+import type { CmdArgs, PluginVerbs } from './cmd-args';
+
+type VerbModule = Partial<PluginVerbs> & Pick<PluginVerbs, 'add' | 'del' | 'check'>;
+
+/**
+ * Verbs whose module is loaded on first use, so VERSION and bad-input paths never pay for
+ * netlink, FFI or schemas (startup time is the plugin's latency).
+ */
+export function lazyVerbs(load: () => Promise<VerbModule>): PluginVerbs {
+  return {
+    add: async (cmd: CmdArgs) => (await load()).add(cmd),
+    del: async (cmd: CmdArgs) => (await load()).del(cmd),
+    check: async (cmd: CmdArgs) => (await load()).check(cmd),
+    status: async (cmd: CmdArgs) => (await load()).status?.(cmd),
+    gc: async (cmd: CmdArgs) => (await load()).gc?.(cmd),
+  };
+}

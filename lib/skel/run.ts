@@ -1,0 +1,168 @@
+import { CniError, ErrorCode } from '../errors';
+import { Logger, setLogger, type LogLevel } from '../log';
+import { assertNetns, isCurrentNetns, netnsExists } from '../netns';
+import {
+  CURRENT_VERSION,
+  NetConf,
+  Result,
+  SUPPORTED_VERSIONS,
+  ValidAttachments,
+  isSupportedVersion,
+  parseWith,
+  resultFromAnyVersion,
+  resultToVersion,
+  versionAtLeast,
+} from '../types';
+import { parseCniArgs } from './cni-args';
+import { MINIMUM_VERSION, REQUIRED_ENV, VERBS, type About, type CmdArgs, type PluginVerbs, type Verb } from './cmd-args';
+import { processIO, type PluginIO } from './io';
+import { toCniError } from './translate';
+import { validateContainerId, validateInterfaceName, validateNetworkName } from './validate';
+
+/** Stdin larger than this is not a network config; refuse it before parsing. */
+const MAX_STDIN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The CNI protocol: reads the environment and stdin, dispatches to the verb, prints the result
+ * (converted to the config's cniVersion) or one error object on stdout. Returns the exit code.
+ */
+export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO = processIO): Promise<number> {
+  const command = io.env.CNI_COMMAND;
+  const logger = new Logger(
+    { plugin: about.name, command, containerId: io.env.CNI_CONTAINERID, ifname: io.env.CNI_IFNAME },
+    io.writeStderr,
+    io.env.CNI_LOG_FILE,
+    io.env.CNI_LOG_LEVEL as LogLevel | undefined,
+  );
+  setLogger(logger);
+  let cniVersion = CURRENT_VERSION;
+  try {
+    if (!command) {
+      io.writeStderr(`CNI ${about.name} plugin v${about.version}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(', ')}\n`);
+      return 0;
+    }
+    if (command === 'VERSION') {
+      io.writeStdout(JSON.stringify(versionInfo(io)) + '\n');
+      return 0;
+    }
+    if (!(VERBS as readonly string[]).includes(command)) {
+      throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND ${JSON.stringify(command)}: expected one of ADD, DEL, CHECK, STATUS, GC, VERSION`);
+    }
+    const verb = command as Verb;
+    const cmd = readCmdArgs(verb, io, (v) => (cniVersion = v));
+    logger.debug('invoked');
+    if (verb === 'ADD') {
+      const result = await verbs.add(cmd);
+      io.writeStdout(JSON.stringify(resultToVersion(result, cmd.cniVersion)) + '\n');
+    } else if (verb === 'DEL') await verbs.del(cmd);
+    else if (verb === 'CHECK') await verbs.check(cmd);
+    else if (verb === 'STATUS') await verbs.status?.(cmd);
+    else await verbs.gc?.(cmd);
+    return 0;
+  } catch (err) {
+    const { error, isBug } = toCniError(err);
+    if (isBug) logger.error('unexpected error', { stack: (err as Error)?.stack ?? String(err) });
+    else logger.info('failed', { code: error.code, error: error.message });
+    io.writeStdout(JSON.stringify({ cniVersion, code: error.code, msg: error.message, details: error.details }) + '\n');
+    return 1;
+  }
+}
+
+function versionInfo(io: PluginIO): { cniVersion: string; supportedVersions: readonly string[] } {
+  let asked: unknown;
+  try {
+    asked = (JSON.parse(io.readStdin().toString('utf8') || '{}') as { cniVersion?: unknown }).cniVersion;
+  } catch {
+    // VERSION answers whatever stdin holds, as the Go skel does
+  }
+  const cniVersion = typeof asked === 'string' && isSupportedVersion(asked) ? asked : CURRENT_VERSION;
+  return { cniVersion, supportedVersions: SUPPORTED_VERSIONS };
+}
+
+function readCmdArgs(verb: Verb, io: PluginIO, noteVersion: (v: string) => void): CmdArgs {
+  const env = io.env;
+  const missing = REQUIRED_ENV[verb].filter((name) => !env[name]);
+  if (missing.length) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `required environment variables missing: ${missing.join(', ')}`);
+  }
+  const { raw, stdin } = readConfig(io);
+  if (typeof raw.cniVersion === 'string') noteVersion(raw.cniVersion);
+  const config = parseWith(NetConf, raw, 'network config');
+  checkVersion(verb, config.cniVersion);
+  validateNetworkName(config.name);
+
+  const cmd: CmdArgs = {
+    command: verb,
+    containerId: env.CNI_CONTAINERID ?? '',
+    netns: env.CNI_NETNS ?? '',
+    ifname: env.CNI_IFNAME ?? '',
+    args: parseCniArgs(env.CNI_ARGS),
+    path: (env.CNI_PATH ?? '').split(':').filter(Boolean),
+    stdin,
+    config,
+    cniVersion: config.cniVersion,
+    env,
+  };
+  if (verb === 'ADD' || verb === 'DEL' || verb === 'CHECK') {
+    validateContainerId(cmd.containerId);
+    validateInterfaceName(cmd.ifname);
+    checkNetns(verb, cmd.netns, env);
+  }
+  if (config.prevResult !== undefined) {
+    cmd.prevResult = resultFromAnyVersion(parseWith(Result, config.prevResult, 'prevResult', ErrorCode.DecodingFailure, 'prevResult'));
+  }
+  if (verb === 'GC') cmd.validAttachments = readValidAttachments(raw);
+  return cmd;
+}
+
+function readConfig(io: PluginIO): { raw: Record<string, unknown>; stdin: Buffer } {
+  let stdin: Buffer;
+  try {
+    stdin = io.readStdin();
+  } catch (err) {
+    throw new CniError(ErrorCode.IOFailure, `cannot read the network config from stdin: ${(err as Error).message}`);
+  }
+  if (stdin.length > MAX_STDIN_BYTES) {
+    throw new CniError(ErrorCode.DecodingFailure, `network config on stdin is ${stdin.length} bytes; the limit is ${MAX_STDIN_BYTES}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdin.toString('utf8'));
+  } catch (err) {
+    const why = err instanceof RangeError ? 'nested too deeply' : (err as Error).message;
+    throw new CniError(ErrorCode.DecodingFailure, `cannot decode the network config on stdin as JSON: ${why}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new CniError(ErrorCode.DecodingFailure, 'the network config on stdin must be a JSON object');
+  }
+  return { raw: parsed as Record<string, unknown>, stdin };
+}
+
+function checkVersion(verb: Verb, version: string): void {
+  if (!isSupportedVersion(version)) {
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `incompatible CNI versions; config is ${JSON.stringify(version)}, plugin supports [${SUPPORTED_VERSIONS.map((v) => JSON.stringify(v)).join(' ')}]`,
+    );
+  }
+  const minimum = MINIMUM_VERSION[verb];
+  if (minimum && !versionAtLeast(version, minimum)) {
+    throw new CniError(ErrorCode.IncompatibleVersion, `config version ${JSON.stringify(version)} does not allow ${verb} (needs ${minimum} or later)`);
+  }
+}
+
+function checkNetns(verb: Verb, netns: string, env: PluginIO['env']): void {
+  // DEL must succeed when the namespace is already gone; the plugin decides what that means.
+  if (verb === 'DEL' && !netnsExists(netns)) return;
+  assertNetns(netns);
+  const override = (env.CNI_NETNS_OVERRIDE ?? '').toLowerCase();
+  if (override !== '1' && override !== 'true' && isCurrentNetns(netns)) {
+    throw new CniError(ErrorCode.InvalidNetns, `CNI_NETNS ${JSON.stringify(netns)} is the plugin's own network namespace, not a container's`);
+  }
+}
+
+function readValidAttachments(raw: Record<string, unknown>) {
+  const list = raw['cni.dev/valid-attachments'] ?? raw['cni.dev/attachments'];
+  if (list === undefined) return undefined;
+  return parseWith(ValidAttachments, list, 'GC request', ErrorCode.InvalidNetworkConfig, 'cni.dev/valid-attachments');
+}

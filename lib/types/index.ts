@@ -1,0 +1,5 @@
+export * from './convert';
+export * from './netconf';
+export * from './parse';
+export * from './result';
+export * from './version';

@@ -1,0 +1,47 @@
+import type { z } from 'zod';
+import { CniError, ErrorCode } from '../errors';
+
+/** Renders a zod path the way a user writes it in a conflist: ipam.ranges[0][0].subnet */
+export function fieldPath(path: readonly PropertyKey[], prefix = ''): string {
+  let out = prefix;
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out || '(top level)';
+}
+
+/**
+ * Validates `value` against `schema`; on failure throws a CniError whose message names every
+ * offending field and what was expected there.
+ */
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+  code: number = ErrorCode.InvalidNetworkConfig,
+  pathPrefix = '',
+): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `field "${fieldPath(issue.path, pathPrefix)}": ${describeIssue(issue)}`);
+  throw new CniError(code, `invalid ${what}: ${problems.join('; ')}`);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    return issue.input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(issue.input)}`;
+  }
+  if ('input' in issue && issue.input !== undefined && issue.code === 'custom') {
+    return `${issue.message}, got ${describeValue(issue.input)}`;
+  }
+  return issue.message;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'object') return 'object';
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${typeof value} ${text.slice(0, 77)}...` : `${typeof value} ${text}`;
+}

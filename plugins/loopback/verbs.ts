@@ -1,0 +1,60 @@
+import { CniError, ErrorCode } from '../../lib/errors';
+import { formatIP, parsePrefix, prefixContains } from '../../lib/ip';
+import {
+  formatAddress,
+  linkByName,
+  listAddresses,
+  openSocketIn,
+  setLinkUp,
+  type AddressInfo,
+  type LinkInfo,
+  type RtNetlinkSocket,
+} from '../../lib/netlink';
+import { netnsExists } from '../../lib/netns';
+import type { CmdArgs } from '../../lib/skel';
+import type { Result } from '../../lib/types';
+
+const LOOPBACK = 'lo';
+const loopbackNets = [parsePrefix('127.0.0.0/8')!, parsePrefix('::1/128')!];
+
+async function withLoopback<T>(netns: string, fn: (sock: RtNetlinkSocket, lo: LinkInfo) => Promise<T>): Promise<T> {
+  const sock = openSocketIn(netns);
+  try {
+    const lo = await linkByName(sock, LOOPBACK);
+    if (!lo) throw new CniError(ErrorCode.LinkFailure, `no "lo" interface in network namespace ${JSON.stringify(netns)}`);
+    return await fn(sock, lo);
+  } finally {
+    sock.socket.close();
+  }
+}
+
+export async function add(cmd: CmdArgs): Promise<Result> {
+  const addresses = await withLoopback(cmd.netns, async (sock, lo) => {
+    await setLinkUp(sock, lo, true);
+    return listAddresses(sock, lo.index);
+  });
+  const foreign = addresses.find((a) => !loopbackNets.some((net) => prefixContains(net, a.ip)));
+  if (foreign) {
+    throw new CniError(ErrorCode.LinkFailure, `loopback interface found with non-loopback address ${JSON.stringify(formatIP(foreign.ip))}`);
+  }
+  // Chained after another plugin, loopback passes the previous result through untouched.
+  if (cmd.prevResult) return cmd.prevResult;
+  const first = (family: 4 | 6): AddressInfo | undefined => addresses.find((a) => a.ip.family === family);
+  const ips = [first(4), first(6)].filter((a): a is AddressInfo => a !== undefined).map((a) => ({ address: formatAddress(a), interface: 0 }));
+  return {
+    cniVersion: cmd.cniVersion,
+    interfaces: [{ name: LOOPBACK, mac: '00:00:00:00:00:00', sandbox: cmd.netns }],
+    ips,
+  };
+}
+
+export async function del(cmd: CmdArgs): Promise<void> {
+  // The namespace may already be gone: then so is its loopback, and DEL has nothing to undo.
+  if (!netnsExists(cmd.netns)) return;
+  await withLoopback(cmd.netns, (sock, lo) => setLinkUp(sock, lo, false));
+}
+
+export async function check(cmd: CmdArgs): Promise<void> {
+  const up = await withLoopback(cmd.netns, async (_sock, lo) => lo.up);
+  if (!up) throw new CniError(ErrorCode.LinkFailure, `loopback interface "lo" in ${JSON.stringify(cmd.netns)} is down`);
+}

@@ -1,0 +1,5 @@
+/** Every executable the suite builds: the plugin type (the bin/ name) and its entry module. */
+export const PLUGINS = [
+  { name: 'host-local', main: 'ipam/host-local/main.ts' },
+  { name: 'loopback', main: 'plugins/loopback/main.ts' },
+];
