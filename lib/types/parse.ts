@@ -22,7 +22,7 @@ export function parseWith<S extends z.ZodType>(
   code: number = ErrorCode.InvalidNetworkConfig,
   pathPrefix = '',
 ): z.infer<S> {
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `field "${fieldPath(issue.path, pathPrefix)}": ${describeIssue(issue)}`);
   throw new CniError(code, `invalid ${what}: ${problems.join('; ')}`);

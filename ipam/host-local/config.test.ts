@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { formatIP } from '../../lib/ip';
+import { parseCniArgs, type CmdArgs } from '../../lib/skel';
+import { parseConfig } from './config';
+import { formatRangeSet } from './range';
+
+function cmd(ipam: Record<string, unknown>, extra: Record<string, unknown> = {}, cniArgs = ''): CmdArgs {
+  return {
+    command: 'ADD',
+    containerId: 'c1',
+    netns: '/run/netns/x',
+    ifname: 'eth0',
+    args: parseCniArgs(cniArgs),
+    path: [],
+    stdin: Buffer.from(''),
+    config: { cniVersion: '1.0.0', name: 'net1', type: 'host-local', ipam: { type: 'host-local', ...ipam }, ...extra },
+    cniVersion: '1.0.0',
+    env: {},
+  };
+}
+
+describe('host-local parseConfig', () => {
+  it('reads ranges, defaults dataDir and keeps routes', () => {
+    const conf = parseConfig(cmd({ ranges: [[{ subnet: '10.1.0.0/16' }]], routes: [{ dst: '0.0.0.0/0' }] }));
+    expect(conf.storeDir).toBe('/var/lib/cni/networks/net1');
+    expect(conf.rangeSets.map(formatRangeSet)).toEqual(['10.1.0.1-10.1.255.254']);
+    expect(conf.routes).toEqual([{ dst: '0.0.0.0/0' }]);
+  });
+
+  it('puts runtimeConfig.ipRanges first, then the legacy subnet, then ranges', () => {
+    const conf = parseConfig(
+      cmd(
+        { subnet: '10.2.0.0/24', ranges: [[{ subnet: '10.3.0.0/24' }]], dataDir: '/tmp/x' },
+        { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.0/24' }]] } },
+      ),
+    );
+    expect(conf.rangeSets.map((s) => formatIP(s[0].subnet.ip))).toEqual(['10.1.0.0', '10.2.0.0', '10.3.0.0']);
+    expect(conf.storeDir).toBe('/tmp/x/net1');
+  });
+
+  it('collects requested IPs from the ips capability, args.cni.ips and CNI_ARGS IP=', () => {
+    const conf = parseConfig(
+      cmd({ ranges: [[{ subnet: '10.1.0.0/16' }], [{ subnet: 'fd00::/64' }]] }, { runtimeConfig: { ips: ['10.1.0.9/16'] }, args: { cni: { ips: ['fd00::9'] } } }, 'IP=10.1.0.9,fd00::7'),
+    );
+    expect(conf.requestedIPs.map(formatIP)).toEqual(['10.1.0.9', 'fd00::9', 'fd00::7']);
+  });
+
+  it('names the field of every bad value', () => {
+    const cases: Array<[CmdArgs, string]> = [
+      [cmd({}), 'invalid field "ipam.ranges": no IP ranges specified'],
+      [cmd({ ranges: [[{ subnet: '10.1.0.0/36' }]] }), 'invalid field "ipam.ranges[0][0].subnet"'],
+      [cmd({ ranges: [[{ subnet: 10 }]] }), 'field "ipam.ranges[0][0].subnet": expected string, got number 10'],
+      [cmd({ ranges: 'x' }), 'field "ipam.ranges": expected array'],
+      [cmd({ subnet: '10.1.0.0/24', rangeStart: '10.9.0.1' }), 'invalid field "ipam.rangeStart": 10.9.0.1 is not in subnet'],
+      [cmd({ ranges: [[{ subnet: '10.1.0.0/24' }], [{ subnet: '10.1.0.0/25' }]] }), 'invalid field "ipam.ranges[1]": range set overlaps ipam.ranges[0]'],
+      [cmd({ ranges: [[{ subnet: '10.1.0.0/24' }]] }, { runtimeConfig: { ips: ['nope'] } }), 'invalid field "runtimeConfig.ips[0]": "nope"'],
+      [cmd({ ranges: [[{ subnet: '10.1.0.0/24' }]] }, {}, 'IP=1.2.3'), 'invalid CNI_ARGS IP: "1.2.3"'],
+      [cmd({ ranges: [[{ subnet: '10.1.0.0/24' }]], dataDir: '' }), 'field "ipam.dataDir"'],
+    ];
+    for (const [c, message] of cases) expect(() => parseConfig(c), message).toThrow(message);
+  });
+
+  it('rejects unknown CNI_ARGS keys unless IgnoreUnknown is set', () => {
+    const ranges = [[{ subnet: '10.1.0.0/24' }]];
+    expect(() => parseConfig(cmd({ ranges }, {}, 'K8S_POD_NAME=x'))).toThrow('unknown CNI_ARGS key(s) "K8S_POD_NAME"');
+    expect(() => parseConfig(cmd({ ranges }, {}, 'IgnoreUnknown=1;K8S_POD_NAME=x'))).not.toThrow();
+  });
+});

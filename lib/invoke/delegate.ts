@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { CniError, ErrorCode } from '../errors';
+import type { CmdArgs } from '../skel';
+import { Result, parseWith, resultFromAnyVersion } from '../types';
+
+export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC';
+
+/** The executable for plugin `type` in the CNI_PATH directories, as libcni's FindInPath does. */
+export function findPlugin(type: string, path: string[]): string {
+  if (!type || type.includes('/') || type.includes('\\') || type === '.' || type === '..') {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid plugin type ${JSON.stringify(type)}: it must be a plain executable name`);
+  }
+  for (const dir of path) {
+    const candidate = join(dir, type);
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to find plugin ${JSON.stringify(type)} in path [${path.join(' ')}]`);
+}
+
+/**
+ * Runs a delegate plugin (IPAM) the way the spec asks: same environment but CNI_COMMAND, the
+ * complete network config on stdin, its stderr passed through. Returns its result on ADD.
+ */
+export async function delegate(type: string, command: DelegateCommand, cmd: CmdArgs): Promise<Result | undefined> {
+  const executable = findPlugin(type, cmd.path);
+  const { code, stdout } = await execPlugin(executable, { ...cmd.env, CNI_COMMAND: command }, cmd.stdin);
+  if (code !== 0) throw delegateError(type, stdout);
+  if (command !== 'ADD') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    throw new CniError(ErrorCode.DelegateFailure, `delegate ${JSON.stringify(type)} printed a result that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`);
+  }
+  return resultFromAnyVersion(parseWith(Result, parsed, `result of delegate ${JSON.stringify(type)}`, ErrorCode.DelegateFailure));
+}
+
+function delegateError(type: string, stdout: string): CniError {
+  try {
+    const err = JSON.parse(stdout) as { code?: unknown; msg?: unknown; details?: unknown };
+    if (typeof err.code === 'number' && typeof err.msg === 'string') {
+      return new CniError(err.code, err.msg, typeof err.details === 'string' ? err.details : '');
+    }
+  } catch {
+    // fall through: not a CNI error object
+  }
+  return new CniError(ErrorCode.DelegateFailure, `delegate ${JSON.stringify(type)} failed without a CNI error: ${JSON.stringify(stdout.slice(0, 200))}`);
+}
+
+function execPlugin(executable: string, env: NodeJS.ProcessEnv, stdin: Buffer): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(executable, [], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.on('error', (err) => reject(new CniError(ErrorCode.DelegateFailure, `cannot run ${JSON.stringify(executable)}: ${err.message}`)));
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(chunks).toString('utf8') }),
+    );
+    child.stdin.on('error', () => undefined); // a delegate may exit before reading stdin
+    child.stdin.end(stdin);
+  });
+}

@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const BIN_DIR = join(__dirname, '..', '..', 'bin');
+
+export interface PluginInvocation {
+  command?: string;
+  containerId?: string;
+  netns?: string;
+  ifname?: string;
+  cniArgs?: string;
+  path?: string;
+  /** Extra or overriding variables; undefined removes one. */
+  env?: Record<string, string | undefined>;
+  stdin?: string | object;
+}
+
+export interface PluginOutcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON, when it is JSON. */
+  json: any;
+}
+
+/** Execs a plugin exactly as a runtime does: a fresh process, CNI_* env, config on stdin. */
+export function execPlugin(executable: string, inv: PluginInvocation): Promise<PluginOutcome> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+  const set = (key: string, value: string | undefined) => {
+    if (value !== undefined) env[key] = value;
+  };
+  set('CNI_COMMAND', inv.command);
+  set('CNI_CONTAINERID', inv.containerId);
+  set('CNI_NETNS', inv.netns);
+  set('CNI_IFNAME', inv.ifname);
+  set('CNI_ARGS', inv.cniArgs);
+  set('CNI_PATH', inv.path ?? BIN_DIR);
+  for (const [key, value] of Object.entries(inv.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  const stdin = typeof inv.stdin === 'string' ? inv.stdin : JSON.stringify(inv.stdin ?? {});
+  const path = executable.includes('/') ? executable : join(BIN_DIR, executable);
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let json: unknown;
+      try {
+        json = stdout.trim() ? JSON.parse(stdout) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ code: code ?? -1, stdout, stderr, json });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(stdin);
+  });
+}
