@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { CniError, ErrorCode } from '../../lib/errors';
 import { parseIP, parsePrefix, type IP } from '../../lib/ip';
 import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
@@ -8,32 +8,25 @@ import { canonicalizeRange, canonicalizeRangeSet, rangesOverlap, type RangeInput
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
 
-const RangeSchema = z.looseObject({
-  subnet: z.string(),
-  rangeStart: z.string().optional(),
-  rangeEnd: z.string().optional(),
-  gateway: z.string().optional(),
-});
+const opt = z.optional;
+const text = z.string();
 
-const HostLocalConf = NetConf.extend({
+const RangeSchema = z.looseObject({ subnet: text, rangeStart: opt(text), rangeEnd: opt(text), gateway: opt(text) });
+
+const HostLocalConf = z.extend(NetConf, {
   ipam: z.looseObject({
-    type: z.string().optional(),
-    ranges: z.array(z.array(RangeSchema)).optional(),
-    subnet: z.string().optional(),
-    rangeStart: z.string().optional(),
-    rangeEnd: z.string().optional(),
-    gateway: z.string().optional(),
-    routes: z.array(Route).optional(),
-    resolvConf: z.string().optional(),
-    dataDir: z.string().min(1).optional(),
+    type: opt(text),
+    ranges: opt(z.array(z.array(RangeSchema))),
+    subnet: opt(text),
+    rangeStart: opt(text),
+    rangeEnd: opt(text),
+    gateway: opt(text),
+    routes: opt(z.array(Route)),
+    resolvConf: opt(text),
+    dataDir: opt(z.string().check(z.minLength(1))),
   }),
-  runtimeConfig: z
-    .looseObject({
-      ips: z.array(z.string()).optional(),
-      ipRanges: z.array(z.array(RangeSchema)).optional(),
-    })
-    .optional(),
-  args: z.looseObject({ cni: z.looseObject({ ips: z.array(z.string()).optional() }).optional() }).optional(),
+  runtimeConfig: opt(z.looseObject({ ips: opt(z.array(text)), ipRanges: opt(z.array(z.array(RangeSchema))) })),
+  args: opt(z.looseObject({ cni: opt(z.looseObject({ ips: opt(z.array(text)) })) })),
 });
 
 /** host-local's config with every default filled and every cross-field rule checked. */

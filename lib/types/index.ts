@@ -3,3 +3,4 @@ export * from './netconf';
 export * from './parse';
 export * from './result';
 export * from './version';
+export * from './conflist';

@@ -1,17 +1,17 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { DNS } from './result';
 
 /** The keys every plugin understands; plugin schemas extend it. Unknown keys pass through, as the spec asks. */
 export const NetConf = z.looseObject({
   cniVersion: z.string(),
   name: z.string(),
-  type: z.string().optional(),
-  capabilities: z.record(z.string(), z.boolean()).optional(),
-  ipam: z.looseObject({ type: z.string().optional() }).optional(),
-  dns: DNS.optional(),
-  runtimeConfig: z.looseObject({}).optional(),
-  args: z.looseObject({}).optional(),
-  prevResult: z.unknown().optional(),
+  type: z.optional(z.string()),
+  capabilities: z.optional(z.record(z.string(), z.boolean())),
+  ipam: z.optional(z.looseObject({ type: z.optional(z.string()) })),
+  dns: z.optional(DNS),
+  runtimeConfig: z.optional(z.looseObject({})),
+  args: z.optional(z.looseObject({})),
+  prevResult: z.optional(z.unknown()),
 });
 export type NetConf = z.infer<typeof NetConf>;
 

@@ -1,4 +1,6 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
+import type { $ZodIssue, $ZodType } from 'zod/v4/core';
+import { safeParse } from 'zod/v4/core';
 import { CniError, ErrorCode } from '../errors';
 
 /** Renders a zod path the way a user writes it in a conflist: ipam.ranges[0][0].subnet */
@@ -15,27 +17,30 @@ export function fieldPath(path: readonly PropertyKey[], prefix = ''): string {
  * Validates `value` against `schema`; on failure throws a CniError whose message names every
  * offending field and what was expected there.
  */
-export function parseWith<S extends z.ZodType>(
+export function parseWith<S extends $ZodType>(
   schema: S,
   value: unknown,
   what: string,
   code: number = ErrorCode.InvalidNetworkConfig,
   pathPrefix = '',
 ): z.infer<S> {
-  const parsed = schema.safeParse(value, { reportInput: true });
+  const parsed = safeParse(schema, value, { reportInput: true });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `field "${fieldPath(issue.path, pathPrefix)}": ${describeIssue(issue)}`);
   throw new CniError(code, `invalid ${what}: ${problems.join('; ')}`);
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: $ZodIssue): string {
   if (issue.code === 'invalid_type') {
     return issue.input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(issue.input)}`;
   }
-  if ('input' in issue && issue.input !== undefined && issue.code === 'custom') {
-    return `${issue.message}, got ${describeValue(issue.input)}`;
-  }
-  return issue.message;
+  if (issue.code === 'custom') return `${issue.message}, got ${describeValue(issue.input)}`;
+  if (issue.code === 'too_small') return `must have at least ${issue.minimum} ${issue.origin === 'string' ? 'character(s)' : 'element(s)'}`;
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(issue.input)}`;
+  if (issue.code === 'invalid_union') return `got ${describeValue(issue.input)}, which matches none of the accepted forms`;
+  if (issue.code === 'invalid_format') return `expected ${issue.format}, got ${describeValue(issue.input)}`;
+  if (issue.code === 'invalid_key') return `has an invalid key ${describeValue(issue.input)}`;
+  return `${issue.message} (${issue.code})`;
 }
 
 function describeValue(value: unknown): string {

@@ -1,56 +1,53 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { parseIP, parsePrefix } from '../ip';
 
-const cidr = z.string().refine((s) => parsePrefix(s) !== undefined, { message: 'expected an address with a prefix length, like "10.1.0.5/16"' });
-const ipAddress = z.string().refine((s) => parseIP(s) !== undefined, { message: 'expected an IP address' });
+const cidr = z.string().check(z.refine((s) => parsePrefix(s) !== undefined, 'expected an address with a prefix length, like "10.1.0.5/16"'));
+const ipAddress = z.string().check(z.refine((s) => parseIP(s) !== undefined, 'expected an IP address'));
+const count = z.int().check(z.nonnegative());
+const opt = z.optional;
 
 export const Interface = z.looseObject({
   name: z.string(),
-  mac: z.string().optional(),
-  mtu: z.number().int().nonnegative().optional(),
-  sandbox: z.string().optional(),
-  socketPath: z.string().optional(),
-  pciID: z.string().optional(),
+  mac: opt(z.string()),
+  mtu: opt(count),
+  sandbox: opt(z.string()),
+  socketPath: opt(z.string()),
+  pciID: opt(z.string()),
 });
 export type Interface = z.infer<typeof Interface>;
 
 export const IPConfig = z.looseObject({
   address: cidr,
-  gateway: ipAddress.optional(),
-  interface: z.number().int().nonnegative().optional(),
+  gateway: opt(ipAddress),
+  interface: opt(count),
 });
 export type IPConfig = z.infer<typeof IPConfig>;
 
 export const Route = z.looseObject({
   dst: cidr,
-  gw: ipAddress.optional(),
-  mtu: z.number().int().nonnegative().optional(),
-  advmss: z.number().int().nonnegative().optional(),
-  priority: z.number().int().nonnegative().optional(),
-  table: z.number().int().nonnegative().optional(),
-  scope: z.number().int().nonnegative().optional(),
+  gw: opt(ipAddress),
+  mtu: opt(count),
+  advmss: opt(count),
+  priority: opt(count),
+  table: opt(count),
+  scope: opt(count),
 });
 export type Route = z.infer<typeof Route>;
 
 export const DNS = z.looseObject({
-  nameservers: z.array(z.string()).optional(),
-  domain: z.string().optional(),
-  search: z.array(z.string()).optional(),
-  options: z.array(z.string()).optional(),
+  nameservers: opt(z.array(z.string())),
+  domain: opt(z.string()),
+  search: opt(z.array(z.string())),
+  options: opt(z.array(z.string())),
 });
 export type DNS = z.infer<typeof DNS>;
 
 /** The 1.x result, which is also the suite's internal result shape. */
 export const Result = z.looseObject({
-  cniVersion: z.string().optional(),
-  interfaces: z.array(Interface).optional(),
-  ips: z.array(IPConfig).optional(),
-  routes: z.array(Route).optional(),
-  dns: DNS.optional(),
+  cniVersion: opt(z.string()),
+  interfaces: opt(z.array(Interface)),
+  ips: opt(z.array(IPConfig)),
+  routes: opt(z.array(Route)),
+  dns: opt(DNS),
 });
 export type Result = z.infer<typeof Result>;
-
-/** 0.3.x / 0.4.0: every IP also says its family. */
-export const LegacyIPConfig = IPConfig.extend({ version: z.enum(['4', '6']) });
-export const LegacyResult = Result.extend({ ips: z.array(LegacyIPConfig).optional() });
-export type LegacyResult = z.infer<typeof LegacyResult>;

@@ -1,0 +1,1 @@
+export declare const PLUGINS: ReadonlyArray<{ name: string; main: string }>;

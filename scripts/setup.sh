@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the suite needs on a Debian machine, only what is missing, then builds.
+# Safe to run again: every step checks first. Needs root for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# iproute2: ip netns for demo and tests; nftables + libnftables1: rule plumbing;
+# iputils-ping: traffic checks; containernetworking-plugins: the reference plugins for side-by-side tests.
+APT_PACKAGES=(iproute2 nftables libnftables1 iputils-ping containernetworking-plugins)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm ci when node_modules is missing or older than the lock file
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# the native addons ship prebuilt binaries; make sure they load (npm 11 does not run install scripts)
+node -e "require('koffi'); require('netlink')"
+
+node scripts/build.mjs
