@@ -1,5 +1,3 @@
-import koffi from 'koffi';
-
 /** The few libc calls Node does not offer, bound lazily so verbs that need none pay nothing. */
 export interface Libc {
   setns(fd: number, nstype: number): number;
@@ -18,6 +16,8 @@ let bound: Libc | undefined;
 
 export function libc(): Libc {
   if (bound) return bound;
+  // required here, not imported at the top, so a plugin run that needs no syscall never loads the addon
+  const koffi = require('koffi') as typeof import('koffi');
   const lib = koffi.load('libc.so.6');
   const setns = lib.func('int setns(int fd, int nstype)');
   const flock = lib.func('int flock(int fd, int operation)');

@@ -1,0 +1,79 @@
+// Side-by-side latency of our plugins and the reference Go plugins (/usr/lib/cni, Debian's 1.1.1: configs use cniVersion 1.0.0), exec'd exactly
+// as a runtime does. Runs are interleaved so machine noise hits both alike; prints medians and p90.
+// Usage (root): node scripts/bench.mjs [iterations]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ITERATIONS = Number(process.argv[2] ?? 30);
+const OURS = join(import.meta.dirname, '..', 'bin');
+const REFERENCE = '/usr/lib/cni';
+const ns = `cni-bench-${process.pid}`;
+const dataDir = mkdtempSync(join(tmpdir(), 'cni-bench-'));
+
+function timeOnce(executable, command, stdin, extraEnv = {}) {
+  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: 'bench', CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_PATH: OURS, ...extraEnv };
+  const start = process.hrtime.bigint();
+  const r = spawnSync(executable, [], { env, input: JSON.stringify(stdin) });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${executable} ${command} failed: ${r.stdout}${r.stderr}`);
+  return ms;
+}
+
+const stats = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], p90: s[Math.floor(s.length * 0.9)] };
+};
+
+const ipam = (name) => ({ cniVersion: '1.0.0', name, type: 'host-local', ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.201.0.0/16' }], [{ subnet: 'fd20:1::/64' }]] } });
+const lo = { cniVersion: '1.0.0', name: 'bench-lo', type: 'loopback' };
+
+const scenarios = [
+  { name: 'node, empty script (floor)', ours: () => timeOnce(process.execPath, 'VERSION', {}, {}), ref: null },
+  { name: 'host-local VERSION', run: (dir) => timeOnce(join(dir, 'host-local'), 'VERSION', { cniVersion: '1.1.0' }) },
+  {
+    name: 'host-local ADD (dual stack)',
+    run: (dir, tag) => {
+      const t = timeOnce(join(dir, 'host-local'), 'ADD', ipam(`bench-${tag}`));
+      timeOnce(join(dir, 'host-local'), 'DEL', ipam(`bench-${tag}`));
+      return t;
+    },
+  },
+  {
+    name: 'host-local DEL',
+    run: (dir, tag) => {
+      timeOnce(join(dir, 'host-local'), 'ADD', ipam(`bench-${tag}`));
+      return timeOnce(join(dir, 'host-local'), 'DEL', ipam(`bench-${tag}`));
+    },
+  },
+  { name: 'loopback ADD', run: (dir) => timeOnce(join(dir, 'loopback'), 'ADD', lo) },
+  { name: 'loopback DEL', run: (dir) => timeOnce(join(dir, 'loopback'), 'DEL', lo) },
+];
+
+try {
+  execFileSync('ip', ['netns', 'add', ns]);
+  console.log(`${ITERATIONS} interleaved runs each; milliseconds of wall time per exec\n`);
+  console.log('scenario'.padEnd(30), 'ours median/p90'.padEnd(18), 'reference median/p90'.padEnd(22), 'ratio');
+  for (const s of scenarios) {
+    const ours = [];
+    const ref = [];
+    for (let i = 0; i < ITERATIONS; i++) {
+      if (s.run) {
+        ours.push(s.run(OURS, 'ours'));
+        ref.push(s.run(REFERENCE, 'ref'));
+      } else ours.push(s.ours());
+    }
+    const o = stats(ours);
+    const r = ref.length ? stats(ref) : undefined;
+    console.log(
+      s.name.padEnd(30),
+      `${o.median.toFixed(1)} / ${o.p90.toFixed(1)}`.padEnd(18),
+      (r ? `${r.median.toFixed(1)} / ${r.p90.toFixed(1)}` : '-').padEnd(22),
+      r ? `${(o.median / r.median).toFixed(1)}x` : '',
+    );
+  }
+} finally {
+  spawnSync('ip', ['netns', 'del', ns]);
+  rmSync(dataDir, { recursive: true, force: true });
+}

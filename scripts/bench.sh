@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Benchmark beside the reference plugins; installs what is missing first. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+node scripts/bench.mjs "$@"
