@@ -1,4 +1,4 @@
-import type { RtNetlinkSocket } from 'netlink';
+import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { formatIP, type IP } from '../ip';
 import { call } from './socket';
 

@@ -1,4 +1,4 @@
-import type { RtNetlinkSocket } from 'netlink';
+import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { Errno, NetlinkError } from '../errors';
 import { call } from './socket';
 

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink';
+import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { NetlinkError } from '../errors';
 import { withNetns } from '../netns';
 
