@@ -1,5 +1,6 @@
 import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { formatIP, type IP } from '../ip';
+import { FlagsNew } from 'netlink/dist/constants';
 import { call } from './socket';
 
 const AF_INET = 2;
@@ -37,3 +38,22 @@ export function familyConstant(ip: IP): number {
 }
 
 export const formatAddress = (a: AddressInfo): string => `${formatIP(a.ip)}/${a.prefixLength}`;
+
+/** Adds `ip/prefixLength` to a link; `noDad` skips IPv6 duplicate address detection. */
+export async function addAddress(sock: RtNetlinkSocket, linkIndex: number, ip: IP, prefixLength: number, noDad = false): Promise<void> {
+  const bytes = ipToBytes(ip);
+  await call(`add address ${formatIP(ip)}/${prefixLength} to link #${linkIndex}`, () =>
+    sock.newAddress(
+      { family: familyConstant(ip), prefixlen: prefixLength, index: linkIndex, flags: noDad ? { nodad: true } : {} },
+      { address: bytes, local: ip.family === 4 ? bytes : undefined },
+      { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+    ),
+  );
+}
+
+export async function deleteAddress(sock: RtNetlinkSocket, a: AddressInfo): Promise<void> {
+  const bytes = ipToBytes(a.ip);
+  await call(`delete address ${formatAddress(a)}`, () =>
+    sock.delAddress({ family: familyConstant(a.ip), prefixlen: a.prefixLength, index: a.linkIndex }, { address: bytes, local: a.ip.family === 4 ? bytes : undefined }),
+  );
+}

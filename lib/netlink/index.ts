@@ -1,3 +1,4 @@
 export * from './addresses';
 export * from './links';
 export * from './socket';
+export * from './routes';

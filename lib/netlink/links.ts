@@ -1,6 +1,10 @@
 import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
+import { FlagsNew } from 'netlink/dist/constants';
 import { Errno, NetlinkError } from '../errors';
+import { linkInfo, linkKindOf, macToBytes, vethPeerInfo } from './encode';
 import { call } from './socket';
+
+const CREATE_EXCLUSIVE = { flags: FlagsNew.CREATE | FlagsNew.EXCL };
 
 export interface LinkInfo {
   index: number;
@@ -10,6 +14,9 @@ export interface LinkInfo {
   mac?: string;
   mtu?: number;
   masterIndex?: number;
+  /** IFLA_INFO_KIND: "bridge", "veth"... undefined for plain devices such as lo. */
+  kind?: string;
+  promisc: boolean;
 }
 
 type LinkMessage = Awaited<ReturnType<RtNetlinkSocket['getLinks']>>[number];
@@ -23,6 +30,8 @@ function toLinkInfo(msg: LinkMessage): LinkInfo {
     mac: msg.attrs.address ? formatMac(msg.attrs.address) : undefined,
     mtu: msg.attrs.mtu,
     masterIndex: msg.attrs.master,
+    kind: linkKindOf(msg.attrs.linkinfo),
+    promisc: Boolean(msg.data.flags?.promisc),
   };
 }
 
@@ -49,4 +58,61 @@ export async function setLinkUp(sock: RtNetlinkSocket, link: LinkInfo, up: boole
   await call(`set link ${JSON.stringify(link.name)} ${up ? 'up' : 'down'}`, () =>
     sock.setLink({ index: link.index, flags: { up: up || undefined }, change: { up: true } }),
   );
+}
+
+export async function linkByIndex(sock: RtNetlinkSocket, index: number): Promise<LinkInfo | undefined> {
+  try {
+    const [msg] = await call(`get link #${index}`, () => sock.getLink({ index }));
+    return msg ? toLinkInfo(msg) : undefined;
+  } catch (err) {
+    if (err instanceof NetlinkError && (err.errno === Errno.ENODEV || err.errno === Errno.ENOENT)) return undefined;
+    throw err;
+  }
+}
+
+/** Creates a bridge; EEXIST is left to the caller (someone else may have created it first). */
+export async function createBridge(sock: RtNetlinkSocket, name: string, mtu?: number): Promise<void> {
+  await call(`create bridge ${JSON.stringify(name)}`, () =>
+    sock.newLink({}, { ifname: name, mtu, linkinfo: linkInfo('bridge') }, CREATE_EXCLUSIVE),
+  );
+}
+
+export interface VethPairSpec {
+  hostName: string;
+  peerName: string;
+  /** fd of the namespace the peer is created in: one message, no move step. */
+  peerNetnsFd: number;
+  mtu?: number;
+  peerMac?: string;
+}
+
+export async function createVethPair(sock: RtNetlinkSocket, spec: VethPairSpec): Promise<void> {
+  const peer = { ifname: spec.peerName, netNsFd: spec.peerNetnsFd, mtu: spec.mtu, address: spec.peerMac ? macToBytes(spec.peerMac) : undefined };
+  await call(`create veth pair ${JSON.stringify(spec.hostName)}/${JSON.stringify(spec.peerName)}`, () =>
+    sock.newLink({}, { ifname: spec.hostName, mtu: spec.mtu, linkinfo: vethPeerInfo(peer) }, CREATE_EXCLUSIVE),
+  );
+}
+
+export async function setMaster(sock: RtNetlinkSocket, link: LinkInfo, masterIndex: number): Promise<void> {
+  await call(`attach ${JSON.stringify(link.name)} to #${masterIndex}`, () => sock.setLink({ index: link.index }, { master: masterIndex }));
+}
+
+export async function setPromisc(sock: RtNetlinkSocket, link: LinkInfo, on: boolean): Promise<void> {
+  await call(`set ${JSON.stringify(link.name)} promisc ${on ? 'on' : 'off'}`, () =>
+    sock.setLink({ index: link.index, flags: { promisc: on || undefined }, change: { promisc: true } }),
+  );
+}
+
+export async function setMac(sock: RtNetlinkSocket, link: LinkInfo, mac: string): Promise<void> {
+  await call(`set ${JSON.stringify(link.name)} address ${mac}`, () => sock.setLink({ index: link.index }, { address: macToBytes(mac) }));
+}
+
+/** Deletes a link; a link that is already gone is not an error. */
+export async function deleteLink(sock: RtNetlinkSocket, index: number): Promise<void> {
+  try {
+    await call(`delete link #${index}`, () => sock.delLink({ index }));
+  } catch (err) {
+    if (err instanceof NetlinkError && (err.errno === Errno.ENODEV || err.errno === Errno.ENOENT)) return;
+    throw err;
+  }
 }

@@ -1,0 +1,72 @@
+import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
+import { FlagsNew } from 'netlink/dist/constants';
+import { formatIP, type IP, type Prefix } from '../ip';
+import { familyConstant, ipToBytes } from './addresses';
+import { call } from './socket';
+
+const MAIN_TABLE = 254;
+
+function u32(value: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(value);
+  return b;
+}
+
+export interface RouteSpec {
+  dst: Prefix;
+  gw?: IP;
+  linkIndex: number;
+  priority?: number;
+  table?: number;
+  /** 0 universe (default), 253 link, 254 host */
+  scope?: number;
+  mtu?: number;
+}
+
+export interface RouteInfo {
+  dst: Prefix;
+  gw?: IP;
+  linkIndex?: number;
+  table: number;
+}
+
+const describe = (r: { dst: Prefix; gw?: IP }) => `${formatIP(r.dst.ip)}/${r.dst.length}${r.gw ? ` via ${formatIP(r.gw)}` : ''}`;
+
+export async function addRoute(sock: RtNetlinkSocket, route: RouteSpec): Promise<void> {
+  const table = route.table ?? MAIN_TABLE;
+  await call(`add route ${describe(route)}`, () =>
+    sock.newRoute(
+      {
+        family: familyConstant(route.dst.ip),
+        dstLen: route.dst.length,
+        table: table < 256 ? table : 252,
+        protocol: 'BOOT',
+        scope: route.scope ?? (route.gw ? 0 : 253),
+        type: 'UNICAST',
+      },
+      {
+        dst: route.dst.length ? ipToBytes(route.dst.ip) : undefined,
+        gateway: route.gw ? ipToBytes(route.gw) : undefined,
+        oif: route.linkIndex,
+        priority: route.priority,
+        table: table >= 256 ? table : undefined,
+        metrics: route.mtu ? { mtu: u32(route.mtu) } : undefined,
+      },
+      { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+    ),
+  );
+}
+
+/** Routes of one family in the main table (or every table when `allTables`). */
+export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6, allTables = false): Promise<RouteInfo[]> {
+  const messages = await call('list routes', () => sock.getRoutes({ family: family === 4 ? 2 : 10 }));
+  return messages
+    .map((m) => {
+      const table = m.attrs.table ?? m.data.table ?? 0;
+      const dstBytes = m.attrs.dst;
+      const ip: IP = dstBytes ? { family, value: BigInt('0x' + dstBytes.toString('hex')) } : { family, value: 0n };
+      const gw = m.attrs.gateway ? { family, value: BigInt('0x' + m.attrs.gateway.toString('hex')) } : undefined;
+      return { dst: { ip, length: m.data.dstLen ?? 0 }, gw, linkIndex: m.attrs.oif, table };
+    })
+    .filter((r) => allTables || r.table === MAIN_TABLE);
+}
