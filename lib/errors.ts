@@ -18,6 +18,8 @@ export const ErrorCode = {
   AllocationMissing: 103,
   LinkFailure: 110,
   DelegateFailure: 120,
+  NftablesFailure: 130,
+  CheckFailed: 140,
   Internal: 999,
 } as const;
 
@@ -114,4 +116,13 @@ export function errnoName(errno: number): string {
 /** Node fs errors carry the errno as a negative number and a string code. */
 export function isNodeErrorCode(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && (err as NodeJS.ErrnoException).code === code;
+}
+
+/** nftables refused a transaction or a listing; the message is nft's own. */
+export class NftError extends Error {
+  constructor(readonly nftMessage: string) {
+    // nft echoes the whole input after the error line; keep the part that says what went wrong
+    super(`nftables: ${nftMessage.split('\n')[0].slice(0, 300)}`);
+    this.name = 'NftError';
+  }
 }

@@ -1,5 +1,6 @@
 /** Every executable the suite builds: the plugin type (the bin/ name) and its entry module. */
 export const PLUGINS = [
+  { name: 'bridge', main: 'plugins/bridge/main.ts' },
   { name: 'host-local', main: 'ipam/host-local/main.ts' },
   { name: 'loopback', main: 'plugins/loopback/main.ts' },
 ];

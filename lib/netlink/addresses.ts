@@ -10,6 +10,8 @@ export interface AddressInfo {
   ip: IP;
   prefixLength: number;
   linkIndex: number;
+  /** IPv6 duplicate address detection still running */
+  tentative: boolean;
 }
 
 function bytesToIP(bytes: Buffer): IP {
@@ -28,7 +30,9 @@ export async function listAddresses(sock: RtNetlinkSocket, linkIndex?: number): 
     .filter((m) => linkIndex === undefined || m.data.index === linkIndex)
     .map((m) => {
       const bytes = m.attrs.address ?? m.attrs.local;
-      return bytes ? { ip: bytesToIP(bytes), prefixLength: m.data.prefixlen ?? 0, linkIndex: m.data.index ?? 0 } : undefined;
+      return bytes
+        ? { ip: bytesToIP(bytes), prefixLength: m.data.prefixlen ?? 0, linkIndex: m.data.index ?? 0, tentative: Boolean(m.data.flags?.tentative || m.attrs.flags?.tentative) }
+        : undefined;
     })
     .filter((a): a is AddressInfo => a !== undefined);
 }

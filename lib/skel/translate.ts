@@ -4,6 +4,7 @@ import {
   LockTimeoutError,
   NetlinkError,
   NetnsNotFoundError,
+  NftError,
   NotANetnsError,
   SyscallError,
 } from '../errors';
@@ -19,6 +20,7 @@ export function toCniError(err: unknown): { error: CniError; isBug: boolean } {
     return { error: new CniError(ErrorCode.InvalidNetns, err.message), isBug: false };
   }
   if (err instanceof NetlinkError) return { error: new CniError(ErrorCode.LinkFailure, err.message), isBug: false };
+  if (err instanceof NftError) return { error: new CniError(ErrorCode.NftablesFailure, err.message), isBug: false };
   if (err instanceof SyscallError) return { error: new CniError(ErrorCode.IOFailure, err.message), isBug: false };
   if (isSystemError(err)) return { error: new CniError(ErrorCode.IOFailure, err.message), isBug: false };
   const message = err instanceof Error ? err.message : String(err);

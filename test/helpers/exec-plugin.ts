@@ -13,6 +13,8 @@ export interface PluginInvocation {
   /** Extra or overriding variables; undefined removes one. */
   env?: Record<string, string | undefined>;
   stdin?: string | object;
+  /** Run the plugin inside this named netns (the test's "host"), as `ip netns exec` does. */
+  inNetns?: string;
 }
 
 export interface PluginOutcome {
@@ -42,7 +44,8 @@ export function execPlugin(executable: string, inv: PluginInvocation): Promise<P
   const stdin = typeof inv.stdin === 'string' ? inv.stdin : JSON.stringify(inv.stdin ?? {});
   const path = executable.includes('/') ? executable : join(BIN_DIR, executable);
   return new Promise((resolve, reject) => {
-    const child = spawn(path, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, args] = inv.inNetns ? ['ip', ['netns', 'exec', inv.inNetns, path]] : [path, []];
+    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));

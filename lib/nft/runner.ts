@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import { NftError } from '../errors';
+
+/** One nftables JSON command, e.g. {add: {table: {...}}}; a list of them is one atomic transaction. */
+export type NftCommand = Record<string, unknown>;
+
+/** Applies transactions and reads back (as JSON) objects of the suite's own table only. */
+export interface NftRunner {
+  readonly backend: string;
+  apply(commands: NftCommand[]): void;
+  /** e.g. "list map inet cni_ts masq4"; returns the parsed `nftables` array. */
+  list(what: string): unknown[];
+}
+
+const NFT_CTX_OUTPUT_JSON = 1 << 4;
+
+interface LibNftables {
+  ctx: unknown;
+  run(ctx: unknown, text: string): number;
+  output(ctx: unknown): string;
+  error(ctx: unknown): string;
+  setOutputFlags(ctx: unknown, flags: number): void;
+}
+
+let lib: LibNftables | null | undefined;
+
+/** libnftables through koffi, created once per process; null when the library is not installed. */
+function loadLibNftables(): LibNftables | null {
+  if (lib !== undefined) return lib;
+  try {
+    const koffi = require('koffi') as typeof import('koffi');
+    const so = koffi.load('libnftables.so.1');
+    const ctxNew = so.func('void *nft_ctx_new(uint32_t flags)');
+    const bufferOutput = so.func('int nft_ctx_buffer_output(void *ctx)');
+    const bufferError = so.func('int nft_ctx_buffer_error(void *ctx)');
+    const getOutput = so.func('const char *nft_ctx_get_output_buffer(void *ctx)');
+    const getError = so.func('const char *nft_ctx_get_error_buffer(void *ctx)');
+    const runCmd = so.func('int nft_run_cmd_from_buffer(void *ctx, const char *buf)');
+    const outputSetFlags = so.func('void nft_ctx_output_set_flags(void *ctx, uint32_t flags)');
+    const ctx = ctxNew(0);
+    bufferOutput(ctx);
+    bufferError(ctx);
+    lib = {
+      ctx,
+      run: (c, text) => runCmd(c, text) as number,
+      output: (c) => (getOutput(c) as string | null) ?? '',
+      error: (c) => (getError(c) as string | null) ?? '',
+      setOutputFlags: (c, flags) => outputSetFlags(c, flags),
+    };
+  } catch {
+    lib = null;
+  }
+  return lib;
+}
+
+/** In-process: one libnftables call per transaction, no `nft` process. */
+class LibNftablesRunner implements NftRunner {
+  readonly backend = 'libnftables';
+  constructor(private readonly nft: LibNftables) {}
+
+  apply(commands: NftCommand[]): void {
+    if (commands.length === 0) return;
+    // libnftables before 1.0.9 parses its input as JSON only while JSON output is on
+    this.nft.setOutputFlags(this.nft.ctx, NFT_CTX_OUTPUT_JSON);
+    if (this.nft.run(this.nft.ctx, JSON.stringify({ nftables: commands })) !== 0) throw new NftError(this.nft.error(this.nft.ctx).trim());
+  }
+
+  list(what: string): unknown[] {
+    // a text command: JSON output on, but the input must not be taken for JSON
+    this.nft.setOutputFlags(this.nft.ctx, NFT_CTX_OUTPUT_JSON);
+    if (this.nft.run(this.nft.ctx, what) !== 0) throw new NftError(this.nft.error(this.nft.ctx).trim());
+    return parseListing(this.nft.output(this.nft.ctx));
+  }
+}
+
+/** Fallback when libnftables is missing: the same JSON through `nft -j -f -`. */
+class NftBinaryRunner implements NftRunner {
+  readonly backend = 'nft binary';
+
+  apply(commands: NftCommand[]): void {
+    if (commands.length === 0) return;
+    this.exec(['-j', '-f', '-'], JSON.stringify({ nftables: commands }));
+  }
+
+  list(what: string): unknown[] {
+    return parseListing(this.exec(['-j', ...what.split(' ')]));
+  }
+
+  private exec(args: string[], input?: string): string {
+    const r = spawnSync('nft', args, { input, encoding: 'utf8' });
+    if (r.error) throw new NftError(`cannot run nft: ${r.error.message}`);
+    if (r.status !== 0) throw new NftError(r.stderr.trim());
+    return r.stdout;
+  }
+}
+
+function parseListing(text: string): unknown[] {
+  if (!text.trim()) return [];
+  return (JSON.parse(text) as { nftables?: unknown[] }).nftables ?? [];
+}
+
+/** The in-process runner when libnftables loads, else the nft binary (CNI_TS_NFT=binary forces it). */
+function chooseRunner(): NftRunner {
+  if (process.env.CNI_TS_NFT !== 'binary') {
+    const nft = loadLibNftables();
+    if (nft) return new LibNftablesRunner(nft);
+  }
+  return new NftBinaryRunner();
+}
+
+/** A runner that picks its backend on first use, so a DEL with nothing to remove never loads libnftables. */
+export function openNft(): NftRunner {
+  let runner: NftRunner | undefined;
+  const get = () => (runner ??= chooseRunner());
+  return {
+    get backend() {
+      return get().backend;
+    },
+    apply: (commands) => (commands.length ? get().apply(commands) : undefined),
+    list: (what) => get().list(what),
+  };
+}

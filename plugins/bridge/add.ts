@@ -1,0 +1,80 @@
+import { CniError, ErrorCode } from '../../lib/errors';
+import { delegate } from '../../lib/invoke/delegate';
+import { formatIP } from '../../lib/ip';
+import { deleteLink, linkByIndex, openHostSocket, openSocketIn, type LinkInfo } from '../../lib/netlink';
+import type { CmdArgs } from '../../lib/skel';
+import type { Result } from '../../lib/types';
+import { UndoStack } from '../../lib/undo';
+import { attachmentKey, bridgeState, masqEntries, masquerade } from './attachment';
+import { enableForwarding, ensureBridge, ensureGatewayAddresses } from './bridge-link';
+import { parseConfig } from './config';
+import { addressingOf, configureContainer, containerRoutes } from './container';
+import { attachToBridge, createVeth } from './veth';
+
+/** Container index in the result's interfaces: [bridge, host veth, container]. */
+const CONTAINER_INTERFACE = 2;
+
+export async function add(cmd: CmdArgs): Promise<Result> {
+  const conf = parseConfig(cmd);
+  const host = openHostSocket();
+  const ctr = openSocketIn(cmd.netns);
+  try {
+    return await new UndoStack().run(async (undo) => {
+      const bridge = await ensureBridge(host, conf);
+      const veth = await createVeth(host, ctr, { netnsPath: cmd.netns, ifname: cmd.ifname, mtu: conf.mtu, mac: conf.mac });
+      undo.push(`veth ${veth.host.name}`, () => deleteLink(host, veth.host.index));
+      await attachToBridge(host, veth.host, bridge, conf.hairpinMode);
+
+      const state = bridgeState(cmd);
+      state.withLock(() => state.write(attachmentKey(cmd), { bridge: bridge.name, hostVeth: veth.host.name }));
+      undo.push('bridge record', () => state.withLock(() => state.remove(attachmentKey(cmd))));
+
+      const ipam = conf.ipamType ? await delegate(conf.ipamType, 'ADD', cmd) : undefined;
+      if (conf.ipamType) undo.push(`IPAM ${conf.ipamType} reservation`, () => delegate(conf.ipamType!, 'DEL', cmd));
+      if (conf.ipamType && !ipam?.ips?.length) throw new CniError(ErrorCode.DelegateFailure, `IPAM plugin ${JSON.stringify(conf.ipamType)} returned no IP configuration`);
+
+      const addressing = addressingOf(ipam?.ips ?? []);
+      const routes = containerRoutes(ipam?.routes ?? [], addressing, conf.isDefaultGateway);
+      if (!conf.disableContainerInterface) {
+        await configureContainer(ctr, cmd.netns, veth.container, addressing, routes, conf.enableDad);
+      }
+      if (conf.isGateway && addressing.length) {
+        await ensureGatewayAddresses(host, bridge, addressing.map((a) => ({ ip: a.gateway, subnet: a.subnet })), conf.forceAddress);
+        enableForwarding(new Set(addressing.map((a) => a.ip.family)));
+      }
+      if (conf.ipMasq && addressing.length) {
+        const masq = masquerade(cmd);
+        masq.add(attachmentKey(cmd), masqEntries(addressing));
+        undo.push('masquerade entries', () => masq.remove(attachmentKey(cmd)));
+      }
+      const current = (await linkByIndex(host, bridge.index)) ?? bridge;
+      return buildResult(cmd, conf.cniVersion, current, veth, addressing, ipam, routes, conf.dns);
+    });
+  } finally {
+    host.socket.close();
+    ctr.socket.close();
+  }
+}
+
+function buildResult(
+  cmd: CmdArgs,
+  cniVersion: string,
+  bridge: LinkInfo,
+  veth: { host: LinkInfo; container: LinkInfo },
+  addressing: ReturnType<typeof addressingOf>,
+  ipam: Result | undefined,
+  routes: Result['routes'],
+  dns: Result['dns'],
+): Result {
+  return {
+    cniVersion,
+    interfaces: [
+      { name: bridge.name, mac: bridge.mac },
+      { name: veth.host.name, mac: veth.host.mac },
+      { name: veth.container.name, mac: veth.container.mac, sandbox: cmd.netns },
+    ],
+    ips: (ipam?.ips ?? []).map((ip, i) => ({ ...ip, gateway: ip.gateway ?? formatIP(addressing[i].gateway), interface: CONTAINER_INTERFACE })),
+    routes,
+    dns: dns ?? ipam?.dns,
+  };
+}

@@ -1,0 +1,23 @@
+import { formatIP, formatPrefix } from '../../lib/ip';
+import { openNft } from '../../lib/nft';
+import type { CmdArgs } from '../../lib/skel';
+import { AttachmentState, stateRoot, type AttachmentKey } from '../../lib/state/attachment-state';
+import type { Addressing } from './container';
+import { Masquerade } from './masquerade';
+import type { MasqEntry } from './masquerade-rules';
+
+/** What bridge remembers per attachment beyond the masquerade entries. */
+export interface BridgeRecord {
+  bridge: string;
+  hostVeth: string;
+}
+
+export const attachmentKey = (cmd: CmdArgs): AttachmentKey => ({ network: cmd.config.name, containerId: cmd.containerId, ifname: cmd.ifname });
+
+export const bridgeState = (cmd: CmdArgs) => new AttachmentState<BridgeRecord>(stateRoot(cmd.env), 'bridge');
+
+export const masquerade = (cmd: CmdArgs) => new Masquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
+
+export function masqEntries(addressing: Addressing[]): MasqEntry[] {
+  return addressing.map((a) => ({ family: a.ip.family, ip: formatIP(a.ip), subnet: formatPrefix(a.subnet) }));
+}

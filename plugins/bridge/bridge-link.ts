@@ -1,0 +1,68 @@
+import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
+import { formatIP, prefixesOverlap, type IP, type Prefix } from '../../lib/ip';
+import {
+  addAddress,
+  createBridge,
+  deleteAddress,
+  linkByName,
+  listAddresses,
+  setLinkUp,
+  setMac,
+  setPromisc,
+  type LinkInfo,
+  type RtNetlinkSocket,
+} from '../../lib/netlink';
+import { writeSysctl } from '../../lib/sysctl';
+import type { BridgeConfig } from './config';
+
+/** The bridge, created if missing (a concurrent ADD may create it first) and checked to be one. */
+export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): Promise<LinkInfo> {
+  let link = await linkByName(sock, conf.bridge);
+  if (!link) {
+    try {
+      await createBridge(sock, conf.bridge, conf.mtu);
+    } catch (err) {
+      if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) throw err;
+    }
+    link = await linkByName(sock, conf.bridge);
+    // a bridge takes the lowest MAC of its ports unless one is set; pinning its own keeps neighbours' ARP caches valid
+    if (link?.mac) await setMac(sock, link, link.mac);
+    // a bridge must not take router advertisements: it is a gateway, not a host on that network
+    writeSysctl(['net', 'ipv6', 'conf', conf.bridge, 'accept_ra'], '0');
+  }
+  if (!link || link.kind !== 'bridge') {
+    throw new CniError(ErrorCode.LinkFailure, `cannot use bridge ${JSON.stringify(conf.bridge)}: an interface of that name exists and is not a bridge`);
+  }
+  if (conf.promiscMode && !link.promisc) await setPromisc(sock, link, true);
+  if (!link.up) await setLinkUp(sock, link, true);
+  return link;
+}
+
+/**
+ * Puts each gateway address on the bridge. An IPv4 bridge address of another value is an error
+ * unless forceAddress (then it is replaced), as in the reference plugin; IPv6 addresses may
+ * coexist unless they overlap.
+ */
+export async function ensureGatewayAddresses(sock: RtNetlinkSocket, bridge: LinkInfo, gateways: Array<{ ip: IP; subnet: Prefix }>, forceAddress: boolean): Promise<void> {
+  for (const { ip, subnet } of gateways) {
+    const existing = await listAddresses(sock, bridge.index);
+    if (existing.some((a) => a.ip.family === ip.family && a.ip.value === ip.value)) continue;
+    const clashing = existing.filter(
+      (a) => a.ip.family === ip.family && (ip.family === 4 || prefixesOverlap({ ip: a.ip, length: a.prefixLength }, subnet)),
+    );
+    if (clashing.length && !forceAddress) {
+      throw new CniError(
+        ErrorCode.LinkFailure,
+        `${JSON.stringify(bridge.name)} already has an IP address different from ${formatIP(ip)}/${subnet.length} (${clashing.map((a) => `${formatIP(a.ip)}/${a.prefixLength}`).join(', ')}); set forceAddress to replace it`,
+      );
+    }
+    for (const a of clashing) await deleteAddress(sock, a);
+    await addAddress(sock, bridge.index, ip, subnet.length, true);
+  }
+}
+
+/** Forwarding only for the families in use (see README: IPv6 forwarding and accept_ra). */
+export function enableForwarding(families: Set<4 | 6>): void {
+  if (families.has(4)) writeSysctl(['net', 'ipv4', 'ip_forward'], '1');
+  if (families.has(6)) writeSysctl(['net', 'ipv6', 'conf', 'all', 'forwarding'], '1');
+}

@@ -1,0 +1,73 @@
+import { CniError, ErrorCode } from '../../lib/errors';
+import { formatIP, networkAddress, parsePrefix } from '../../lib/ip';
+import { delegate } from '../../lib/invoke/delegate';
+import { linkByName, listAddresses, listRoutes, openHostSocket, openSocketIn, type RtNetlinkSocket } from '../../lib/netlink';
+import type { CmdArgs } from '../../lib/skel';
+import type { Result } from '../../lib/types';
+import { attachmentKey, masqEntries, masquerade } from './attachment';
+import { parseConfig, type BridgeConfig } from './config';
+import { addressingOf } from './container';
+
+const fail = (what: string) => new CniError(ErrorCode.CheckFailed, what);
+
+/** Verifies what ADD set up against prevResult: bridge, enslaved host veth, container addresses and routes, IPAM, masquerade. */
+export async function check(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const prev = cmd.prevResult;
+  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'CHECK needs "prevResult" (the result of ADD)');
+  if (conf.ipamType) await delegate(conf.ipamType, 'CHECK', cmd);
+  const host = openHostSocket();
+  const ctr = openSocketIn(cmd.netns);
+  try {
+    await checkHostSide(host, conf, prev);
+    await checkContainer(ctr, cmd, prev);
+  } finally {
+    host.socket.close();
+    ctr.socket.close();
+  }
+  if (conf.ipMasq) {
+    const expected = masqEntries(addressingOf(containerIPs(cmd, prev)));
+    const missing = masquerade(cmd).missing(attachmentKey(cmd), expected);
+    if (missing.length) throw fail(`masquerade entries missing from nftables table inet cni_ts: ${missing.map((m) => m.ip).join(', ')}`);
+  }
+}
+
+const containerIndex = (cmd: CmdArgs, prev: Result) => (prev.interfaces ?? []).findIndex((i) => i.name === cmd.ifname && i.sandbox === cmd.netns);
+const containerIPs = (cmd: CmdArgs, prev: Result) => {
+  const index = containerIndex(cmd, prev);
+  return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index);
+};
+
+async function checkHostSide(host: RtNetlinkSocket, conf: BridgeConfig, prev: Result): Promise<void> {
+  const bridge = await linkByName(host, conf.bridge);
+  if (!bridge || bridge.kind !== 'bridge') throw fail(`bridge ${JSON.stringify(conf.bridge)} is missing or not a bridge`);
+  const hostVeth = (prev.interfaces ?? []).find((i) => !i.sandbox && i.name !== conf.bridge);
+  if (!hostVeth) return;
+  const link = await linkByName(host, hostVeth.name);
+  if (!link) throw fail(`host veth ${JSON.stringify(hostVeth.name)} is missing`);
+  if (link.masterIndex !== bridge.index) throw fail(`host veth ${JSON.stringify(hostVeth.name)} is not attached to bridge ${JSON.stringify(conf.bridge)}`);
+}
+
+async function checkContainer(ctr: RtNetlinkSocket, cmd: CmdArgs, prev: Result): Promise<void> {
+  const link = await linkByName(ctr, cmd.ifname);
+  if (!link) throw fail(`container interface ${JSON.stringify(cmd.ifname)} is missing from ${JSON.stringify(cmd.netns)}`);
+  if (link.kind !== 'veth') throw fail(`container interface ${JSON.stringify(cmd.ifname)} is a ${link.kind ?? 'device'}, not a veth`);
+  const present = await listAddresses(ctr, link.index);
+  for (const ip of containerIPs(cmd, prev)) {
+    const want = parsePrefix(ip.address)!;
+    if (!present.some((a) => a.ip.family === want.ip.family && a.ip.value === want.ip.value && a.prefixLength === want.length)) {
+      throw fail(`address ${ip.address} is missing from ${JSON.stringify(cmd.ifname)}`);
+    }
+  }
+  const addressing = addressingOf(containerIPs(cmd, prev));
+  for (const route of prev.routes ?? []) {
+    const dst = parsePrefix(route.dst)!;
+    const gw = route.gw ?? addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
+    const gwText = typeof gw === 'string' ? gw : gw && formatIP(gw);
+    const routes = await listRoutes(ctr, dst.ip.family, true);
+    const found = routes.some(
+      (r) => r.dst.length === dst.length && r.dst.ip.value === networkAddress(dst).value && (!gwText || (r.gw && formatIP(r.gw) === gwText)),
+    );
+    if (!found) throw fail(`route to ${route.dst}${gwText ? ` via ${gwText}` : ''} is missing from ${JSON.stringify(cmd.netns)}`);
+  }
+}

@@ -1,0 +1,55 @@
+import { CniError, ErrorCode } from '../../lib/errors';
+import { delegate } from '../../lib/invoke/delegate';
+import { log } from '../../lib/log';
+import { deleteLink, linkByName, openHostSocket, openSocketIn } from '../../lib/netlink';
+import { netnsExists } from '../../lib/netns';
+import type { CmdArgs } from '../../lib/skel';
+import { attachmentKey, bridgeState, masquerade } from './attachment';
+import { parseConfig } from './config';
+
+/**
+ * Best effort and idempotent: every step is tried, a missing netns, link, address or rule is
+ * success, and the other failures are reported together at the end.
+ */
+export async function del(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const key = attachmentKey(cmd);
+  const failures: string[] = [];
+  const attempt = async (what: string, step: () => unknown) => {
+    try {
+      await step();
+    } catch (err) {
+      log.warn(`DEL: ${what} failed`, { error: (err as Error).message });
+      failures.push(`${what}: ${(err as Error).message}`);
+    }
+  };
+  // masquerade first: its elements are keyed by the addresses IPAM is about to hand out again
+  await attempt('remove masquerade entries', () => masquerade(cmd).remove(key));
+  if (conf.ipamType) await attempt(`release addresses (IPAM ${conf.ipamType})`, () => delegate(conf.ipamType!, 'DEL', cmd));
+  await attempt('delete veth', () => deleteVeth(cmd));
+  if (failures.length) throw new CniError(ErrorCode.LinkFailure, `DEL finished with errors: ${failures.join('; ')}`);
+}
+
+async function deleteVeth(cmd: CmdArgs): Promise<void> {
+  const state = bridgeState(cmd);
+  const record = state.withLock(() => state.read(attachmentKey(cmd)));
+  if (netnsExists(cmd.netns)) {
+    const ctr = openSocketIn(cmd.netns);
+    try {
+      const link = await linkByName(ctr, cmd.ifname);
+      if (link) await deleteLink(ctr, link.index);
+    } finally {
+      ctr.socket.close();
+    }
+  } else if (record) {
+    // the namespace path is gone; its veth normally went with it, but a namespace kept alive elsewhere keeps it
+    const host = openHostSocket();
+    try {
+      const link = await linkByName(host, record.hostVeth);
+      if (link?.kind === 'veth') await deleteLink(host, link.index);
+    } finally {
+      host.socket.close();
+    }
+  }
+  state.withLock(() => state.remove(attachmentKey(cmd)));
+}

@@ -1,0 +1,66 @@
+import { type NftCommand, addTable, inTable, safeName } from '../../lib/nft';
+
+/** One masqueraded address: traffic from `ip` leaving `subnet` is masqueraded. */
+export interface MasqEntry {
+  family: 4 | 6;
+  ip: string;
+  /** The container's subnet in network form, e.g. "10.88.0.0/16". */
+  subnet: string;
+}
+
+export const mapName = (family: 4 | 6): string => `masq${family}`;
+
+/** One chain per subnet, shared by every container in it: its content depends on the subnet only. */
+export const chainName = (entry: Pick<MasqEntry, 'family' | 'subnet'>): string => `masq${entry.family}-${safeName(entry.subnet)}`;
+
+const proto = (family: 4 | 6) => (family === 4 ? 'ip' : 'ip6');
+const multicast = (family: 4 | 6) => (family === 4 ? { addr: '224.0.0.0', len: 4 } : { addr: 'ff00::', len: 8 });
+
+function daddrIn(family: 4 | 6, prefix: { addr: string; len: number }): NftCommand {
+  return { match: { op: '==', left: { payload: { protocol: proto(family), field: 'daddr' } }, right: { prefix } } };
+}
+
+/**
+ * The fixed part: a postrouting chain at srcnat priority whose only rules are two verdict-map
+ * lookups keyed on the source address, so per-packet cost does not depend on how many containers
+ * there are; and the two maps. Rebuilt in every transaction (constant size) so it self-heals.
+ */
+export function baseCommands(): NftCommand[] {
+  const chain = inTable({ name: 'postrouting' });
+  return [
+    addTable(),
+    ...([4, 6] as const).map((f) => ({ add: { map: inTable({ name: mapName(f), type: f === 4 ? 'ipv4_addr' : 'ipv6_addr', map: 'verdict' }) } })),
+    { add: { chain: { ...chain, type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
+    { flush: { chain } },
+    ...([4, 6] as const).map((f) => ({
+      add: { rule: inTable({ chain: 'postrouting', expr: [{ vmap: { key: { payload: { protocol: proto(f), field: 'saddr' } }, data: `@${mapName(f)}` } }] }) },
+    })),
+  ];
+}
+
+export function subnetChainCommands(entry: MasqEntry): NftCommand[] {
+  const name = chainName(entry);
+  const [addr, len] = entry.subnet.split('/');
+  const rule = (expr: NftCommand[]) => ({ add: { rule: inTable({ chain: name, expr }) } });
+  return [
+    { add: { chain: inTable({ name }) } },
+    { flush: { chain: inTable({ name }) } },
+    rule([daddrIn(entry.family, { addr, len: Number(len) }), { return: null }]),
+    rule([daddrIn(entry.family, multicast(entry.family)), { return: null }]),
+    rule([{ masquerade: null }]),
+  ];
+}
+
+export function addElementCommands(entries: MasqEntry[]): NftCommand[] {
+  return entries.map((e) => ({ add: { element: inTable({ name: mapName(e.family), elem: [[e.ip, { jump: { target: chainName(e) } }]] }) } }));
+}
+
+export function deleteElementCommands(entries: MasqEntry[]): NftCommand[] {
+  return entries.map((e) => ({ delete: { element: inTable({ name: mapName(e.family), elem: [e.ip] }) } }));
+}
+
+/** Everything ADD applies, as one transaction. */
+export function addTransaction(entries: MasqEntry[]): NftCommand[] {
+  const subnets = new Map(entries.map((e) => [chainName(e), e]));
+  return [...baseCommands(), ...[...subnets.values()].flatMap(subnetChainCommands), ...addElementCommands(entries)];
+}

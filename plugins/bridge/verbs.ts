@@ -1,0 +1,3 @@
+export { add } from './add';
+export { check } from './check';
+export { del } from './del';
