@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig as parseHostLocal } from '../ipam/host-local/config';
 import { PLUGINS } from '../scripts/plugins.mjs';
-import { parseCniArgs, type CmdArgs } from '../lib/skel';
+import type { CmdArgs } from '../lib/skel';
+import { cmdArgs } from './helpers/cmd-args';
+import { parseConfig as parseBridge } from '../plugins/bridge/config';
 import { NetConfList, isSupportedVersion, parseWith } from '../lib/types';
 import { validateNetworkName } from '../lib/skel/validate';
 
@@ -12,7 +14,7 @@ const files = readdirSync(dir).filter((f) => /\.(conflist|conf|json)$/.test(f));
 const built = new Set(PLUGINS.map((p: { name: string }) => p.name));
 
 /** Each plugin's own config parser, so an example cannot drift from what the plugin accepts. */
-const parsers: Record<string, (cmd: CmdArgs) => unknown> = { 'host-local': parseHostLocal };
+const parsers: Record<string, (cmd: CmdArgs) => unknown> = { 'host-local': parseHostLocal, bridge: parseBridge };
 
 describe.each(files)('conf-examples/%s', (file) => {
   const list = parseWith(NetConfList, JSON.parse(readFileSync(join(dir, file), 'utf8')), file);
@@ -24,8 +26,7 @@ describe.each(files)('conf-examples/%s', (file) => {
 
   it.each(list.plugins.map((p, i) => [i, p] as const))('plugin %i parses with its own schema', (_i, plugin) => {
     expect(built.has(plugin.type), `no bin/${plugin.type} in this suite`).toBe(true);
-    const config = { ...plugin, cniVersion: list.cniVersion, name: list.name } as CmdArgs['config'];
-    const cmd = { command: 'ADD', containerId: 'x', netns: '', ifname: 'eth0', args: parseCniArgs(''), path: [], stdin: Buffer.from(''), config, cniVersion: list.cniVersion, env: {} } as CmdArgs;
+    const cmd = cmdArgs({ ...plugin, cniVersion: list.cniVersion, name: list.name });
     for (const type of [plugin.type, (plugin as { ipam?: { type?: string } }).ipam?.type]) {
       if (type && parsers[type]) expect(() => parsers[type](cmd)).not.toThrow();
     }

@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { formatIP } from '../../lib/ip';
-import { parseCniArgs, type CmdArgs } from '../../lib/skel';
+import type { CmdArgs } from '../../lib/skel';
+import { cmdArgs } from '../../test/helpers/cmd-args';
 import { parseConfig } from './config';
 import { formatRangeSet } from './range';
 
-function cmd(ipam: Record<string, unknown>, extra: Record<string, unknown> = {}, cniArgs = ''): CmdArgs {
-  return {
-    command: 'ADD',
-    containerId: 'c1',
-    netns: '/run/netns/x',
-    ifname: 'eth0',
-    args: parseCniArgs(cniArgs),
-    path: [],
-    stdin: Buffer.from(''),
-    config: { cniVersion: '1.0.0', name: 'net1', type: 'host-local', ipam: { type: 'host-local', ...ipam }, ...extra },
-    cniVersion: '1.0.0',
-    env: {},
-  };
-}
+const cmd = (ipam: Record<string, unknown>, extra: Record<string, unknown> = {}, cniArgs = ''): CmdArgs =>
+  cmdArgs({ type: 'host-local', ipam: { type: 'host-local', ...ipam }, ...extra }, { cniArgs });
 
 describe('host-local parseConfig', () => {
   it('reads ranges, defaults dataDir and keeps routes', () => {

@@ -1,6 +1,6 @@
-import { CniError, ErrorCode, NftError } from '../../lib/errors';
+import { NftError } from '../../lib/errors';
 import { elementKeys, listMap, type NftRunner } from '../../lib/nft';
-import type { AttachmentKey, AttachmentState } from '../../lib/state/attachment-state';
+import { sameAttachment, type AttachmentKey, type AttachmentState } from '../../lib/state/attachment-state';
 import { addTransaction, deleteElementCommands, mapName, type MasqEntry } from './masquerade-rules';
 
 const resource = (e: MasqEntry) => `masq${e.family}/${e.ip}`;
@@ -27,12 +27,34 @@ export class Masquerade {
 
   /** Idempotent: removes what the record says this attachment still owns. */
   remove(key: AttachmentKey): void {
-    this.state.withLock(() => {
-      const entries = this.state.read(key) ?? [];
-      const owned = entries.filter((e) => this.state.releaseOwner(resource(e), key));
-      this.deleteElements(owned);
-      this.state.remove(key);
+    this.state.withLock(() => this.removeLocked(key));
+  }
+
+  /** Removes the entries of every attachment of `network` that `isValid` rejects (CNI GC). */
+  collectGarbage(network: string, isValid: (key: AttachmentKey) => boolean): { removed: AttachmentKey[]; failures: string[] } {
+    return this.state.withLock(() => {
+      const removed: AttachmentKey[] = [];
+      const failures: string[] = [];
+      for (const { key } of this.state.list(network)) {
+        if (isValid(key)) continue;
+        try {
+          this.removeLocked(key);
+          removed.push(key);
+        } catch (err) {
+          failures.push(`${key.containerId}/${key.ifname}: ${(err as Error).message}`);
+        }
+      }
+      return { removed, failures };
     });
+  }
+
+  private removeLocked(key: AttachmentKey): void {
+    const entries = this.state.read(key) ?? [];
+    const owned = entries.filter((e) => this.ownedBy(e, key));
+    this.deleteElements(owned);
+    // only once the elements are gone: a failed DEL keeps what a retry needs
+    for (const e of owned) this.state.releaseOwner(resource(e), key);
+    this.state.remove(key);
   }
 
   /** Entries of the record that are missing from the ruleset (e.g. after `nft flush ruleset`). */
@@ -45,6 +67,11 @@ export class Masquerade {
 
   recorded(key: AttachmentKey): MasqEntry[] | undefined {
     return this.state.withLock(() => this.state.read(key));
+  }
+
+  private ownedBy(entry: MasqEntry, key: AttachmentKey): boolean {
+    const owner = this.state.owner(resource(entry));
+    return owner !== undefined && sameAttachment(owner, key);
   }
 
   private deleteElements(entries: MasqEntry[]): void {
@@ -67,9 +94,4 @@ export class Masquerade {
       throw err;
     }
   }
-}
-
-export function masqueradeError(err: unknown): never {
-  if (err instanceof NftError) throw new CniError(ErrorCode.NftablesFailure, `cannot set up masquerading: ${err.message}`);
-  throw err;
 }

@@ -236,3 +236,32 @@ describe('bridge ADD failures leave nothing behind', () => {
     expect(c.ipJson<IpLink[]>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
   });
 });
+
+describe('bridge STATUS and GC (CNI 1.1)', () => {
+  const v11 = (extra: Record<string, unknown> = {}) => ({ ...conf(), cniVersion: '1.1.0', ...extra });
+
+  it('GC removes masquerade entries and addresses of attachments not in the valid list', async () => {
+    const keep = pool.make('c');
+    const drop = pool.make('c');
+    await run('ADD', keep, v11());
+    await run('ADD', drop, v11());
+    expect(masqElements(4).sort()).toEqual(['10.44.0.2', '10.44.0.3']);
+    const gc = await execPlugin('bridge', {
+      command: 'GC',
+      inNetns: host.name,
+      env: env(),
+      stdin: v11({ 'cni.dev/valid-attachments': [{ containerID: `ctr-${keep.name}`, ifname: 'eth0' }] }),
+    });
+    expect(gc.code, gc.stdout).toBe(0);
+    expect(masqElements(4)).toEqual(['10.44.0.2']);
+    expect(ipamFiles().sort()).toEqual(['10.44.0.2', 'fd44::2']);
+  });
+
+  it('STATUS is ready with a free bridge name and answers 50 when a non-bridge holds it', async () => {
+    const status = () => execPlugin('bridge', { command: 'STATUS', inNetns: host.name, env: env(), stdin: v11() });
+    expect((await status()).code).toBe(0);
+    host.exec('ip', ['link', 'add', 'cnit0', 'type', 'veth', 'peer', 'name', 'cnit0peer']);
+    const r = await status();
+    expect(r.json).toMatchObject({ code: 50 });
+  });
+});

@@ -1,0 +1,30 @@
+import { CniError, ErrorCode } from '../../lib/errors';
+import { delegate } from '../../lib/invoke/delegate';
+import { linkByName, openHostSocket } from '../../lib/netlink';
+import type { CmdArgs } from '../../lib/skel';
+import { masquerade } from './attachment';
+import { parseConfig } from './config';
+
+/** Ready when the bridge name is free or a bridge, and the IPAM plugin says it is ready. */
+export async function status(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const host = openHostSocket();
+  try {
+    const link = await linkByName(host, conf.bridge);
+    if (link && link.kind !== 'bridge') {
+      throw new CniError(ErrorCode.PluginNotAvailable, `bridge name ${JSON.stringify(conf.bridge)} is taken by an interface that is not a bridge`);
+    }
+  } finally {
+    host.socket.close();
+  }
+  if (conf.ipamType) await delegate(conf.ipamType, 'STATUS', cmd);
+}
+
+/** Removes masquerade entries of attachments no longer valid, then lets IPAM do the same. */
+export async function gc(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const valid = cmd.validAttachments ?? [];
+  const removed = masquerade(cmd).collectGarbage(conf.networkName, (key) => valid.some((v) => v.containerID === key.containerId && v.ifname === key.ifname));
+  if (conf.ipamType) await delegate(conf.ipamType, 'GC', cmd);
+  if (removed.failures.length) throw new CniError(ErrorCode.NftablesFailure, `GC could not remove every stale entry: ${removed.failures.join('; ')}`);
+}
