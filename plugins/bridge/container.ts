@@ -1,5 +1,5 @@
 import { CniError, ErrorCode } from '../../lib/errors';
-import { addToIP, networkAddress, parseIP, parsePrefix, type IP, type Prefix } from '../../lib/ip';
+import { addToIP, formatIP, networkAddress, parseIP, parsePrefix, type IP, type Prefix } from '../../lib/ip';
 import { addAddress, addRoute, listAddresses, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { withNetns } from '../../lib/netns';
 import { writeSysctl } from '../../lib/sysctl';
@@ -31,7 +31,7 @@ export function containerRoutes(ipamRoutes: Route[], addressing: Addressing[], i
     for (const family of [4, 6] as const) {
       const a = addressing.find((x) => x.ip.family === family);
       const hasDefault = routes.some((r) => parsePrefix(r.dst)?.length === 0 && parsePrefix(r.dst)?.ip.family === family);
-      if (a && !hasDefault) routes.push({ dst: family === 4 ? '0.0.0.0/0' : '::/0' });
+      if (a && !hasDefault) routes.push({ dst: family === 4 ? '0.0.0.0/0' : '::/0', gw: formatIP(a.gateway) });
     }
   }
   return routes;
