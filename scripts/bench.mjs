@@ -10,12 +10,14 @@ const ITERATIONS = Number(process.argv[2] ?? 30);
 const OURS = join(import.meta.dirname, '..', 'bin');
 const REFERENCE = '/usr/lib/cni';
 const ns = `cni-bench-${process.pid}`;
+const hostNs = `cni-bench-host-${process.pid}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'cni-bench-'));
 
-function timeOnce(executable, command, stdin, extraEnv = {}) {
-  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: 'bench', CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_PATH: OURS, ...extraEnv };
+function timeOnce(executable, command, stdin, extraEnv = {}, inHostNs = false) {
+  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: 'bench', CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_PATH: OURS, CNI_TS_STATE_DIR: join(dataDir, 'state'), ...extraEnv };
+  const [file, args] = inHostNs ? ['ip', ['netns', 'exec', hostNs, executable]] : [executable, []];
   const start = process.hrtime.bigint();
-  const r = spawnSync(executable, [], { env, input: JSON.stringify(stdin) });
+  const r = spawnSync(file, args, { env, input: JSON.stringify(stdin) });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${executable} ${command} failed: ${r.stdout}${r.stderr}`);
   return ms;
@@ -28,6 +30,10 @@ const stats = (xs) => {
 
 const ipam = (name) => ({ cniVersion: '1.0.0', name, type: 'host-local', ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.201.0.0/16' }], [{ subnet: 'fd20:1::/64' }]] } });
 const lo = { cniVersion: '1.0.0', name: 'bench-lo', type: 'loopback' };
+// ipMasq off so both sides do the same work (Debian's reference masquerades with iptables)
+const bridge = (name) => ({ cniVersion: '1.0.0', name, type: 'bridge', bridge: 'bench0', isGateway: true, isDefaultGateway: true, ipam: ipam(name).ipam });
+const bridgeMasq = (name) => ({ ...bridge(name), ipMasq: true });
+const inHost = (dir, command, conf) => timeOnce(join(dir, 'bridge'), command, conf, { CNI_PATH: dir }, true);
 
 const scenarios = [
   { name: 'node, empty script (floor)', ours: () => timeOnce(process.execPath, 'VERSION', {}, {}), ref: null },
@@ -48,11 +54,36 @@ const scenarios = [
     },
   },
   { name: 'loopback ADD', run: (dir) => timeOnce(join(dir, 'loopback'), 'ADD', lo) },
+  {
+    name: 'bridge ADD (dual stack)',
+    run: (dir, tag) => {
+      const t = inHost(dir, 'ADD', bridge(`bridge-${tag}`));
+      inHost(dir, 'DEL', bridge(`bridge-${tag}`));
+      return t;
+    },
+  },
+  {
+    name: 'bridge DEL',
+    run: (dir, tag) => {
+      inHost(dir, 'ADD', bridge(`bridge-${tag}`));
+      return inHost(dir, 'DEL', bridge(`bridge-${tag}`));
+    },
+  },
+  {
+    name: 'bridge ADD + ipMasq (ours: nft)',
+    ours: () => {
+      const t = inHost(OURS, 'ADD', bridgeMasq('bridge-masq'));
+      inHost(OURS, 'DEL', bridgeMasq('bridge-masq'));
+      return t;
+    },
+    ref: null,
+  },
   { name: 'loopback DEL', run: (dir) => timeOnce(join(dir, 'loopback'), 'DEL', lo) },
 ];
 
 try {
   execFileSync('ip', ['netns', 'add', ns]);
+  execFileSync('ip', ['netns', 'add', hostNs]);
   console.log(`${ITERATIONS} interleaved runs each; milliseconds of wall time per exec\n`);
   console.log('scenario'.padEnd(30), 'ours median/p90'.padEnd(18), 'reference median/p90'.padEnd(22), 'ratio');
   for (const s of scenarios) {
@@ -75,5 +106,6 @@ try {
   }
 } finally {
   spawnSync('ip', ['netns', 'del', ns]);
+  spawnSync('ip', ['netns', 'del', hostNs]);
   rmSync(dataDir, { recursive: true, force: true });
 }
