@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CniError, ErrorCode } from '../errors';
-import type { CmdArgs } from '../skel';
+import type { CmdArgs, PluginVerbs } from '../skel';
 import { Result, parseWith, resultFromAnyVersion } from '../types';
 
 export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC';
@@ -26,12 +26,43 @@ export function findPlugin(type: string, path: string[]): string {
   throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to find plugin ${JSON.stringify(type)} in path [${path.join(' ')}]`);
 }
 
+type VerbLoader = () => Promise<Partial<PluginVerbs>>;
+const inProcess = new Map<string, VerbLoader>();
+
+/**
+ * Lets a plugin run a delegate of this suite in its own process when CNI_PATH resolves that
+ * delegate to the executable built next to the running one: the same code with the same config and
+ * environment, minus a second Node.js start (about half of a bridge ADD).
+ * CNI_TS_DELEGATE=exec turns it off.
+ */
+export function registerInProcessDelegate(type: string, load: VerbLoader): void {
+  inProcess.set(type, load);
+}
+
+function isBuiltAlongside(executable: string, type: string): boolean {
+  try {
+    // bin/<type> is a launcher for ../dist/<type>.js; the running bundle lives in that same dist/
+    return realpathSync(dirname(join(dirname(realpathSync(executable)), '..', 'dist', `${type}.js`))) === realpathSync(__dirname);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs a delegate plugin (IPAM) the way the spec asks: same environment but CNI_COMMAND, the
  * complete network config on stdin, its stderr passed through. Returns its result on ADD.
  */
 export async function delegate(type: string, command: DelegateCommand, cmd: CmdArgs): Promise<Result | undefined> {
   const executable = findPlugin(type, cmd.path);
+  const local = inProcess.get(type);
+  if (local && cmd.env.CNI_TS_DELEGATE !== 'exec' && isBuiltAlongside(executable, type)) {
+    const verbs = await local();
+    const delegated = { ...cmd, command };
+    if (command === 'ADD') return verbs.add!(delegated);
+    const verb = { DEL: verbs.del, CHECK: verbs.check, STATUS: verbs.status, GC: verbs.gc }[command];
+    await verb?.(delegated);
+    return undefined;
+  }
   const { code, stdout } = await execPlugin(executable, { ...cmd.env, CNI_COMMAND: command }, cmd.stdin);
   if (code !== 0) throw delegateError(type, stdout);
   if (command !== 'ADD') return undefined;

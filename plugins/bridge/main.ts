@@ -1,4 +1,7 @@
 import { VERSION } from '../../lib/about';
+import { registerInProcessDelegate } from '../../lib/invoke/delegate';
 import { lazyVerbs, runPlugin } from '../../lib/skel';
+
+registerInProcessDelegate('host-local', () => import('../../ipam/host-local/verbs'));
 
 export const main = (): Promise<number> => runPlugin(lazyVerbs(() => import('./verbs')), { name: 'bridge', version: VERSION });

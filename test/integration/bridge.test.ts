@@ -105,6 +105,18 @@ describe('bridge ADD', () => {
     expect(pings(plain, UPLINK.outside4)).toBe(false);
   });
 
+  it('gives the same result with IPAM exec\'d as a separate process (CNI_TS_DELEGATE=exec)', async () => {
+    const inProcess = pool.make('c');
+    const execd = pool.make('c');
+    const a = await run('ADD', inProcess);
+    const b = await run('ADD', execd, conf(), { env: { ...env(), CNI_TS_DELEGATE: 'exec' } });
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(b.json.ips.map((i: { gateway: string; interface: number }) => [i.gateway, i.interface])).toEqual(a.json.ips.map((i: { gateway: string; interface: number }) => [i.gateway, i.interface]));
+    expect(ipamFiles().sort()).toEqual(['10.44.0.2', '10.44.0.3', 'fd44::2', 'fd44::3']);
+    expect((await run('DEL', execd, conf(), { env: { ...env(), CNI_TS_DELEGATE: 'exec' } })).code).toBe(0);
+    expect(ipamFiles().sort()).toEqual(['10.44.0.2', 'fd44::2']);
+  });
+
   it('uses the MAC from the mac capability', async () => {
     const c = pool.make('c');
     const r = await run('ADD', c, conf({ runtimeConfig: { mac: '02:aa:bb:cc:dd:ee' } }));
