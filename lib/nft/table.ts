@@ -9,14 +9,3 @@ export const inTable = <T extends object>(obj: T) => ({ family: TABLE.family, ta
 
 /** nftables chain names: keep letters, digits, "-" and "_" so the text listing stays readable. */
 export const safeName = (text: string): string => text.replace(/[^A-Za-z0-9_-]/g, '_');
-
-export const listMap = (name: string): string => `list map ${TABLE.family} ${TABLE.name} ${name}`;
-
-/** Keys of a map or set from a `list map|set` JSON listing (nftables' JSON shape, own table only). */
-export function elementKeys(listing: unknown[]): string[] {
-  for (const entry of listing) {
-    const obj = (entry as { map?: { elem?: unknown[] }; set?: { elem?: unknown[] } }).map ?? (entry as { set?: { elem?: unknown[] } }).set;
-    if (obj) return (obj.elem ?? []).map((e) => String(Array.isArray(e) ? e[0] : e));
-  }
-  return [];
-}

@@ -5,7 +5,7 @@ import { deleteLink, linkByIndex, openHostSocket, openSocketIn, type LinkInfo } 
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
-import { attachmentKey, bridgeState, masqEntries, masquerade } from './attachment';
+import { attachmentKey, bridgeState, masqEntries, masquerade, spoofCheck } from './attachment';
 import { enableForwarding, ensureBridge, ensureGatewayAddresses } from './bridge-link';
 import { parseConfig } from './config';
 import { addressingOf, configureContainer, containerRoutes } from './container';
@@ -28,6 +28,12 @@ export async function add(cmd: CmdArgs): Promise<Result> {
       const state = bridgeState(cmd);
       state.withLock(() => state.write(attachmentKey(cmd), { bridge: bridge.name, hostVeth: veth.host.name }));
       undo.push('bridge record', () => state.withLock(() => state.remove(attachmentKey(cmd))));
+
+      if (conf.macSpoofCheck && veth.container.mac) {
+        const spoof = spoofCheck(cmd);
+        spoof.add(attachmentKey(cmd), { veth: veth.host.name, mac: veth.container.mac });
+        undo.push('MAC spoof check', () => spoof.remove(attachmentKey(cmd)));
+      }
 
       const ipam = conf.ipamType ? await delegate(conf.ipamType, 'ADD', cmd) : undefined;
       if (conf.ipamType) undo.push(`IPAM ${conf.ipamType} reservation`, () => delegate(conf.ipamType!, 'DEL', cmd));

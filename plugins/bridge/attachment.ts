@@ -5,6 +5,7 @@ import { AttachmentState, stateRoot, type AttachmentKey } from '../../lib/state/
 import type { Addressing } from './container';
 import { Masquerade } from './masquerade';
 import type { MasqEntry } from './masquerade-rules';
+import { SpoofCheck, type SpoofEntry } from './spoofcheck';
 
 /** What bridge remembers per attachment beyond the masquerade entries. */
 export interface BridgeRecord {
@@ -21,3 +22,5 @@ export const masquerade = (cmd: CmdArgs) => new Masquerade(openNft(), new Attach
 export function masqEntries(addressing: Addressing[]): MasqEntry[] {
   return addressing.map((a) => ({ family: a.ip.family, ip: formatIP(a.ip), subnet: formatPrefix(a.subnet) }));
 }
+
+export const spoofCheck = (cmd: CmdArgs) => new SpoofCheck(openNft(), new AttachmentState<SpoofEntry>(stateRoot(cmd.env), 'macspoofchk'));

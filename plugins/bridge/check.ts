@@ -4,7 +4,7 @@ import { delegate } from '../../lib/invoke/delegate';
 import { linkByName, listAddresses, listRoutes, openHostSocket, openSocketIn, type RtNetlinkSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
-import { attachmentKey, masqEntries, masquerade } from './attachment';
+import { attachmentKey, masqEntries, masquerade, spoofCheck } from './attachment';
 import { parseConfig, type BridgeConfig } from './config';
 import { addressingOf } from './container';
 
@@ -25,9 +25,12 @@ export async function check(cmd: CmdArgs): Promise<void> {
     host.socket.close();
     ctr.socket.close();
   }
+  if (conf.macSpoofCheck && !spoofCheck(cmd).intact(attachmentKey(cmd))) {
+    throw fail('MAC spoof check entries are missing from nftables table bridge cni_ts');
+  }
   if (conf.ipMasq) {
     const expected = masqEntries(addressingOf(containerIPs(cmd, prev)));
-    const missing = masquerade(cmd).missing(attachmentKey(cmd), expected);
+    const missing = masquerade(cmd).missing(expected);
     if (missing.length) throw fail(`masquerade entries missing from nftables table inet cni_ts: ${missing.map((m) => m.ip).join(', ')}`);
   }
 }

@@ -42,6 +42,7 @@ export interface BridgeConfig {
   hairpinMode: boolean;
   promiscMode: boolean;
   enableDad: boolean;
+  macSpoofCheck: boolean;
   disableContainerInterface: boolean;
   /** The IPAM plugin type; undefined for an L2-only network. */
   ipamType?: string;
@@ -77,6 +78,7 @@ export function parseConfig(cmd: CmdArgs): BridgeConfig {
     hairpinMode: Boolean(conf.hairpinMode),
     promiscMode: Boolean(conf.promiscMode),
     enableDad: Boolean(conf.enabledad),
+    macSpoofCheck: Boolean(conf.macspoofchk),
     disableContainerInterface: Boolean(conf.disableContainerInterface),
     ipamType,
     mac: containerMac(cmd, conf),
@@ -84,13 +86,12 @@ export function parseConfig(cmd: CmdArgs): BridgeConfig {
   };
 }
 
-/** VLANs and MAC spoof checking are not built yet: refuse them rather than silently ignore them. */
+/** VLANs and port isolation are not built yet: refuse them rather than silently ignore them. */
 function rejectUnimplemented(conf: z.infer<typeof BridgeConf>): void {
   const unsupported = (field: string) =>
     new CniError(ErrorCode.UnsupportedField, `unsupported field "${field}": not implemented by this bridge plugin yet`);
   if (conf.vlan) throw unsupported('vlan');
   if (conf.vlanTrunk?.length) throw unsupported('vlanTrunk');
-  if (conf.macspoofchk) throw unsupported('macspoofchk');
   if (conf.portIsolation) throw unsupported('portIsolation');
 }
 

@@ -4,7 +4,7 @@ import { log } from '../../lib/log';
 import { deleteLink, linkByName, openHostSocket, openSocketIn } from '../../lib/netlink';
 import { netnsExists } from '../../lib/netns';
 import type { CmdArgs } from '../../lib/skel';
-import { attachmentKey, bridgeState, masquerade } from './attachment';
+import { attachmentKey, bridgeState, masquerade, spoofCheck } from './attachment';
 import { parseConfig } from './config';
 
 /**
@@ -25,6 +25,7 @@ export async function del(cmd: CmdArgs): Promise<void> {
   };
   // masquerade first: its elements are keyed by the addresses IPAM is about to hand out again
   await attempt('remove masquerade entries', () => masquerade(cmd).remove(key));
+  await attempt('remove MAC spoof check', () => spoofCheck(cmd).remove(key));
   if (conf.ipamType) await attempt(`release addresses (IPAM ${conf.ipamType})`, () => delegate(conf.ipamType!, 'DEL', cmd));
   await attempt('delete veth', () => deleteVeth(cmd));
   if (failures.length) throw new CniError(ErrorCode.LinkFailure, `DEL finished with errors: ${failures.join('; ')}`);

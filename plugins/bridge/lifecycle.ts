@@ -2,7 +2,8 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { delegate } from '../../lib/invoke/delegate';
 import { linkByName, openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
-import { masquerade } from './attachment';
+import type { AttachmentKey } from '../../lib/state/attachment-state';
+import { masquerade, spoofCheck } from './attachment';
 import { parseConfig } from './config';
 
 /** Ready when the bridge name is free or a bridge, and the IPAM plugin says it is ready. */
@@ -20,11 +21,21 @@ export async function status(cmd: CmdArgs): Promise<void> {
   if (conf.ipamType) await delegate(conf.ipamType, 'STATUS', cmd);
 }
 
-/** Removes masquerade entries of attachments no longer valid, then lets IPAM do the same. */
+/** Removes the nftables entries of attachments no longer valid, then lets IPAM do the same. */
 export async function gc(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
   const valid = cmd.validAttachments ?? [];
-  const removed = masquerade(cmd).collectGarbage(conf.networkName, (key) => valid.some((v) => v.containerID === key.containerId && v.ifname === key.ifname));
+  const isValid = (key: AttachmentKey) => valid.some((v) => v.containerID === key.containerId && v.ifname === key.ifname);
+  const failures: string[] = [];
+  for (const component of [masquerade(cmd), spoofCheck(cmd)]) {
+    for (const key of component.attachments(conf.networkName).filter((k) => !isValid(k))) {
+      try {
+        component.remove(key);
+      } catch (err) {
+        failures.push(`${key.containerId}/${key.ifname}: ${(err as Error).message}`);
+      }
+    }
+  }
   if (conf.ipamType) await delegate(conf.ipamType, 'GC', cmd);
-  if (removed.failures.length) throw new CniError(ErrorCode.NftablesFailure, `GC could not remove every stale entry: ${removed.failures.join('; ')}`);
+  if (failures.length) throw new CniError(ErrorCode.NftablesFailure, `GC could not remove every stale entry: ${failures.join('; ')}`);
 }

@@ -55,10 +55,6 @@ export function addElementCommands(entries: MasqEntry[]): NftCommand[] {
   return entries.map((e) => ({ add: { element: inTable({ name: mapName(e.family), elem: [[e.ip, { jump: { target: chainName(e) } }]] }) } }));
 }
 
-export function deleteElementCommands(entries: MasqEntry[]): NftCommand[] {
-  return entries.map((e) => ({ delete: { element: inTable({ name: mapName(e.family), elem: [e.ip] }) } }));
-}
-
 /** Everything ADD applies, as one transaction. */
 export function addTransaction(entries: MasqEntry[]): NftCommand[] {
   const subnets = new Map(entries.map((e) => [chainName(e), e]));

@@ -117,6 +117,22 @@ describe('bridge ADD', () => {
     expect(ipamFiles().sort()).toEqual(['10.44.0.2', 'fd44::2']);
   });
 
+  it('drops frames from another source MAC with macspoofchk, and DEL removes the check', async () => {
+    const c = pool.make('c');
+    const r = await run('ADD', c, conf({ macspoofchk: true }));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(pings(c, '10.44.0.1')).toBe(true);
+    c.exec('ip', ['link', 'set', 'eth0', 'address', '02:66:66:66:66:66']);
+    c.exec('ip', ['neigh', 'flush', 'all']);
+    expect(pings(c, '10.44.0.1')).toBe(false);
+    c.exec('ip', ['link', 'set', 'eth0', 'address', r.json.interfaces[2].mac]);
+    expect(pings(c, '10.44.0.1')).toBe(true);
+    expect((await run('CHECK', c, { ...conf({ macspoofchk: true }), prevResult: r.json })).code).toBe(0);
+    expect((await run('DEL', c, conf({ macspoofchk: true }))).code).toBe(0);
+    const sets = host.exec('nft', ['list', 'table', 'bridge', 'cni_ts']);
+    expect(sets).not.toContain(r.json.interfaces[1].name);
+  });
+
   it('uses the MAC from the mac capability', async () => {
     const c = pool.make('c');
     const r = await run('ADD', c, conf({ runtimeConfig: { mac: '02:aa:bb:cc:dd:ee' } }));

@@ -1,0 +1,61 @@
+import { NftError } from '../errors';
+import type { NftCommand, NftRunner } from './runner';
+import { TABLE } from './table';
+
+/** One element of a set or map of the suite's table in `family`, as sent (`elem`) and as listed (`text`). */
+export interface SetElement {
+  family: 'inet' | 'bridge';
+  kind: 'set' | 'map';
+  set: string;
+  elem: unknown;
+  text: string;
+}
+
+const tableOf = (e: SetElement) => ({ family: e.family, table: TABLE.name, name: e.set });
+
+export const deleteCommands = (elements: SetElement[]): NftCommand[] => elements.map((e) => ({ delete: { element: { ...tableOf(e), elem: [e.elem] } } }));
+
+/** Listed keys of a set or map: plain keys, map [key, value] pairs, concatenations "a . b". */
+function keyText(element: unknown): string {
+  const value = Array.isArray(element) ? element[0] : element;
+  if (value && typeof value === 'object') {
+    const v = value as { concat?: unknown[]; elem?: { val?: unknown } };
+    if (v.concat) return v.concat.map(String).join(' . ');
+    if (v.elem) return keyText(v.elem.val);
+  }
+  return String(value);
+}
+
+/** The elements, of those given, that the kernel has (a missing table or set means none). */
+export function presentElements(nft: NftRunner, elements: SetElement[]): SetElement[] {
+  const listed = new Map<string, Set<string>>();
+  for (const e of elements) {
+    const id = `${e.family} ${e.kind} ${e.set}`;
+    if (listed.has(id)) continue;
+    let keys: string[] = [];
+    try {
+      const entry = nft
+        .list(`list ${e.kind} ${e.family} ${TABLE.name} ${e.set}`)
+        .find((x) => typeof x === 'object' && x !== null && ('set' in x || 'map' in x)) as { set?: { elem?: unknown[] }; map?: { elem?: unknown[] } } | undefined;
+      keys = ((entry?.set ?? entry?.map)?.elem ?? []).map(keyText);
+    } catch (err) {
+      if (!(err instanceof NftError)) throw err;
+    }
+    listed.set(id, new Set(keys));
+  }
+  return elements.filter((e) => listed.get(`${e.family} ${e.kind} ${e.set}`)!.has(e.text));
+}
+
+/**
+ * Deletes the elements in one transaction; if nftables refuses (some element already gone, e.g.
+ * after `nft flush ruleset`), deletes only those still present. Idempotent.
+ */
+export function deleteElements(nft: NftRunner, elements: SetElement[]): void {
+  if (!elements.length) return;
+  try {
+    nft.apply(deleteCommands(elements));
+  } catch (err) {
+    if (!(err instanceof NftError)) throw err;
+    nft.apply(deleteCommands(presentElements(nft, elements)));
+  }
+}
