@@ -2,3 +2,4 @@ export * from './addresses';
 export * from './links';
 export * from './socket';
 export * from './routes';
+export * from './bridge-port';

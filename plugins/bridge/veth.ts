@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
-import { createVethPair, linkByName, setLinkUp, setMaster, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
+import { createVethPair, linkByName, setHairpin, setLinkUp, setMaster, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { writeSysctl } from '../../lib/sysctl';
 
 export interface VethPair {
@@ -49,6 +49,6 @@ export async function createVeth(
 export async function attachToBridge(host: RtNetlinkSocket, veth: LinkInfo, bridge: LinkInfo, hairpin: boolean): Promise<void> {
   await setMaster(host, veth, bridge.index);
   writeSysctl(['net', 'ipv6', 'conf', veth.name, 'accept_ra'], '0');
-  if (hairpin) writeFileSync(`/sys/class/net/${veth.name}/brport/hairpin_mode`, '1');
+  if (hairpin) await setHairpin(host, veth, true);
   await setLinkUp(host, veth, true);
 }

@@ -133,6 +133,15 @@ describe('bridge ADD', () => {
     expect(sets).not.toContain(r.json.interfaces[1].name);
   });
 
+  it('sets hairpin mode on the host veth port when asked', async () => {
+    const c = pool.make('c');
+    const r = await run('ADD', c, conf({ hairpinMode: true }));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const details = host.exec('ip', ['-d', 'link', 'show', r.json.interfaces[1].name]);
+    expect(details).toContain('hairpin on');
+    expect(details).toMatch(/state forwarding/);
+  });
+
   it('uses the MAC from the mac capability', async () => {
     const c = pool.make('c');
     const r = await run('ADD', c, conf({ runtimeConfig: { mac: '02:aa:bb:cc:dd:ee' } }));
