@@ -1,6 +1,7 @@
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isNodeErrorCode } from '../../lib/errors';
+import { readFileIfExists, unlinkIfExists } from '../../lib/fs';
 import { formatIP, parseIP, type IP } from '../../lib/ip';
 import { FileLock } from '../../lib/lock';
 import type { Allocation, Store } from './store';
@@ -49,11 +50,11 @@ export class DiskStore implements Store {
   }
 
   release(ip: IP): void {
-    this.unlinkIfExists(formatIP(ip));
+    unlinkIfExists(join(this.dir, formatIP(ip)));
   }
 
   lastReserved(rangeSetIndex: number): IP | undefined {
-    const text = this.readIfExists(`${LAST_RESERVED_PREFIX}${rangeSetIndex}`);
+    const text = readFileIfExists(join(this.dir, `${LAST_RESERVED_PREFIX}${rangeSetIndex}`));
     return text === undefined ? undefined : parseIP(text.trim());
   }
 
@@ -62,21 +63,12 @@ export class DiskStore implements Store {
     for (const name of readdirSync(this.dir)) {
       const ip = parseIP(name);
       if (!ip) continue; // lock, last_reserved_ip.N, temporaries
-      const text = this.readIfExists(name);
+      const text = readFileIfExists(join(this.dir, name));
       if (text === undefined) continue;
       const [containerId, ifname] = text.trim().split(LINE_BREAK);
       out.push({ ip, containerId: containerId.trim(), ifname: ifname?.trim() || undefined });
     }
     return out;
-  }
-
-  private readIfExists(name: string): string | undefined {
-    try {
-      return readFileSync(join(this.dir, name), 'utf8');
-    } catch (err) {
-      if (isNodeErrorCode(err, 'ENOENT')) return undefined;
-      throw err;
-    }
   }
 
   private writeTemporary(content: string): string {
@@ -97,15 +89,7 @@ export class DiskStore implements Store {
   /** Under the lock nobody is mid-write, so any temporary left is from a killed process. */
   private removeStaleTemporaries(): void {
     for (const name of readdirSync(this.dir)) {
-      if (name.startsWith(TEMP_PREFIX)) this.unlinkIfExists(name);
-    }
-  }
-
-  private unlinkIfExists(name: string): void {
-    try {
-      unlinkSync(join(this.dir, name));
-    } catch (err) {
-      if (!isNodeErrorCode(err, 'ENOENT')) throw err;
+      if (name.startsWith(TEMP_PREFIX)) unlinkIfExists(join(this.dir, name));
     }
   }
 }

@@ -14,7 +14,8 @@ export interface AddressInfo {
   tentative: boolean;
 }
 
-function bytesToIP(bytes: Buffer): IP {
+/** A kernel address attribute (4 or 16 bytes, network order) as an IP. */
+export function bytesToIP(bytes: Buffer): IP {
   const family = bytes.length === 4 ? 4 : 6;
   return { family, value: BigInt('0x' + (bytes.toString('hex') || '0')) };
 }

@@ -1,7 +1,7 @@
 import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { FlagsNew } from 'netlink/dist/constants';
 import { formatIP, type IP, type Prefix } from '../ip';
-import { familyConstant, ipToBytes } from './addresses';
+import { bytesToIP, familyConstant, ipToBytes } from './addresses';
 import { call } from './socket';
 
 const MAIN_TABLE = 254;
@@ -63,9 +63,8 @@ export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6, allTables
   return messages
     .map((m) => {
       const table = m.attrs.table ?? m.data.table ?? 0;
-      const dstBytes = m.attrs.dst;
-      const ip: IP = dstBytes ? { family, value: BigInt('0x' + dstBytes.toString('hex')) } : { family, value: 0n };
-      const gw = m.attrs.gateway ? { family, value: BigInt('0x' + m.attrs.gateway.toString('hex')) } : undefined;
+      const ip: IP = m.attrs.dst ? bytesToIP(m.attrs.dst) : { family, value: 0n };
+      const gw = m.attrs.gateway ? bytesToIP(m.attrs.gateway) : undefined;
       return { dst: { ip, length: m.data.dstLen ?? 0 }, gw, linkIndex: m.attrs.oif, table };
     })
     .filter((r) => allTables || r.table === MAIN_TABLE);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isNodeErrorCode } from '../errors';
+import { readdirIfExists, readFileIfExists, unlinkIfExists } from '../fs';
 import { FileLock } from '../lock';
 
 export const DEFAULT_STATE_DIR = '/var/lib/cni-ts';
@@ -38,7 +38,7 @@ export class AttachmentState<T> {
   }
 
   read(key: AttachmentKey): T | undefined {
-    const text = this.readIfExists(this.recordPath(key));
+    const text = readFileIfExists(this.recordPath(key));
     return text === undefined ? undefined : (JSON.parse(text) as { data: T }).data;
   }
 
@@ -48,15 +48,17 @@ export class AttachmentState<T> {
   }
 
   remove(key: AttachmentKey): void {
-    this.unlinkIfExists(this.recordPath(key));
+    unlinkIfExists(this.recordPath(key));
   }
 
   /** Every record, optionally of one network. */
   list(network?: string): Array<{ key: AttachmentKey; data: T }> {
-    const networks = network ? [network] : this.readdir(join(this.dir, 'attachments'));
+    const networks = network ? [network] : readdirIfExists(join(this.dir, 'attachments'));
     return networks.flatMap((net) =>
-      this.readdir(join(this.dir, 'attachments', net)).flatMap((file) => {
-        const text = this.readIfExists(join(this.dir, 'attachments', net, file));
+      readdirIfExists(join(this.dir, 'attachments', net))
+        .filter((file) => !file.includes('.tmp-'))
+        .flatMap((file) => {
+        const text = readFileIfExists(join(this.dir, 'attachments', net, file));
         if (text === undefined) return [];
         const { network: n, containerId, ifname, data } = JSON.parse(text) as AttachmentKey & { data: T };
         return [{ key: { network: n, containerId, ifname }, data }];
@@ -65,7 +67,7 @@ export class AttachmentState<T> {
   }
 
   owner(resource: string): AttachmentKey | undefined {
-    const text = this.readIfExists(this.ownerPath(resource));
+    const text = readFileIfExists(this.ownerPath(resource));
     return text === undefined ? undefined : (JSON.parse(text) as AttachmentKey);
   }
 
@@ -77,7 +79,7 @@ export class AttachmentState<T> {
   releaseOwner(resource: string, key: AttachmentKey): boolean {
     const current = this.owner(resource);
     if (!current || !sameAttachment(current, key)) return false;
-    this.unlinkIfExists(this.ownerPath(resource));
+    unlinkIfExists(this.ownerPath(resource));
     return true;
   }
 
@@ -95,31 +97,5 @@ export class AttachmentState<T> {
     const temp = `${path}.tmp-${process.pid}`;
     writeFileSync(temp, content, { mode: 0o600 });
     renameSync(temp, path);
-  }
-
-  private readIfExists(path: string): string | undefined {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (err) {
-      if (isNodeErrorCode(err, 'ENOENT')) return undefined;
-      throw err;
-    }
-  }
-
-  private readdir(path: string): string[] {
-    try {
-      return readdirSync(path).filter((f) => !f.includes('.tmp-'));
-    } catch (err) {
-      if (isNodeErrorCode(err, 'ENOENT')) return [];
-      throw err;
-    }
-  }
-
-  private unlinkIfExists(path: string): void {
-    try {
-      unlinkSync(path);
-    } catch (err) {
-      if (!isNodeErrorCode(err, 'ENOENT')) throw err;
-    }
   }
 }

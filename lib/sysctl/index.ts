@@ -1,6 +1,6 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isNodeErrorCode } from '../errors';
+import { readFileIfExists } from '../fs';
 
 /**
  * /proc/sys access by path segments (interface names may contain dots, so "net.ipv6.conf.br.1"
@@ -12,12 +12,7 @@ export function sysctlPath(segments: string[]): string {
 }
 
 export function readSysctl(segments: string[]): string | undefined {
-  try {
-    return readFileSync(sysctlPath(segments), 'utf8').trim();
-  } catch (err) {
-    if (isNodeErrorCode(err, 'ENOENT')) return undefined;
-    throw err;
-  }
+  return readFileIfExists(sysctlPath(segments))?.trim();
 }
 
 /** Writes `value` when different; false when the key does not exist (e.g. IPv6 disabled). */

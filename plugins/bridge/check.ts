@@ -3,7 +3,7 @@ import { formatIP, networkAddress, parsePrefix } from '../../lib/ip';
 import { delegate } from '../../lib/invoke/delegate';
 import { linkByName, listAddresses, listRoutes, openHostSocket, openSocketIn, type RtNetlinkSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
-import type { Result } from '../../lib/types';
+import type { IPConfig, Result, Route } from '../../lib/types';
 import { attachmentKey, masqEntries, masquerade, spoofCheck } from './attachment';
 import { parseConfig, type BridgeConfig } from './config';
 import { addressingOf } from './container';
@@ -16,11 +16,12 @@ export async function check(cmd: CmdArgs): Promise<void> {
   const prev = cmd.prevResult;
   if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'CHECK needs "prevResult" (the result of ADD)');
   if (conf.ipamType) await delegate(conf.ipamType, 'CHECK', cmd);
+  const ips = containerIPs(cmd, prev);
   const host = openHostSocket();
   const ctr = openSocketIn(cmd.netns);
   try {
     await checkHostSide(host, conf, prev);
-    await checkContainer(ctr, cmd, prev);
+    await checkContainer(ctr, cmd, ips, prev.routes ?? []);
   } finally {
     host.socket.close();
     ctr.socket.close();
@@ -29,17 +30,17 @@ export async function check(cmd: CmdArgs): Promise<void> {
     throw fail('MAC spoof check entries are missing from nftables table bridge cni_ts');
   }
   if (conf.ipMasq) {
-    const expected = masqEntries(addressingOf(containerIPs(cmd, prev)));
+    const expected = masqEntries(addressingOf(ips));
     const missing = masquerade(cmd).missing(expected);
     if (missing.length) throw fail(`masquerade entries missing from nftables table inet cni_ts: ${missing.map((m) => m.ip).join(', ')}`);
   }
 }
 
-const containerIndex = (cmd: CmdArgs, prev: Result) => (prev.interfaces ?? []).findIndex((i) => i.name === cmd.ifname && i.sandbox === cmd.netns);
-const containerIPs = (cmd: CmdArgs, prev: Result) => {
-  const index = containerIndex(cmd, prev);
+/** prevResult's addresses of the container interface (entries without an interface index count too). */
+function containerIPs(cmd: CmdArgs, prev: Result): IPConfig[] {
+  const index = (prev.interfaces ?? []).findIndex((i) => i.name === cmd.ifname && i.sandbox === cmd.netns);
   return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index);
-};
+}
 
 async function checkHostSide(host: RtNetlinkSocket, conf: BridgeConfig, prev: Result): Promise<void> {
   const bridge = await linkByName(host, conf.bridge);
@@ -51,26 +52,26 @@ async function checkHostSide(host: RtNetlinkSocket, conf: BridgeConfig, prev: Re
   if (link.masterIndex !== bridge.index) throw fail(`host veth ${JSON.stringify(hostVeth.name)} is not attached to bridge ${JSON.stringify(conf.bridge)}`);
 }
 
-async function checkContainer(ctr: RtNetlinkSocket, cmd: CmdArgs, prev: Result): Promise<void> {
+async function checkContainer(ctr: RtNetlinkSocket, cmd: CmdArgs, ips: IPConfig[], expectedRoutes: Route[]): Promise<void> {
   const link = await linkByName(ctr, cmd.ifname);
   if (!link) throw fail(`container interface ${JSON.stringify(cmd.ifname)} is missing from ${JSON.stringify(cmd.netns)}`);
   if (link.kind !== 'veth') throw fail(`container interface ${JSON.stringify(cmd.ifname)} is a ${link.kind ?? 'device'}, not a veth`);
   const present = await listAddresses(ctr, link.index);
-  for (const ip of containerIPs(cmd, prev)) {
+  for (const ip of ips) {
     const want = parsePrefix(ip.address)!;
     if (!present.some((a) => a.ip.family === want.ip.family && a.ip.value === want.ip.value && a.prefixLength === want.length)) {
       throw fail(`address ${ip.address} is missing from ${JSON.stringify(cmd.ifname)}`);
     }
   }
-  const addressing = addressingOf(containerIPs(cmd, prev));
-  for (const route of prev.routes ?? []) {
+  const addressing = addressingOf(ips);
+  const routesByFamily = { 4: await listRoutes(ctr, 4, true), 6: await listRoutes(ctr, 6, true) };
+  for (const route of expectedRoutes) {
     const dst = parsePrefix(route.dst)!;
-    const gw = route.gw ?? addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
-    const gwText = typeof gw === 'string' ? gw : gw && formatIP(gw);
-    const routes = await listRoutes(ctr, dst.ip.family, true);
-    const found = routes.some(
-      (r) => r.dst.length === dst.length && r.dst.ip.value === networkAddress(dst).value && (!gwText || (r.gw && formatIP(r.gw) === gwText)),
+    const fallback = addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
+    const gw = route.gw ?? (fallback && formatIP(fallback));
+    const found = routesByFamily[dst.ip.family].some(
+      (r) => r.dst.length === dst.length && r.dst.ip.value === networkAddress(dst).value && (!gw || (r.gw && formatIP(r.gw) === gw)),
     );
-    if (!found) throw fail(`route to ${route.dst}${gwText ? ` via ${gwText}` : ''} is missing from ${JSON.stringify(cmd.netns)}`);
+    if (!found) throw fail(`route to ${route.dst}${gw ? ` via ${gw}` : ''} is missing from ${JSON.stringify(cmd.netns)}`);
   }
 }
