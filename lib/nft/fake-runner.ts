@@ -4,15 +4,25 @@ import type { NftCommand, NftRunner } from './runner';
 export class FakeNftRunner implements NftRunner {
   readonly backend = 'fake';
   readonly transactions: NftCommand[][] = [];
+  readonly scripts: string[] = [];
   listings: Record<string, unknown[]> = {};
   failNext = false;
 
   apply(commands: NftCommand[]): void {
+    this.maybeFail();
+    if (commands.length) this.transactions.push(commands);
+  }
+
+  run(script: string): void {
+    this.maybeFail();
+    this.scripts.push(script);
+  }
+
+  private maybeFail(): void {
     if (this.failNext) {
       this.failNext = false;
       throw new Error('fake nft failure');
     }
-    if (commands.length) this.transactions.push(commands);
   }
 
   list(what: string): unknown[] {

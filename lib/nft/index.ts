@@ -1,3 +1,4 @@
 export * from './runner';
 export * from './table';
 export * from './elements';
+export * from './owned-elements';

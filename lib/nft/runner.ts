@@ -8,6 +8,11 @@ export type NftCommand = Record<string, unknown>;
 export interface NftRunner {
   readonly backend: string;
   apply(commands: NftCommand[]): void;
+  /**
+   * One transaction in nft's text syntax. For what nftables 1.0.6's JSON parser cannot express
+   * (maps whose data is a concatenation, e.g. `ipv4_addr . inet_service`) or crashes on.
+   */
+  run(script: string): void;
   /** e.g. "list map inet cni_ts masq4"; returns the parsed `nftables` array. */
   list(what: string): unknown[];
 }
@@ -65,6 +70,11 @@ class LibNftablesRunner implements NftRunner {
     if (this.nft.run(this.nft.ctx, JSON.stringify({ nftables: commands })) !== 0) throw new NftError(this.nft.error(this.nft.ctx).trim());
   }
 
+  run(script: string): void {
+    // text does not parse as JSON, so libnftables falls back to its text parser whatever the flags
+    if (this.nft.run(this.nft.ctx, script) !== 0) throw new NftError(this.nft.error(this.nft.ctx).trim());
+  }
+
   list(what: string): unknown[] {
     // a text command: JSON output on, but the input must not be taken for JSON
     this.nft.setOutputFlags(this.nft.ctx, NFT_CTX_OUTPUT_JSON);
@@ -80,6 +90,10 @@ class NftBinaryRunner implements NftRunner {
   apply(commands: NftCommand[]): void {
     if (commands.length === 0) return;
     this.exec(['-j', '-f', '-'], JSON.stringify({ nftables: commands }));
+  }
+
+  run(script: string): void {
+    this.exec(['-f', '-'], script);
   }
 
   list(what: string): unknown[] {
@@ -117,6 +131,7 @@ export function openNft(): NftRunner {
       return get().backend;
     },
     apply: (commands) => (commands.length ? get().apply(commands) : undefined),
+    run: (script) => (script.trim() ? get().run(script) : undefined),
     list: (what) => get().list(what),
   };
 }

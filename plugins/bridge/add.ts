@@ -31,7 +31,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
 
       if (conf.macSpoofCheck && veth.container.mac) {
         const spoof = spoofCheck(cmd);
-        spoof.add(attachmentKey(cmd), { veth: veth.host.name, mac: veth.container.mac });
+        spoof.add(attachmentKey(cmd), [{ veth: veth.host.name, mac: veth.container.mac }]);
         undo.push('MAC spoof check', () => spoof.remove(attachmentKey(cmd)));
       }
 

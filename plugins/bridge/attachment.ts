@@ -3,9 +3,9 @@ import { openNft } from '../../lib/nft';
 import type { CmdArgs } from '../../lib/skel';
 import { AttachmentState, stateRoot, type AttachmentKey } from '../../lib/state/attachment-state';
 import type { Addressing } from './container';
-import { Masquerade } from './masquerade';
+import { newMasquerade } from './masquerade';
 import type { MasqEntry } from './masquerade-rules';
-import { SpoofCheck, type SpoofEntry } from './spoofcheck';
+import { newSpoofCheck, type SpoofEntry } from './spoofcheck';
 
 /** What bridge remembers per attachment beyond the masquerade entries. */
 export interface BridgeRecord {
@@ -17,10 +17,10 @@ export const attachmentKey = (cmd: CmdArgs): AttachmentKey => ({ network: cmd.co
 
 export const bridgeState = (cmd: CmdArgs) => new AttachmentState<BridgeRecord>(stateRoot(cmd.env), 'bridge');
 
-export const masquerade = (cmd: CmdArgs) => new Masquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
+export const masquerade = (cmd: CmdArgs) => newMasquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
 
 export function masqEntries(addressing: Addressing[]): MasqEntry[] {
   return addressing.map((a) => ({ family: a.ip.family, ip: formatIP(a.ip), subnet: formatPrefix(a.subnet) }));
 }
 
-export const spoofCheck = (cmd: CmdArgs) => new SpoofCheck(openNft(), new AttachmentState<SpoofEntry>(stateRoot(cmd.env), 'macspoofchk'));
+export const spoofCheck = (cmd: CmdArgs) => newSpoofCheck(openNft(), new AttachmentState<SpoofEntry[]>(stateRoot(cmd.env), 'macspoofchk'));

@@ -2,7 +2,9 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, networkAddress, parsePrefix } from '../../lib/ip';
 import { delegate } from '../../lib/invoke/delegate';
 import { linkByName, listAddresses, listRoutes, openHostSocket, openSocketIn, type RtNetlinkSocket } from '../../lib/netlink';
+import type { OwnedElements } from '../../lib/nft';
 import type { CmdArgs } from '../../lib/skel';
+import type { AttachmentKey } from '../../lib/state/attachment-state';
 import type { IPConfig, Result, Route } from '../../lib/types';
 import { attachmentKey, masqEntries, masquerade, spoofCheck } from './attachment';
 import { parseConfig, type BridgeConfig } from './config';
@@ -26,7 +28,7 @@ export async function check(cmd: CmdArgs): Promise<void> {
     host.socket.close();
     ctr.socket.close();
   }
-  if (conf.macSpoofCheck && !spoofCheck(cmd).intact(attachmentKey(cmd))) {
+  if (conf.macSpoofCheck && !intact(spoofCheck(cmd), attachmentKey(cmd))) {
     throw fail('MAC spoof check entries are missing from nftables table bridge cni_ts');
   }
   if (conf.ipMasq) {
@@ -34,6 +36,11 @@ export async function check(cmd: CmdArgs): Promise<void> {
     const missing = masquerade(cmd).missing(expected);
     if (missing.length) throw fail(`masquerade entries missing from nftables table inet cni_ts: ${missing.map((m) => m.ip).join(', ')}`);
   }
+}
+
+function intact<E>(component: OwnedElements<E>, key: AttachmentKey): boolean {
+  const entries = component.recorded(key);
+  return entries !== undefined && component.missing(entries).length === 0;
 }
 
 /** prevResult's addresses of the container interface (entries without an interface index count too). */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeNftRunner } from '../../lib/nft/fake-runner';
 import { AttachmentState } from '../../lib/state/attachment-state';
-import { Masquerade } from './masquerade';
+import { newMasquerade, type Masquerade } from './masquerade';
 import { addTransaction, chainName, type MasqEntry } from './masquerade-rules';
 
 const a = { network: 'n1', containerId: 'a', ifname: 'eth0' };
@@ -45,7 +45,7 @@ describe('Masquerade ownership (fake nft runner, real state files)', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cnit-masq-'));
     nft = new FakeNftRunner();
-    masq = new Masquerade(nft, new AttachmentState<MasqEntry[]>(dir, 'ipmasq'));
+    masq = newMasquerade(nft, new AttachmentState<MasqEntry[]>(dir, 'ipmasq'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,6 +1,6 @@
-import { deleteElements, presentElements, type NftCommand, type NftRunner, type SetElement } from '../../lib/nft';
+import { OwnedElements, type ElementSpec, type NftCommand, type NftRunner, type SetElement } from '../../lib/nft';
 import { TABLE } from '../../lib/nft/table';
-import type { AttachmentKey, AttachmentState } from '../../lib/state/attachment-state';
+import type { AttachmentState } from '../../lib/state/attachment-state';
 
 /** The host veth of an attachment and the only source MAC allowed to enter the bridge through it. */
 export interface SpoofEntry {
@@ -46,37 +46,13 @@ function elementsOf(entry: SpoofEntry): SetElement[] {
   ];
 }
 
-/** Host veth names are unique per attachment, so the attachment's record alone says what is its own. */
-export class SpoofCheck {
-  constructor(
-    private readonly nft: NftRunner,
-    private readonly state: AttachmentState<SpoofEntry>,
-  ) {}
+/** Host veth names are unique per attachment, so each attachment owns its pair of elements outright. */
+export const spoofCheckSpec: ElementSpec<SpoofEntry> = {
+  resource: (e) => `spoofcheck/${e.veth}`,
+  elements: elementsOf,
+  install: (nft, entries) => nft.apply(entries.flatMap(spoofcheckTransaction)),
+};
 
-  add(key: AttachmentKey, entry: SpoofEntry): void {
-    this.state.withLock(() => {
-      this.state.write(key, entry);
-      this.nft.apply(spoofcheckTransaction(entry));
-    });
-  }
+export type SpoofCheck = OwnedElements<SpoofEntry>;
 
-  remove(key: AttachmentKey): void {
-    this.state.withLock(() => {
-      const entry = this.state.read(key);
-      if (entry) deleteElements(this.nft, elementsOf(entry));
-      this.state.remove(key);
-    });
-  }
-
-  attachments(network: string): AttachmentKey[] {
-    return this.state.withLock(() => this.state.list(network).map((r) => r.key));
-  }
-
-  /** True when the attachment's elements are all in the kernel. */
-  intact(key: AttachmentKey): boolean {
-    return this.state.withLock(() => {
-      const entry = this.state.read(key);
-      return entry !== undefined && presentElements(this.nft, elementsOf(entry)).length === 2;
-    });
-  }
-}
+export const newSpoofCheck = (nft: NftRunner, state: AttachmentState<SpoofEntry[]>): SpoofCheck => new OwnedElements(nft, state, spoofCheckSpec);
