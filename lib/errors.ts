@@ -19,6 +19,8 @@ export const ErrorCode = {
   LinkFailure: 110,
   DelegateFailure: 120,
   NftablesFailure: 130,
+  /** A host port another container has mapped already. */
+  PortInUse: 131,
   CheckFailed: 140,
   Internal: 999,
 } as const;
@@ -36,6 +38,9 @@ export class CniError extends Error {
     this.name = 'CniError';
   }
 }
+
+/** A config field with a bad value: code 7, the message names the field as the user wrote it. */
+export const invalidField = (field: string, why: string): CniError => new CniError(ErrorCode.InvalidNetworkConfig, `invalid field "${field}": ${why}`);
 
 /** A kernel rejection from rtnetlink or a syscall, carrying the positive errno. */
 export class NetlinkError extends Error {

@@ -3,4 +3,5 @@ export const PLUGINS = [
   { name: 'bridge', main: 'plugins/bridge/main.ts' },
   { name: 'host-local', main: 'ipam/host-local/main.ts' },
   { name: 'loopback', main: 'plugins/loopback/main.ts' },
+  { name: 'portmap', main: 'plugins/portmap/main.ts' },
 ];

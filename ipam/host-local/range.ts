@@ -1,4 +1,4 @@
-import { CniError, ErrorCode } from '../../lib/errors';
+import { CniError, ErrorCode, invalidField as invalid } from '../../lib/errors';
 import {
   addToIP,
   bitsOf,
@@ -34,7 +34,6 @@ export interface RangeInput {
   gateway?: string;
 }
 
-const invalid = (field: string, why: string) => new CniError(ErrorCode.InvalidNetworkConfig, `invalid field "${field}": ${why}`);
 
 /** Validates one range and fills its defaults the way the reference host-local does. */
 export function canonicalizeRange(input: RangeInput, field: string): Range {

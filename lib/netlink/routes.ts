@@ -69,3 +69,11 @@ export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6, allTables
     })
     .filter((r) => allTables || r.table === MAIN_TABLE);
 }
+
+/** The index of the interface the kernel would send a packet to `ip` through (RTM_GETROUTE), if any. */
+export async function outputInterface(sock: RtNetlinkSocket, ip: IP): Promise<number | undefined> {
+  const family = familyConstant(ip);
+  const bits = ip.family === 4 ? 32 : 128;
+  const [route] = await call(`route get ${formatIP(ip)}`, () => sock.getRoute({ family, dstLen: bits }, { dst: ipToBytes(ip) }));
+  return route?.attrs.oif;
+}

@@ -15,13 +15,14 @@ const tableOf = (e: SetElement) => ({ family: e.family, table: TABLE.name, name:
 
 export const deleteCommands = (elements: SetElement[]): NftCommand[] => elements.map((e) => ({ delete: { element: { ...tableOf(e), elem: [e.elem] } } }));
 
-/** Listed keys of a set or map: plain keys, map [key, value] pairs, concatenations "a . b". */
+/** Listed keys of a set or map: plain keys, map [key, value] pairs, concatenations "a . b", prefixes "a/n". */
 function keyText(element: unknown): string {
   const value = Array.isArray(element) ? element[0] : element;
   if (value && typeof value === 'object') {
-    const v = value as { concat?: unknown[]; elem?: { val?: unknown } };
-    if (v.concat) return v.concat.map(String).join(' . ');
+    const v = value as { concat?: unknown[]; elem?: { val?: unknown }; prefix?: { addr: string; len: number } };
+    if (v.concat) return v.concat.map(keyText).join(' . ');
     if (v.elem) return keyText(v.elem.val);
+    if (v.prefix) return `${v.prefix.addr}/${v.prefix.len}`;
   }
   return String(value);
 }

@@ -3,7 +3,12 @@ import type { NftCommand } from './runner';
 /** The suite's own table; nothing else on the host is ever read or written. */
 export const TABLE = { family: 'inet', name: 'cni_ts' } as const;
 
-export const addTable = (): NftCommand => ({ add: { table: { ...TABLE, comment: 'CNI plugins (cni-ts); state in /var/lib/cni-ts' } } });
+const COMMENT = 'CNI plugins (cni-ts); state in /var/lib/cni-ts';
+
+export const addTable = (): NftCommand => ({ add: { table: { ...TABLE, comment: COMMENT } } });
+
+/** The same as addTable, in nft's text syntax. */
+export const addTableText = (): string => `add table ${TABLE.family} ${TABLE.name} { comment "${COMMENT}" ; }`;
 
 export const inTable = <T extends object>(obj: T) => ({ family: TABLE.family, table: TABLE.name, ...obj });
 

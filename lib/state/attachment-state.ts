@@ -3,6 +3,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readdirIfExists, readFileIfExists, unlinkIfExists } from '../fs';
 import { FileLock } from '../lock';
+import type { CmdArgs } from '../skel/cmd-args';
 
 export const DEFAULT_STATE_DIR = '/var/lib/cni-ts';
 
@@ -14,6 +15,13 @@ export interface AttachmentKey {
   containerId: string;
   ifname: string;
 }
+
+/** The attachment a plugin invocation is about: network name, container id, interface name. */
+export const attachmentKey = (cmd: Pick<CmdArgs, 'config' | 'containerId' | 'ifname'>): AttachmentKey => ({
+  network: cmd.config.name,
+  containerId: cmd.containerId,
+  ifname: cmd.ifname,
+});
 
 export const sameAttachment = (a: AttachmentKey, b: AttachmentKey): boolean =>
   a.network === b.network && a.containerId === b.containerId && a.ifname === b.ifname;

@@ -35,12 +35,18 @@ function describeIssue(issue: $ZodIssue): string {
     return issue.input === undefined ? `is required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describeValue(issue.input)}`;
   }
   if (issue.code === 'custom') return `${issue.message}, got ${describeValue(issue.input)}`;
-  if (issue.code === 'too_small') return `must have at least ${issue.minimum} ${issue.origin === 'string' ? 'character(s)' : 'element(s)'}`;
+  if (issue.code === 'too_small' || issue.code === 'too_big') return describeBound(issue);
   if (issue.code === 'invalid_value') return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeValue(issue.input)}`;
   if (issue.code === 'invalid_union') return `got ${describeValue(issue.input)}, which matches none of the accepted forms`;
   if (issue.code === 'invalid_format') return `expected ${issue.format}, got ${describeValue(issue.input)}`;
   if (issue.code === 'invalid_key') return `has an invalid key ${describeValue(issue.input)}`;
   return `${issue.message} (${issue.code})`;
+}
+
+function describeBound(issue: $ZodIssue & { code: 'too_small' | 'too_big' }): string {
+  const [word, bound] = issue.code === 'too_small' ? ['least', issue.minimum] : ['most', issue.maximum];
+  if (issue.origin === 'number' || issue.origin === 'int' || issue.origin === 'bigint') return `must be at ${word} ${bound}, got ${describeValue(issue.input)}`;
+  return `must have at ${word} ${bound} ${issue.origin === 'string' ? 'character(s)' : 'element(s)'}`;
 }
 
 function describeValue(value: unknown): string {

@@ -1,7 +1,9 @@
 import { formatIP, formatPrefix } from '../../lib/ip';
 import { openNft } from '../../lib/nft';
 import type { CmdArgs } from '../../lib/skel';
-import { AttachmentState, stateRoot, type AttachmentKey } from '../../lib/state/attachment-state';
+import { AttachmentState, stateRoot } from '../../lib/state/attachment-state';
+
+export { attachmentKey } from '../../lib/state/attachment-state';
 import type { Addressing } from './container';
 import { newMasquerade } from './masquerade';
 import type { MasqEntry } from './masquerade-rules';
@@ -12,8 +14,6 @@ export interface BridgeRecord {
   bridge: string;
   hostVeth: string;
 }
-
-export const attachmentKey = (cmd: CmdArgs): AttachmentKey => ({ network: cmd.config.name, containerId: cmd.containerId, ifname: cmd.ifname });
 
 export const bridgeState = (cmd: CmdArgs) => new AttachmentState<BridgeRecord>(stateRoot(cmd.env), 'bridge');
 

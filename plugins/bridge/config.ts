@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { CniError, ErrorCode } from '../../lib/errors';
+import { CniError, ErrorCode, invalidField as invalid } from '../../lib/errors';
 import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
 import { validateInterfaceName } from '../../lib/skel/validate';
 import { NetConf, parseWith, type DNS } from '../../lib/types';
@@ -111,8 +111,4 @@ function containerMac(cmd: CmdArgs, conf: z.infer<typeof BridgeConf>): string | 
     mac = value.toLowerCase();
   }
   return mac;
-}
-
-function invalid(field: string, why: string): CniError {
-  return new CniError(ErrorCode.InvalidNetworkConfig, `invalid field "${field}": ${why}`);
 }

@@ -1,0 +1,25 @@
+import { CniError, ErrorCode } from '../../lib/errors';
+import type { CmdArgs } from '../../lib/skel';
+import { requirePrevResult } from './add';
+import { attachmentKey, portMaps } from './attachment';
+import { parseConfig } from './config';
+import { containerAddresses, planEntries, type PortmapEntry } from './entries';
+import { elementOf, resourceOf } from './rules';
+
+const fail = (what: string) => new CniError(ErrorCode.CheckFailed, what);
+
+/** The mappings ADD would install for this config and prevResult are recorded and in the ruleset. */
+export async function check(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const prev = requirePrevResult(cmd);
+  if (!conf.mappings.length) return;
+  const expected = planEntries(conf, containerAddresses(prev, cmd.ifname), cmd.ifname);
+  const maps = portMaps(cmd);
+  const recorded = new Set((maps.recorded(attachmentKey(cmd)) ?? []).map(resourceOf));
+  const unrecorded = expected.filter((e) => !recorded.has(resourceOf(e)));
+  if (unrecorded.length) throw fail(`port mappings not installed for this container: ${describe(unrecorded)}`);
+  const missing = maps.missing(expected);
+  if (missing.length) throw fail(`port mapping entries missing from nftables table inet cni_ts: ${describe(missing)}`);
+}
+
+const describe = (entries: PortmapEntry[]) => entries.map((e) => `${elementOf(e).set} { ${elementOf(e).text} }`).join(', ');

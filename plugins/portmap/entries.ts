@@ -1,0 +1,88 @@
+import { CniError, ErrorCode } from '../../lib/errors';
+import { formatIP, formatPrefix, networkAddress, parsePrefix, type Family, type IP, type Prefix } from '../../lib/ip';
+import type { Result } from '../../lib/types';
+import type { PortMapConfig, PortMapping, Protocol } from './config';
+
+/** Host traffic to (protocol, [hostIP,] hostPort) goes to containerIP:containerPort. */
+export interface DnatEntry {
+  kind: 'dnat';
+  family: Family;
+  protocol: Protocol;
+  hostPort: number;
+  hostIP?: string;
+  containerIP: string;
+  containerPort: number;
+}
+
+/** Connections DNATed to containerIP from `source` are masqueraded (hairpin, same subnet, localhost, masqAll). */
+export interface SnatEntry {
+  kind: 'snat';
+  family: Family;
+  containerIP: string;
+  /** A prefix, e.g. "10.88.0.0/16", "127.0.0.0/8", "0.0.0.0/0". */
+  source: string;
+}
+
+export type PortmapEntry = DnatEntry | SnatEntry;
+
+export interface ContainerAddress {
+  ip: IP;
+  subnet: Prefix;
+}
+
+const LOCALHOST: Record<Family, string> = { 4: '127.0.0.0/8', 6: '::1/128' };
+const EVERYWHERE: Record<Family, string> = { 4: '0.0.0.0/0', 6: '::/0' };
+
+/**
+ * The container's first IPv4 and first IPv6 address from prevResult, as the reference picks them:
+ * entries pointing at another interface, or at one outside a sandbox, are skipped.
+ */
+export function containerAddresses(prev: Result, ifname: string): Partial<Record<Family, ContainerAddress>> {
+  const out: Partial<Record<Family, ContainerAddress>> = {};
+  for (const ipc of prev.ips ?? []) {
+    if (ipc.interface !== undefined) {
+      const iface = prev.interfaces?.[ipc.interface];
+      if (!iface || iface.name !== ifname || !iface.sandbox) continue;
+    }
+    const prefix = parsePrefix(ipc.address);
+    if (!prefix || out[prefix.ip.family]) continue;
+    out[prefix.ip.family] = { ip: prefix.ip, subnet: { ip: networkAddress(prefix), length: prefix.length } };
+  }
+  return out;
+}
+
+/** What ADD installs: one DNAT entry per mapping and family, and the masquerade entries they need. */
+export function planEntries(conf: PortMapConfig, addresses: Partial<Record<Family, ContainerAddress>>, ifname: string): PortmapEntry[] {
+  if (!addresses[4] && !addresses[6]) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `prevResult has no IP address for interface ${JSON.stringify(ifname)}: nothing to map ports to`);
+  }
+  const dnat = conf.mappings.flatMap((m) => dnatEntries(m, addresses));
+  const families = [...new Set(dnat.map((e) => e.family))];
+  const snat = conf.snat || conf.masqAll ? families.flatMap((f) => snatEntries(f, addresses[f]!, conf.masqAll)) : [];
+  return [...dnat, ...snat];
+}
+
+function dnatEntries(m: PortMapping, addresses: Partial<Record<Family, ContainerAddress>>): DnatEntry[] {
+  if (m.family && !addresses[m.family]) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid field "${m.field}.hostIP": ${m.hostIP ?? (m.family === 4 ? '0.0.0.0' : '::')} is IPv${m.family}, but prevResult gives the container no IPv${m.family} address`,
+    );
+  }
+  const families = m.family ? [m.family] : ([4, 6] as const).filter((f) => addresses[f]);
+  return families.map((family) => ({
+    kind: 'dnat',
+    family,
+    protocol: m.protocol,
+    hostPort: m.hostPort,
+    ...(m.hostIP ? { hostIP: m.hostIP } : {}),
+    containerIP: formatIP(addresses[family]!.ip),
+    containerPort: m.containerPort,
+  }));
+}
+
+function snatEntries(family: Family, address: ContainerAddress, masqAll: boolean): SnatEntry[] {
+  const containerIP = formatIP(address.ip);
+  const sources = masqAll ? [EVERYWHERE[family]] : [formatPrefix(address.subnet), LOCALHOST[family]];
+  return sources.map((source) => ({ kind: 'snat', family, containerIP, source }));
+}

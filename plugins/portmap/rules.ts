@@ -1,0 +1,100 @@
+import { addTableText, TABLE, type SetElement } from '../../lib/nft';
+import type { Family } from '../../lib/ip';
+import type { DnatEntry, PortmapEntry, SnatEntry } from './entries';
+
+/**
+ * The portmap part of the suite's table. Every packet to a local address takes at most two map
+ * lookups per family (host address + protocol + port, then protocol + port), and every DNATed
+ * connection one set lookup to decide on masquerading, whatever the number of mappings:
+ *
+ *   portmap_prerouting / portmap_output  nat, priority -100 (dstnat): fib daddr type local jump portmap_dnat
+ *   portmap_dnat       dnat ip to ip daddr . meta l4proto . th dport map @portmap4_hostip
+ *                      dnat ip to meta l4proto . th dport map @portmap4          (then the same for ip6)
+ *   portmap_postrouting  nat, priority 100 (srcnat): ct status dnat ip daddr . ip saddr @portmap4_masq masquerade
+ *   localnet_guard     filter, priority -300 (raw): iifname != "lo" ip daddr 127.0.0.0/8 drop  (CVE-2020-8558)
+ *
+ * Written as nft text: nftables 1.0.6's JSON parser cannot declare maps whose data is a
+ * concatenation (address . port) and crashes on the DNAT rule that uses one.
+ */
+const T = `${TABLE.family} ${TABLE.name}`;
+const ipProto = (f: Family) => (f === 4 ? 'ip' : 'ip6');
+const addrType = (f: Family) => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
+
+export const dnatMap = (e: Pick<DnatEntry, 'family' | 'hostIP'>) => `portmap${e.family}${e.hostIP ? '_hostip' : ''}`;
+export const masqSet = (f: Family) => `portmap${f}_masq`;
+
+function chain(name: string, hook: string | undefined, rules: string[]): string[] {
+  const spec = hook ? ` { ${hook} ; policy accept ; }` : '';
+  return [`add chain ${T} ${name}${spec}`, `flush chain ${T} ${name}`, ...rules.map((r) => `add rule ${T} ${name} ${r}`)];
+}
+
+/** The fixed part, rebuilt in every ADD transaction (constant size) so a damaged chain heals. */
+export function structureScript(): string[] {
+  const families = [4, 6] as const;
+  return [
+    addTableText(),
+    ...families.flatMap((f) => [
+      `add map ${T} ${dnatMap({ family: f })} { type inet_proto . inet_service : ${addrType(f)} . inet_service ; }`,
+      `add map ${T} ${dnatMap({ family: f, hostIP: 'any' })} { type ${addrType(f)} . inet_proto . inet_service : ${addrType(f)} . inet_service ; }`,
+      `add set ${T} ${masqSet(f)} { type ${addrType(f)} . ${addrType(f)} ; flags interval ; }`,
+    ]),
+    ...chain(
+      'portmap_dnat',
+      undefined,
+      families.flatMap((f) => [
+        `meta nfproto ipv${f} dnat ${ipProto(f)} to ${ipProto(f)} daddr . meta l4proto . th dport map @${dnatMap({ family: f, hostIP: 'any' })}`,
+        `meta nfproto ipv${f} dnat ${ipProto(f)} to meta l4proto . th dport map @${dnatMap({ family: f })}`,
+      ]),
+    ),
+    ...chain('portmap_prerouting', 'type nat hook prerouting priority -100', ['fib daddr type local jump portmap_dnat']),
+    ...chain('portmap_output', 'type nat hook output priority -100', ['fib daddr type local jump portmap_dnat']),
+    ...chain(
+      'portmap_postrouting',
+      'type nat hook postrouting priority 100',
+      families.map((f) => `ct status dnat ${ipProto(f)} daddr . ${ipProto(f)} saddr @${masqSet(f)} masquerade`),
+    ),
+    ...chain('localnet_guard', 'type filter hook prerouting priority -300', ['iifname != "lo" ip daddr 127.0.0.0/8 drop']),
+  ];
+}
+
+const dnatKey = (e: DnatEntry) => [...(e.hostIP ? [e.hostIP] : []), e.protocol, String(e.hostPort)].join(' . ');
+
+/** The masquerade set lists a full-length prefix as a plain address. */
+function sourceText(source: string): string {
+  const [addr, len] = source.split('/');
+  return Number(len) === (addr.includes(':') ? 128 : 32) ? addr : source;
+}
+
+export function elementLine(e: PortmapEntry): string {
+  if (e.kind === 'dnat') return `add element ${T} ${dnatMap(e)} { ${dnatKey(e)} : ${e.containerIP} . ${e.containerPort} }`;
+  return `add element ${T} ${masqSet(e.family)} { ${e.containerIP} . ${e.source} }`;
+}
+
+/** The entry's element as nftables names it, for deleting it and finding it in a listing. */
+export function elementOf(e: PortmapEntry): SetElement {
+  if (e.kind === 'dnat') {
+    const key = [...(e.hostIP ? [e.hostIP] : []), e.protocol, e.hostPort];
+    return { family: 'inet', kind: 'map', set: dnatMap(e), elem: { concat: key }, text: dnatKey(e) };
+  }
+  return snatElement(e);
+}
+
+function snatElement(e: SnatEntry): SetElement {
+  const [addr, len] = e.source.split('/');
+  return {
+    family: 'inet',
+    kind: 'set',
+    set: masqSet(e.family),
+    elem: { concat: [e.containerIP, { prefix: { addr, len: Number(len) } }] },
+    text: `${e.containerIP} . ${sourceText(e.source)}`,
+  };
+}
+
+/** What an entry claims on the host: a host port (exclusive) or a masquerade pair (taken over by the newest). */
+export function resourceOf(e: PortmapEntry): string {
+  return e.kind === 'dnat' ? `dnat${e.family}/${e.hostIP ?? '*'}/${e.protocol}/${e.hostPort}` : `snat${e.family}/${e.containerIP}/${e.source}`;
+}
+
+export const deleteLine = (e: DnatEntry): string => `delete element ${T} ${dnatMap(e)} { ${dnatKey(e)} }`;
+
+export const getLine = (e: DnatEntry): string => `get element ${T} ${dnatMap(e)} { ${dnatKey(e)} }`;
