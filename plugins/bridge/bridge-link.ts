@@ -29,6 +29,10 @@ export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): P
     if (link?.mac) await setMac(sock, link, link.mac);
     // a bridge must not take router advertisements: it is a gateway, not a host on that network
     writeSysctl(['net', 'ipv6', 'conf', conf.bridge, 'accept_ra'], '0');
+    // no DAD on the bridge (it is the only gateway on its network): while its link-local address is
+    // tentative the kernel sends no neighbour solicitation for forwarded packets, so the first
+    // second of IPv6 traffic from outside to a container (e.g. through a mapped port) was lost
+    writeSysctl(['net', 'ipv6', 'conf', conf.bridge, 'accept_dad'], '0');
   }
   if (!link || link.kind !== 'bridge') {
     throw new CniError(ErrorCode.LinkFailure, `cannot use bridge ${JSON.stringify(conf.bridge)}: an interface of that name exists and is not a bridge`);

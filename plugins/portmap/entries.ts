@@ -30,7 +30,8 @@ export interface ContainerAddress {
   subnet: Prefix;
 }
 
-const LOCALHOST: Record<Family, string> = { 4: '127.0.0.0/8', 6: '::1/128' };
+// IPv6 has no route_localnet: the kernel never sends ::1 off the loopback interface, so [::1]:hostPort cannot be mapped
+const LOCALHOST: Record<Family, string[]> = { 4: ['127.0.0.0/8'], 6: [] };
 const EVERYWHERE: Record<Family, string> = { 4: '0.0.0.0/0', 6: '::/0' };
 
 /**
@@ -83,6 +84,6 @@ function dnatEntries(m: PortMapping, addresses: Partial<Record<Family, Container
 
 function snatEntries(family: Family, address: ContainerAddress, masqAll: boolean): SnatEntry[] {
   const containerIP = formatIP(address.ip);
-  const sources = masqAll ? [EVERYWHERE[family]] : [formatPrefix(address.subnet), LOCALHOST[family]];
+  const sources = masqAll ? [EVERYWHERE[family]] : [formatPrefix(address.subnet), ...LOCALHOST[family]];
   return sources.map((source) => ({ kind: 'snat', family, containerIP, source }));
 }
