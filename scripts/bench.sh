@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 node scripts/bench.mjs "$@"
+echo
+node scripts/bench-portmap.mjs
