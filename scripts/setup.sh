@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # iproute2: ip netns for demo and tests; nftables + libnftables1: rule plumbing;
 # iputils-ping: traffic checks; containernetworking-plugins: the reference plugins for side-by-side tests.
-APT_PACKAGES=(iproute2 nftables libnftables1 iputils-ping containernetworking-plugins)
+APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping containernetworking-plugins)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -298,3 +298,23 @@ describe('portmap security and bad input', () => {
     expect(tableListing()).toBe('');
   });
 });
+
+describe('portmap next to other firewall users', () => {
+  it("touches only its own table: iptables-nft's nat table and another nftables table keep their rules", async () => {
+    host.exec('iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', '192.0.2.0/24', '-j', 'MASQUERADE']);
+    host.exec('nft', ['add table inet someone_else { chain c { type filter hook forward priority 0; policy accept; counter; }; }']);
+    const theirs = () => host.exec('nft', ['list', 'ruleset']).replace(/table inet cni_ts \{[\s\S]*?\n\}\n/, '');
+    const before = theirs();
+    expect(before).toContain('someone_else');
+    expect(before).toContain('192.0.2.0/24');
+    const web = pool.make('web');
+    ok((await attach(web, [{ hostPort: 8080, containerPort: 80 }])).portmap);
+    await serve(web, 'tcp', 80, 'web');
+    expect(ask(outside, 'tcp', UPLINK.host4, 8080)).toBe(`web saw ${UPLINK.outside4}`);
+    ok(await invoke('portmap', 'DEL', web, portmapConf(undefined)));
+    ok(await invoke('bridge', 'DEL', web, bridgeConf()));
+    // their rules are byte for byte the same (the forward counter aside)
+    const strip = (text: string) => text.replace(/counter packets \d+ bytes \d+/g, 'counter');
+    expect(strip(theirs())).toBe(strip(before));
+  });
+});
