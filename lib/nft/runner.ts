@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NftError } from '../errors';
 
 /** One nftables JSON command, e.g. {add: {table: {...}}}; a list of them is one atomic transaction. */
@@ -89,19 +92,31 @@ class NftBinaryRunner implements NftRunner {
 
   apply(commands: NftCommand[]): void {
     if (commands.length === 0) return;
-    this.exec(['-j', '-f', '-'], JSON.stringify({ nftables: commands }));
+    this.execFile(['-j'], JSON.stringify({ nftables: commands }));
   }
 
   run(script: string): void {
-    this.exec(['-f', '-'], script);
+    this.execFile([], script);
   }
 
   list(what: string): unknown[] {
     return parseListing(this.exec(['-j', ...what.split(' ')]));
   }
 
-  private exec(args: string[], input?: string): string {
-    const r = spawnSync('nft', args, { input, encoding: 'utf8' });
+  /** `nft -f -` opens /dev/stdin, which fails (ENXIO) on the socket Node gives a child as stdin: use a file. */
+  private execFile(args: string[], input: string): void {
+    const dir = mkdtempSync(join(tmpdir(), 'cni-ts-nft-'));
+    try {
+      const file = join(dir, 'transaction');
+      writeFileSync(file, input, { mode: 0o600 });
+      this.exec([...args, '-f', file]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private exec(args: string[]): string {
+    const r = spawnSync('nft', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (r.error) throw new NftError(`cannot run nft: ${r.error.message}`);
     if (r.status !== 0) throw new NftError(r.stderr.trim());
     return r.stdout;

@@ -24,7 +24,8 @@ function install(nft: NftRunner, entries: PortmapEntry[]): void {
 
 function exists(nft: NftRunner, getCommand: string): boolean {
   try {
-    nft.list(getCommand);
+    // run, not list: nftables 1.0.6 answers `get element` in text even when JSON output is on
+    nft.run(getCommand);
     return true;
   } catch (err) {
     if (err instanceof NftError) return false;

@@ -20,6 +20,7 @@ beforeEach(() => {
   ({ host, outside } = makeNode((label) => pool.make(label)));
 });
 afterEach(() => {
+  extraEnv = {};
   stopServers();
   pool.destroyAll();
   rmSync(dir, { recursive: true, force: true });
@@ -58,7 +59,8 @@ const portmapConf = (mappings: Mapping[] | undefined, prevResult?: object, extra
   ...extra,
 });
 
-const env = () => ({ CNI_TS_STATE_DIR: join(dir, 'state') });
+let extraEnv: Record<string, string> = {};
+const env = () => ({ CNI_TS_STATE_DIR: join(dir, 'state'), ...extraEnv });
 const invoke = (plugin: string, command: string, ctr: TestNetns, stdin: object, containerId = `ctr-${ctr.name}`) =>
   execPlugin(plugin, { command, containerId, netns: ctr.path, ifname: 'eth0', stdin, inNetns: host.name, env: env() });
 
@@ -228,6 +230,17 @@ describe('portmap ownership and conflicts', () => {
     expect(tableListing()).toBe(before);
   });
 
+  it('replaces a map element nobody owns (left by a crash) within the ADD transaction', async () => {
+    const first = pool.make('first');
+    ok((await attach(first, [{ hostPort: 7000, containerPort: 80 }])).portmap);
+    host.exec('nft', ['add element inet cni_ts portmap4 { tcp . 8080 : 10.45.0.250 . 80 }']);
+    const web = pool.make('web');
+    ok((await attach(web, [{ hostPort: 8080, containerPort: 80 }])).portmap);
+    await serve(web, 'tcp', 80, 'web');
+    expect(ask(outside, 'tcp', UPLINK.host4, 8080)).toBe(`web saw ${UPLINK.outside4}`);
+    expect(elements('portmap4').join()).not.toContain('10.45.0.250');
+  });
+
   it("a late DEL of an old container never removes what a newer container with its address added", async () => {
     const old = pool.make('old');
     const { bridge } = await attach(old, [{ hostPort: 8080, containerPort: 80 }]);
@@ -296,6 +309,19 @@ describe('portmap security and bad input', () => {
     const backend = await invoke('portmap', 'ADD', ctr, portmapConf([{ hostPort: 80, containerPort: 80 }], { cniVersion: '1.0.0', ips: [{ address: '10.45.0.9/24' }] }, { backend: 'pf' }));
     expect(backend.json).toMatchObject({ code: 7, msg: expect.stringContaining('"backend"') });
     expect(tableListing()).toBe('');
+  });
+});
+
+describe('portmap without libnftables', () => {
+  it('sends the same transactions through the nft binary (CNI_TS_NFT=binary)', async () => {
+    extraEnv = { CNI_TS_NFT: 'binary' };
+    const web = pool.make('web');
+    const { bridge } = await attach(web, [{ hostPort: 8080, containerPort: 80 }]);
+    await serve(web, 'tcp', 80, 'web');
+    expect(ask(outside, 'tcp', UPLINK.host4, 8080)).toBe(`web saw ${UPLINK.outside4}`);
+    ok(await invoke('portmap', 'CHECK', web, portmapConf([{ hostPort: 8080, containerPort: 80 }], bridge.json)));
+    ok(await invoke('portmap', 'DEL', web, portmapConf(undefined)));
+    expect(elements('portmap4')).toEqual([]);
   });
 });
 
