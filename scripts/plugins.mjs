@@ -4,4 +4,5 @@ export const PLUGINS = [
   { name: 'host-local', main: 'ipam/host-local/main.ts' },
   { name: 'loopback', main: 'plugins/loopback/main.ts' },
   { name: 'portmap', main: 'plugins/portmap/main.ts' },
+  { name: 'tuning', main: 'plugins/tuning/main.ts' },
 ];

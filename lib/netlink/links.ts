@@ -17,6 +17,8 @@ export interface LinkInfo {
   /** IFLA_INFO_KIND: "bridge", "veth"... undefined for plain devices such as lo. */
   kind?: string;
   promisc: boolean;
+  allmulti: boolean;
+  txQLen?: number;
 }
 
 type LinkMessage = Awaited<ReturnType<RtNetlinkSocket['getLinks']>>[number];
@@ -32,6 +34,8 @@ function toLinkInfo(msg: LinkMessage): LinkInfo {
     masterIndex: msg.attrs.master,
     kind: linkKindOf(msg.attrs.linkinfo),
     promisc: Boolean(msg.data.flags?.promisc),
+    allmulti: Boolean(msg.data.flags?.allmulti),
+    txQLen: msg.attrs.txqlen,
   };
 }
 
@@ -101,6 +105,20 @@ export async function setPromisc(sock: RtNetlinkSocket, link: LinkInfo, on: bool
   await call(`set ${JSON.stringify(link.name)} promisc ${on ? 'on' : 'off'}`, () =>
     sock.setLink({ index: link.index, flags: { promisc: on || undefined }, change: { promisc: true } }),
   );
+}
+
+export async function setAllmulti(sock: RtNetlinkSocket, link: LinkInfo, on: boolean): Promise<void> {
+  await call(`set ${JSON.stringify(link.name)} allmulticast ${on ? 'on' : 'off'}`, () =>
+    sock.setLink({ index: link.index, flags: { allmulti: on || undefined }, change: { allmulti: true } }),
+  );
+}
+
+export async function setMtu(sock: RtNetlinkSocket, link: LinkInfo, mtu: number): Promise<void> {
+  await call(`set ${JSON.stringify(link.name)} mtu ${mtu}`, () => sock.setLink({ index: link.index }, { mtu }));
+}
+
+export async function setTxQLen(sock: RtNetlinkSocket, link: LinkInfo, txQLen: number): Promise<void> {
+  await call(`set ${JSON.stringify(link.name)} txqueuelen ${txQLen}`, () => sock.setLink({ index: link.index }, { txqlen: txQLen }));
 }
 
 export async function setMac(sock: RtNetlinkSocket, link: LinkInfo, mac: string): Promise<void> {

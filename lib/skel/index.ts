@@ -3,3 +3,4 @@ export * from './cni-args';
 export * from './io';
 export * from './run';
 export * from './lazy';
+export * from './chained';

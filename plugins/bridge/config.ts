@@ -1,12 +1,12 @@
 import * as z from 'zod/mini';
 import { CniError, ErrorCode, invalidField as invalid } from '../../lib/errors';
 import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
+import { requestedMac } from '../../lib/skel/mac';
 import { validateInterfaceName } from '../../lib/skel/validate';
 import { NetConf, parseWith, type DNS } from '../../lib/types';
 
 const opt = z.optional;
 const flag = opt(z.boolean());
-const macPattern = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
 
 const BridgeConf = z.extend(NetConf, {
   bridge: opt(z.string()),
@@ -98,17 +98,9 @@ function rejectUnimplemented(conf: z.infer<typeof BridgeConf>): void {
 /** Later sources win, as in the reference: CNI_ARGS MAC, then args.cni.mac, then runtimeConfig.mac. */
 function containerMac(cmd: CmdArgs, conf: z.infer<typeof BridgeConf>): string | undefined {
   checkKnownArgs(cmd.args, ['MAC', 'IP']);
-  const candidates: Array<[string | undefined, string]> = [
+  return requestedMac([
     [cmd.args.get('MAC'), 'CNI_ARGS MAC'],
     [conf.args?.cni?.mac, 'args.cni.mac'],
     [conf.runtimeConfig?.mac, 'runtimeConfig.mac'],
-  ];
-  let mac: string | undefined;
-  for (const [value, field] of candidates) {
-    if (!value) continue;
-    if (!macPattern.test(value)) throw invalid(field, `${JSON.stringify(value)} is not a MAC address like "c2:11:22:33:44:55"`);
-    if (parseInt(value.slice(0, 2), 16) & 1) throw invalid(field, `${value} is a multicast address`);
-    mac = value.toLowerCase();
-  }
-  return mac;
+  ]);
 }

@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { ResourceTakenError } from '../../lib/nft';
-import type { CmdArgs } from '../../lib/skel';
+import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
 import { attachmentKey, portMaps } from './attachment';
@@ -9,15 +9,10 @@ import { containerAddresses, planEntries, type PortmapEntry } from './entries';
 import { enableLocalnetRouting } from './localnet';
 import { isExclusive } from './port-maps';
 
-export const requirePrevResult = (cmd: CmdArgs): Result => {
-  if (!cmd.prevResult) throw new CniError(ErrorCode.InvalidNetworkConfig, 'portmap must be called as a chained plugin: "prevResult" is missing');
-  return cmd.prevResult;
-};
-
 /** Installs the mappings (one nftables transaction) and passes prevResult through. */
 export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
-  const prev = requirePrevResult(cmd);
+  const prev = requirePrevResult(cmd, 'portmap');
   if (!conf.mappings.length) return prev;
   const addresses = containerAddresses(prev, cmd.ifname);
   const entries = planEntries(conf, addresses, cmd.ifname);

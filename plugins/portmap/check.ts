@@ -1,6 +1,5 @@
 import { CniError, ErrorCode } from '../../lib/errors';
-import type { CmdArgs } from '../../lib/skel';
-import { requirePrevResult } from './add';
+import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import { attachmentKey, portMaps } from './attachment';
 import { parseConfig } from './config';
 import { containerAddresses, planEntries, type PortmapEntry } from './entries';
@@ -11,7 +10,7 @@ const fail = (what: string) => new CniError(ErrorCode.CheckFailed, what);
 /** The mappings ADD would install for this config and prevResult are recorded and in the ruleset. */
 export async function check(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
-  const prev = requirePrevResult(cmd);
+  const prev = requirePrevResult(cmd, 'portmap');
   if (!conf.mappings.length) return;
   const expected = planEntries(conf, containerAddresses(prev, cmd.ifname), cmd.ifname);
   const maps = portMaps(cmd);

@@ -1,0 +1,79 @@
+import { CniError, ErrorCode, invalidField } from '../../lib/errors';
+import { log } from '../../lib/log';
+import { linkByName, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
+import { netnsExists, withNetns } from '../../lib/netns';
+import { requirePrevResult, type CmdArgs } from '../../lib/skel';
+import { readSysctl, writeSysctl } from '../../lib/sysctl';
+import type { Result } from '../../lib/types';
+import { UndoStack } from '../../lib/undo';
+import { applyAttributes, currentAttributes, differences } from './attributes';
+import { forgetAttributes, loadAttributes, saveAttributes, type SavedAttributes } from './backup';
+import { parseConfig, type TuningConfig } from './config';
+
+const wantedAttributes = (conf: TuningConfig): SavedAttributes => ({ mac: conf.mac, mtu: conf.mtu, promisc: conf.promisc, allmulti: conf.allmulti, txQLen: conf.txQLen });
+
+async function withInterface<T>(cmd: CmdArgs, fn: (sock: RtNetlinkSocket, link: LinkInfo) => Promise<T>): Promise<T> {
+  const sock = openSocketIn(cmd.netns);
+  try {
+    const link = await linkByName(sock, cmd.ifname);
+    if (!link) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
+    return await fn(sock, link);
+  } finally {
+    sock.socket.close();
+  }
+}
+
+/** Sets the sysctls and attributes, saving the attributes' old values first; returns prevResult with the new MAC. */
+export async function add(cmd: CmdArgs): Promise<Result> {
+  const conf = parseConfig(cmd);
+  const prev = requirePrevResult(cmd, 'tuning');
+  const wanted = wantedAttributes(conf);
+  await withInterface(cmd, (sock, link) =>
+    new UndoStack().run(async (undo) => {
+      withNetns(cmd.netns, () => {
+        for (const s of conf.sysctls) {
+          if (!writeSysctl(s.segments, s.value)) throw invalidField(`sysctl[${JSON.stringify(s.key)}]`, `no such sysctl in the container's namespace`);
+        }
+      });
+      const original = currentAttributes(link, wanted);
+      // a repeated ADD keeps the first backup: it holds the values from before any tuning
+      if (Object.keys(original).length && !loadAttributes(conf.dataDir, cmd.containerId, cmd.ifname)) {
+        saveAttributes(conf.dataDir, cmd.containerId, cmd.ifname, original);
+        undo.push('attribute backup', () => forgetAttributes(conf.dataDir, cmd.containerId, cmd.ifname));
+      }
+      undo.push('interface attributes', async () => applyAttributes(sock, (await linkByName(sock, cmd.ifname)) ?? link, original));
+      await applyAttributes(sock, link, wanted);
+    }),
+  );
+  if (!conf.mac) return prev;
+  return {
+    ...prev,
+    interfaces: prev.interfaces?.map((i) => (i.name === cmd.ifname && i.sandbox === cmd.netns ? { ...i, mac: conf.mac } : i)),
+  };
+}
+
+/** Restores what ADD saved; always succeeds, as the reference does (failures are logged). */
+export async function del(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  const saved = loadAttributes(conf.dataDir, cmd.containerId, cmd.ifname);
+  if (!saved) return;
+  try {
+    if (netnsExists(cmd.netns)) await withInterface(cmd, (sock, link) => applyAttributes(sock, link, saved));
+  } catch (err) {
+    log.warn('DEL: could not restore the interface attributes', { error: (err as Error).message });
+  }
+  forgetAttributes(conf.dataDir, cmd.containerId, cmd.ifname);
+}
+
+export async function check(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  requirePrevResult(cmd, 'tuning');
+  const wrong = await withInterface(cmd, async (_sock, link) => differences(link, wantedAttributes(conf)));
+  withNetns(cmd.netns, () => {
+    for (const s of conf.sysctls) {
+      const value = readSysctl(s.segments);
+      if (value !== s.value) wrong.push(`sysctl ${s.key} is ${value ?? 'missing'}, expected ${s.value}`);
+    }
+  });
+  if (wrong.length) throw new CniError(ErrorCode.CheckFailed, `${cmd.ifname}: ${wrong.join('; ')}`);
+}
