@@ -5,4 +5,5 @@ export const PLUGINS = [
   { name: 'loopback', main: 'plugins/loopback/main.ts' },
   { name: 'portmap', main: 'plugins/portmap/main.ts' },
   { name: 'tuning', main: 'plugins/tuning/main.ts' },
+  { name: 'cnitool', main: 'tools/cnitool/main.ts' },
 ];

@@ -75,7 +75,8 @@ export async function delegate(type: string, command: DelegateCommand, cmd: CmdA
   return resultFromAnyVersion(parseWith(Result, parsed, `result of delegate ${JSON.stringify(type)}`, ErrorCode.DelegateFailure));
 }
 
-function delegateError(type: string, stdout: string): CniError {
+/** The CNI error a plugin printed, or a DelegateFailure when it printed none. */
+export function delegateError(type: string, stdout: string): CniError {
   try {
     const err = JSON.parse(stdout) as { code?: unknown; msg?: unknown; details?: unknown };
     if (typeof err.code === 'number' && typeof err.msg === 'string') {
@@ -87,7 +88,8 @@ function delegateError(type: string, stdout: string): CniError {
   return new CniError(ErrorCode.DelegateFailure, `delegate ${JSON.stringify(type)} failed without a CNI error: ${JSON.stringify(stdout.slice(0, 200))}`);
 }
 
-function execPlugin(executable: string, env: NodeJS.ProcessEnv, stdin: Buffer): Promise<{ code: number; stdout: string }> {
+/** Execs a plugin: env, config on stdin, its stderr passed through; resolves with exit code and stdout. */
+export function execPlugin(executable: string, env: NodeJS.ProcessEnv, stdin: Buffer): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(executable, [], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     const chunks: Buffer[] = [];

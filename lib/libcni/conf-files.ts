@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { CniError, ErrorCode } from '../errors';
+import { readdirIfExists } from '../fs';
+import { NetConfList, parseWith } from '../types';
+
+export const DEFAULT_CONF_DIR = '/etc/cni/net.d';
+const EXTENSIONS = ['.conf', '.conflist', '.json'];
+
+export interface LoadedNetwork {
+  list: NetConfList;
+  file: string;
+}
+
+/** A single-plugin .conf/.json becomes a list of one, as libcni's ConfListFromConf does. */
+function asList(raw: Record<string, unknown>): unknown {
+  if (Array.isArray(raw.plugins)) return raw;
+  const { cniVersion, name, ...plugin } = raw;
+  return { cniVersion, name, plugins: [plugin] };
+}
+
+/** The network called `name`: files sorted by name, the first whose network name matches wins. */
+export function loadNetwork(dir: string, name: string): LoadedNetwork {
+  const files = readdirIfExists(dir)
+    .filter((f) => EXTENSIONS.includes(extname(f)))
+    .sort();
+  for (const f of files) {
+    const file = join(dir, f);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      continue; // not ours to judge: libcni skips unreadable files when searching by name
+    }
+    if (!raw || typeof raw !== 'object' || (raw as { name?: unknown }).name !== name) continue;
+    return { list: parseWith(NetConfList, asList(raw as Record<string, unknown>), file, ErrorCode.InvalidNetworkConfig), file };
+  }
+  throw new CniError(ErrorCode.InvalidNetworkConfig, `no network named ${JSON.stringify(name)} in ${dir} (${EXTENSIONS.join(', ')} files)`);
+}

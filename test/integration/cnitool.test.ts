@@ -1,0 +1,123 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { BIN_DIR } from '../helpers/exec-plugin';
+import { netnsPool, type TestNetns } from '../helpers/netns';
+import { requireRoot } from '../helpers/root';
+import { UPLINK, makeNode } from '../helpers/topology';
+import { ask, serve, stopServers } from '../helpers/traffic';
+
+const pool = netnsPool();
+let dir: string;
+let host: TestNetns;
+let outside: TestNetns;
+
+beforeAll(requireRoot);
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'cnit-tool-'));
+  ({ host, outside } = makeNode((label) => pool.make(label)));
+  mkdirSync(join(dir, 'net.d'));
+  // a conflist as a user keeps in /etc/cni/net.d, with the store in the test's directory; the file sorting first wins
+  const list = {
+    cniVersion: '1.1.0',
+    name: 'toolnet',
+    plugins: [
+      { type: 'bridge', bridge: 'cnitool0', isGateway: true, isDefaultGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.46.0.0/24' }]] } },
+      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'tuning', sysctl: { 'net.ipv4.conf.IFNAME.rp_filter': '2' }, dataDir: join(dir, 'tuning') },
+    ],
+  };
+  writeFileSync(join(dir, 'net.d', '10-toolnet.conflist'), JSON.stringify(list));
+  writeFileSync(join(dir, 'net.d', '20-shadowed.conflist'), JSON.stringify({ ...list, plugins: [{ type: 'loopback' }] }));
+  writeFileSync(join(dir, 'net.d', '05-other.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'lo-only', type: 'loopback' }));
+});
+afterEach(() => {
+  stopServers();
+  pool.destroyAll();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function cnitool(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync('ip', ['netns', 'exec', host.name, join(BIN_DIR, 'cnitool'), ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, NETCONFPATH: join(dir, 'net.d'), CNI_CACHE_DIR: join(dir, 'cache'), CNI_TS_STATE_DIR: join(dir, 'state'), ...env },
+  });
+  let json: any;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+const CAP_ARGS = JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
+const ipamFiles = () => (existsSync(join(dir, 'ipam', 'toolnet')) ? readdirSync(join(dir, 'ipam', 'toolnet')).filter((f) => /^\d/.test(f)) : []);
+const cacheFiles = () => (existsSync(join(dir, 'cache', 'results')) ? readdirSync(join(dir, 'cache', 'results')) : []);
+const hostVeths = () => host.ipJson<Array<{ ifname: string }>>('link', 'show', 'type', 'veth').filter((l) => l.ifname !== 'uplink0');
+
+describe('cnitool', () => {
+  it('add, check and del run the whole conflist with prevResult chaining, capabilities and the libcni cache', async () => {
+    const ctr = pool.make('c');
+    const add = cnitool(['add', 'toolnet', ctr.path], { CAP_ARGS });
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(add.json.ips[0].address).toMatch(/^10\.46\.0\.\d+\/24$/);
+    expect(ctr.exec('sysctl', ['-n', 'net.ipv4.conf.eth0.rp_filter']).trim()).toBe('2');
+    await serve(ctr, 'tcp', 80, 'ctr');
+    expect(ask(outside, 'tcp', UPLINK.host4, 8080)).toBe(`ctr saw ${UPLINK.outside4}`);
+
+    const [cacheFile] = cacheFiles();
+    expect(cacheFile).toMatch(/^toolnet-cnitool-[0-9a-f]{12}-eth0$/);
+    const cached = JSON.parse(readFileSync(join(dir, 'cache', 'results', cacheFile), 'utf8'));
+    expect(cached).toMatchObject({ kind: 'cniCacheV1', networkName: 'toolnet', ifName: 'eth0', capabilityArgs: JSON.parse(CAP_ARGS), result: add.json });
+
+    const check = cnitool(['check', 'toolnet', ctr.path]);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+
+    const del = cnitool(['del', 'toolnet', ctr.path]);
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    expect(ask(outside, 'tcp', UPLINK.host4, 8080)).toBeUndefined();
+    expect(hostVeths()).toEqual([]);
+    expect(ipamFiles()).toEqual([]);
+    expect(cacheFiles()).toEqual([]);
+  });
+
+  it('del works without a cache: every plugin cleans up from its own state', async () => {
+    const ctr = pool.make('c');
+    expect(cnitool(['add', 'toolnet', ctr.path], { CAP_ARGS }).code).toBe(0);
+    rmSync(join(dir, 'cache'), { recursive: true });
+    const del = cnitool(['del', 'toolnet', ctr.path]);
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    expect(hostVeths()).toEqual([]);
+    expect(ipamFiles()).toEqual([]);
+    expect(host.exec('nft', ['list', 'map', 'inet', 'cni_ts', 'portmap4'])).not.toContain('8080');
+  });
+
+  it('gc removes an attachment that is not in the cache (the valid list) and keeps the others', async () => {
+    const kept = pool.make('kept');
+    const lost = pool.make('lost');
+    expect(cnitool(['add', 'toolnet', kept.path]).code).toBe(0);
+    expect(cnitool(['add', 'toolnet', lost.path], { CAP_ARGS }).code).toBe(0);
+    expect(ipamFiles()).toHaveLength(2);
+    const lostCache = cacheFiles().find((f) => JSON.parse(readFileSync(join(dir, 'cache', 'results', f), 'utf8')).netns === lost.path)!;
+    unlinkSync(join(dir, 'cache', 'results', lostCache));
+    const gc = cnitool(['gc', 'toolnet']);
+    expect(gc.code, gc.stdout + gc.stderr).toBe(0);
+    expect(ipamFiles()).toHaveLength(1);
+    expect(host.exec('nft', ['list', 'map', 'inet', 'cni_ts', 'portmap4'])).not.toContain('8080');
+    expect(cnitool(['check', 'toolnet', kept.path]).code).toBe(0);
+    expect(cnitool(['status', 'toolnet']).code).toBe(0);
+  });
+
+  it('finds single-plugin .conf files, and reports errors as CNI error objects', () => {
+    const ctr = pool.make('c');
+    const lo = cnitool(['add', 'lo-only', ctr.path]);
+    expect(lo.code, lo.stdout + lo.stderr).toBe(0);
+    expect(lo.json.interfaces[0].name).toBe('lo');
+    expect(cnitool(['add', 'nosuchnet', ctr.path]).json).toMatchObject({ code: 7, msg: expect.stringContaining('nosuchnet') });
+    expect(cnitool(['add', 'toolnet']).json).toMatchObject({ code: 4, msg: expect.stringContaining('usage') });
+    expect(cnitool(['add', 'toolnet', ctr.path], { CAP_ARGS: '[1' }).json).toMatchObject({ code: 4, msg: expect.stringContaining('CAP_ARGS') });
+  });
+});

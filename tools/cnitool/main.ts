@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+import { CniError, ErrorCode } from '../../lib/errors';
+import { DEFAULT_CACHE_DIR } from '../../lib/libcni/cache';
+import { DEFAULT_CONF_DIR, loadNetwork } from '../../lib/libcni/conf-files';
+import { addList, checkList, delList, gcList, statusList, type ListContext, type RuntimeConf } from '../../lib/libcni/run-list';
+
+const USAGE = `usage: cnitool add|del|check <network> <netns path>
+       cnitool status|gc <network>
+environment: NETCONFPATH (default ${DEFAULT_CONF_DIR}), CNI_PATH (default: cnitool's own directory),
+             CNI_IFNAME (default eth0), CNI_CONTAINERID, CNI_ARGS, CAP_ARGS (JSON), CNI_CACHE_DIR (default ${DEFAULT_CACHE_DIR})`;
+
+function parseCapArgs(text: string | undefined): Record<string, unknown> {
+  if (!text) return {};
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new CniError(ErrorCode.InvalidEnvironment, 'CAP_ARGS must be a JSON object, e.g. {"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}');
+}
+
+function parseCniArgs(text: string | undefined): Array<[string, string]> {
+  return (text ?? '')
+    .split(';')
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: ${JSON.stringify(pair)} is not KEY=VALUE`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    });
+}
+
+/** The reference cnitool's container id: derived from the netns path, so add and del agree. */
+const defaultContainerId = (netns: string) => `cnitool-${createHash('sha512').update(netns).digest('hex')}`.slice(0, 20);
+
+async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<unknown> {
+  const [verb, network, netnsArg] = argv;
+  const needsNetns = ['add', 'del', 'check'].includes(verb);
+  if (!verb || !network || !['add', 'del', 'check', 'status', 'gc'].includes(verb) || (needsNetns && !netnsArg)) {
+    throw new CniError(ErrorCode.InvalidEnvironment, USAGE);
+  }
+  const { list } = loadNetwork(env.NETCONFPATH || DEFAULT_CONF_DIR, network);
+  const ctx: ListContext = {
+    list,
+    path: (env.CNI_PATH || dirname(process.argv[1] ?? '.')).split(':').filter(Boolean),
+    cacheDir: env.CNI_CACHE_DIR || DEFAULT_CACHE_DIR,
+  };
+  if (verb === 'status') return statusList(ctx);
+  if (verb === 'gc') return gcList(ctx);
+  const netns = resolve(netnsArg);
+  const rt: RuntimeConf = {
+    containerId: env.CNI_CONTAINERID || defaultContainerId(netns),
+    netns,
+    ifname: env.CNI_IFNAME || 'eth0',
+    args: parseCniArgs(env.CNI_ARGS),
+    capabilityArgs: parseCapArgs(env.CAP_ARGS),
+  };
+  if (verb === 'add') return addList(ctx, rt);
+  if (verb === 'del') return delList(ctx, rt);
+  return checkList(ctx, rt);
+}
+
+/** Prints the final result (ADD) or nothing; an error as the protocol's error object on stdout, exit 1. */
+export async function main(): Promise<number> {
+  try {
+    const result = await run(process.argv.slice(2), process.env);
+    if (result !== undefined) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return 0;
+  } catch (err) {
+    const error = err instanceof CniError ? err : new CniError(ErrorCode.Internal, `internal error: ${(err as Error)?.message ?? String(err)}`);
+    if (!(err instanceof CniError)) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.stdout.write(JSON.stringify({ code: error.code, msg: error.message, details: error.details }) + '\n');
+    return 1;
+  }
+}
