@@ -39,8 +39,9 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function cnitool(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync('ip', ['netns', 'exec', host.name, join(BIN_DIR, 'cnitool'), ...args], {
+function cnitool(args: string[], env: Record<string, string> = {}, binDir = BIN_DIR) {
+  const r = spawnSync('ip', ['netns', 'exec', host.name, join(binDir, 'cnitool'), ...args], {
+    cwd: '/',
     encoding: 'utf8',
     env: { PATH: process.env.PATH, NETCONFPATH: join(dir, 'net.d'), CNI_CACHE_DIR: join(dir, 'cache'), CNI_TS_STATE_DIR: join(dir, 'state'), ...env },
   });
@@ -119,5 +120,21 @@ describe('cnitool', () => {
     expect(cnitool(['add', 'nosuchnet', ctr.path]).json).toMatchObject({ code: 7, msg: expect.stringContaining('nosuchnet') });
     expect(cnitool(['add', 'toolnet']).json).toMatchObject({ code: 4, msg: expect.stringContaining('usage') });
     expect(cnitool(['add', 'toolnet', ctr.path], { CAP_ARGS: '[1' }).json).toMatchObject({ code: 4, msg: expect.stringContaining('CAP_ARGS') });
+  });
+});
+
+describe('scripts/install.sh', () => {
+  it('installs into a plugin directory of the user\'s choice that works from anywhere, cnitool finding its plugins beside itself', async () => {
+    const target = join(dir, 'opt', 'cni', 'bin');
+    const install = spawnSync('bash', [join(__dirname, '..', '..', 'scripts', 'install.sh'), target], { encoding: 'utf8', env: { ...process.env, CNI_TS_SKIP_SETUP: '1' } });
+    expect(install.status, install.stdout + install.stderr).toBe(0);
+    expect(readdirSync(target).sort()).toEqual(['bridge', 'cnitool', 'host-local', 'loopback', 'portmap', 'tuning']);
+    const ctr = pool.make('c');
+    const add = cnitool(['add', 'toolnet', ctr.path], { CAP_ARGS }, target);
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    await serve(ctr, 'tcp', 80, 'ctr');
+    expect(ask(outside, 'tcp', UPLINK.host4, 8080)).toBe(`ctr saw ${UPLINK.outside4}`);
+    expect(cnitool(['del', 'toolnet', ctr.path], {}, target).code).toBe(0);
+    expect(hostVeths()).toEqual([]);
   });
 });
