@@ -1,7 +1,7 @@
 import { CniError, ErrorCode } from '../errors';
 import { delegateError, execPlugin, findPlugin } from '../invoke/delegate';
 import { versionAtLeast, type NetConfList } from '../types';
-import { cachedAttachments, readCache, removeCache, writeCache } from './cache';
+import { cachedAttachments, readCache, removeCache, writeCache, type CachedAttachment } from './cache';
 
 /** One attachment of a network, as a runtime names it. */
 export interface RuntimeConf {
@@ -81,10 +81,15 @@ export async function addList(ctx: ListContext, rt: RuntimeConf): Promise<unknow
   return result;
 }
 
+/** Without CAP_ARGS, DEL and CHECK reuse the capabilities ADD was given (as libcni does with its cache). */
+function withCachedCapabilities(rt: RuntimeConf, cached: CachedAttachment | undefined): RuntimeConf {
+  return Object.keys(rt.capabilityArgs).length || !cached ? rt : { ...rt, capabilityArgs: cached.capabilityArgs ?? {} };
+}
+
 /** DEL in reverse order with the cached result as prevResult (none without a cache); then drops the cache. */
 export async function delList(ctx: ListContext, rt: RuntimeConf): Promise<void> {
   const cached = readCache(ctx.cacheDir, ctx.list.name, rt.containerId, rt.ifname);
-  const withCaps = cached && !Object.keys(rt.capabilityArgs).length ? { ...rt, capabilityArgs: cached.capabilityArgs ?? {} } : rt;
+  const withCaps = withCachedCapabilities(rt, cached);
   for (const plugin of [...ctx.list.plugins].reverse()) {
     await invoke(ctx, plugin, 'DEL', withCaps, pluginConfig(ctx.list, plugin, withCaps, cached?.result));
   }
@@ -95,7 +100,7 @@ export async function checkList(ctx: ListContext, rt: RuntimeConf): Promise<void
   if (!versionAtLeast(ctx.list.cniVersion, '0.4.0')) throw new CniError(ErrorCode.IncompatibleVersion, `CHECK needs cniVersion 0.4.0 or later, the list has ${ctx.list.cniVersion}`);
   const cached = readCache(ctx.cacheDir, ctx.list.name, rt.containerId, rt.ifname);
   if (!cached?.result) throw new CniError(ErrorCode.InvalidNetworkConfig, `no cached result for ${rt.containerId}/${rt.ifname} on ${ctx.list.name}: CHECK needs a prior ADD`);
-  const withCaps = { ...rt, capabilityArgs: Object.keys(rt.capabilityArgs).length ? rt.capabilityArgs : cached.capabilityArgs ?? {} };
+  const withCaps = withCachedCapabilities(rt, cached);
   for (const plugin of ctx.list.plugins) await invoke(ctx, plugin, 'CHECK', withCaps, pluginConfig(ctx.list, plugin, withCaps, cached.result));
 }
 

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { CniError, ErrorCode } from '../../lib/errors';
 import { DEFAULT_CACHE_DIR } from '../../lib/libcni/cache';
 import { DEFAULT_CONF_DIR, loadNetwork } from '../../lib/libcni/conf-files';
+import { parseCniArgs } from '../../lib/skel/cni-args';
 import { addList, checkList, delList, gcList, statusList, type ListContext, type RuntimeConf } from '../../lib/libcni/run-list';
 
 const USAGE = `usage: cnitool add|del|check <network> <netns path>
@@ -19,17 +20,6 @@ function parseCapArgs(text: string | undefined): Record<string, unknown> {
     // reported below
   }
   throw new CniError(ErrorCode.InvalidEnvironment, 'CAP_ARGS must be a JSON object, e.g. {"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}');
-}
-
-function parseCniArgs(text: string | undefined): Array<[string, string]> {
-  return (text ?? '')
-    .split(';')
-    .filter(Boolean)
-    .map((pair) => {
-      const at = pair.indexOf('=');
-      if (at <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `CNI_ARGS: ${JSON.stringify(pair)} is not KEY=VALUE`);
-      return [pair.slice(0, at), pair.slice(at + 1)];
-    });
 }
 
 /** The reference cnitool's container id: derived from the netns path, so add and del agree. */
@@ -54,7 +44,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<unknown> {
     containerId: env.CNI_CONTAINERID || defaultContainerId(netns),
     netns,
     ifname: env.CNI_IFNAME || 'eth0',
-    args: parseCniArgs(env.CNI_ARGS),
+    args: [...parseCniArgs(env.CNI_ARGS)],
     capabilityArgs: parseCapArgs(env.CAP_ARGS),
   };
   if (verb === 'add') return addList(ctx, rt);
