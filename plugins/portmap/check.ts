@@ -21,4 +21,4 @@ export async function check(cmd: CmdArgs): Promise<void> {
   if (missing.length) throw fail(`port mapping entries missing from nftables table inet cni_ts: ${describe(missing)}`);
 }
 
-const describe = (entries: PortmapEntry[]) => entries.map((e) => `${elementOf(e).set} { ${elementOf(e).text} }`).join(', ');
+const describe = (entries: PortmapEntry[]) => entries.map(elementOf).map((el) => `${el.set} { ${el.text} }`).join(', ');

@@ -1,27 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
-import { netnsPool, type TestNetns } from '../helpers/netns';
-import { requireRoot } from '../helpers/root';
-import { UPLINK, makeNode, pings } from '../helpers/topology';
+import type { TestNetns } from '../helpers/netns';
+import { useNodeFixture } from '../helpers/node-fixture';
+import { UPLINK, pings } from '../helpers/topology';
 
-const pool = netnsPool();
 let dir: string;
 let host: TestNetns;
-let outside: TestNetns;
-
-beforeAll(requireRoot);
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cnit-br-'));
-  ({ host, outside } = makeNode((label) => pool.make(label)));
-});
-afterEach(() => {
-  pool.destroyAll();
-  rmSync(dir, { recursive: true, force: true });
-});
+const pool = useNodeFixture('cnit-br-', (node) => ({ dir, host } = node));
 
 function conf(extra: Record<string, unknown> = {}, ranges: unknown = [[{ subnet: '10.44.0.0/24' }], [{ subnet: 'fd44::/64' }]]) {
   return {

@@ -1,23 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { BIN_DIR } from '../helpers/exec-plugin';
-import { netnsPool, type TestNetns } from '../helpers/netns';
-import { requireRoot } from '../helpers/root';
-import { UPLINK, makeNode } from '../helpers/topology';
-import { ask, serve, stopServers } from '../helpers/traffic';
+import type { TestNetns } from '../helpers/netns';
+import { useNodeFixture } from '../helpers/node-fixture';
+import { UPLINK } from '../helpers/topology';
+import { ask, serve } from '../helpers/traffic';
 
-const pool = netnsPool();
 let dir: string;
 let host: TestNetns;
 let outside: TestNetns;
-
-beforeAll(requireRoot);
+const pool = useNodeFixture('cnit-tool-', (node) => ({ dir, host, outside } = node));
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cnit-tool-'));
-  ({ host, outside } = makeNode((label) => pool.make(label)));
   mkdirSync(join(dir, 'net.d'));
   // a conflist as a user keeps in /etc/cni/net.d, with the store in the test's directory; the file sorting first wins
   const list = {
@@ -33,11 +28,7 @@ beforeEach(() => {
   writeFileSync(join(dir, 'net.d', '20-shadowed.conflist'), JSON.stringify({ ...list, plugins: [{ type: 'loopback' }] }));
   writeFileSync(join(dir, 'net.d', '05-other.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'lo-only', type: 'loopback' }));
 });
-afterEach(() => {
-  stopServers();
-  pool.destroyAll();
-  rmSync(dir, { recursive: true, force: true });
-});
+
 
 function cnitool(args: string[], env: Record<string, string> = {}, binDir = BIN_DIR) {
   const r = spawnSync('ip', ['netns', 'exec', host.name, join(binDir, 'cnitool'), ...args], {

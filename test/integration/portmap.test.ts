@@ -1,29 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
-import { netnsPool, type TestNetns } from '../helpers/netns';
-import { requireRoot } from '../helpers/root';
-import { UPLINK, makeNode } from '../helpers/topology';
-import { ask, serve, stopServers } from '../helpers/traffic';
+import type { TestNetns } from '../helpers/netns';
+import { useNodeFixture } from '../helpers/node-fixture';
+import { UPLINK } from '../helpers/topology';
+import { ask, serve } from '../helpers/traffic';
 
-const pool = netnsPool();
 let dir: string;
 let host: TestNetns;
 let outside: TestNetns;
-
-beforeAll(requireRoot);
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cnit-pm-'));
-  ({ host, outside } = makeNode((label) => pool.make(label)));
-});
+const pool = useNodeFixture('cnit-pm-', (node) => ({ dir, host, outside } = node));
 afterEach(() => {
   extraEnv = {};
-  stopServers();
-  pool.destroyAll();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 interface Mapping {
