@@ -21,6 +21,8 @@ export const ErrorCode = {
   NftablesFailure: 130,
   /** A host port another container has mapped already. */
   PortInUse: 131,
+  /** iptables (the firewall plugin's FORWARD rules) refused or failed. */
+  FirewallFailure: 132,
   CheckFailed: 140,
   Internal: 999,
 } as const;

@@ -4,6 +4,7 @@ export const PLUGINS = [
   { name: 'host-local', main: 'ipam/host-local/main.ts' },
   { name: 'loopback', main: 'plugins/loopback/main.ts' },
   { name: 'portmap', main: 'plugins/portmap/main.ts' },
+  { name: 'firewall', main: 'plugins/firewall/main.ts' },
   { name: 'tuning', main: 'plugins/tuning/main.ts' },
   { name: 'cnitool', main: 'tools/cnitool/main.ts' },
 ];

@@ -2,3 +2,4 @@ export * from './runner';
 export * from './table';
 export * from './elements';
 export * from './owned-elements';
+export * from './usable';

@@ -2,7 +2,7 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { delegate } from '../../lib/invoke/delegate';
 import { linkByName, openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
-import type { AttachmentKey } from '../../lib/state/attachment-state';
+import { removeInvalidAttachments } from '../../lib/state/collect-garbage';
 import { masquerade, spoofCheck } from './attachment';
 import { parseConfig } from './config';
 
@@ -24,18 +24,12 @@ export async function status(cmd: CmdArgs): Promise<void> {
 /** Removes the nftables entries of attachments no longer valid, then lets IPAM do the same. */
 export async function gc(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
-  const valid = cmd.validAttachments ?? [];
-  const isValid = (key: AttachmentKey) => valid.some((v) => v.containerID === key.containerId && v.ifname === key.ifname);
-  const failures: string[] = [];
-  for (const component of [masquerade(cmd), spoofCheck(cmd)]) {
-    for (const key of component.attachments(conf.networkName).filter((k) => !isValid(k))) {
-      try {
-        component.remove(key);
-      } catch (err) {
-        failures.push(`${key.containerId}/${key.ifname}: ${(err as Error).message}`);
-      }
-    }
+  let failure: unknown;
+  try {
+    removeInvalidAttachments([masquerade(cmd), spoofCheck(cmd)], conf.networkName, cmd.validAttachments, 'entry');
+  } catch (err) {
+    failure = err;
   }
   if (conf.ipamType) await delegate(conf.ipamType, 'GC', cmd);
-  if (failures.length) throw new CniError(ErrorCode.NftablesFailure, `GC could not remove every stale entry: ${failures.join('; ')}`);
+  if (failure) throw failure;
 }

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AttachmentState, type AttachmentKey } from './attachment-state';
+import { OwnedEntries, type EntrySpec } from './owned-entries';
+
+interface Entry {
+  id: string;
+  shared?: boolean;
+}
+
+/** The host as a set of installed entry ids; `failOn` makes install fail after the entries before it. */
+class MemoryHost implements EntrySpec<Entry> {
+  readonly installed = new Set<string>();
+  failOn?: string;
+  resource = (e: Entry) => e.id;
+  shared = (e: Entry) => Boolean(e.shared);
+  install(entries: Entry[]) {
+    for (const e of entries) {
+      if (e.id === this.failOn) throw new Error(`cannot install ${e.id}`);
+      this.installed.add(e.id);
+    }
+  }
+  uninstall(entries: Entry[]) {
+    for (const e of entries) this.installed.delete(e.id);
+  }
+  missing(entries: Entry[]) {
+    return entries.filter((e) => !this.installed.has(e.id));
+  }
+}
+
+const key = (containerId: string): AttachmentKey => ({ network: 'net', containerId, ifname: 'eth0' });
+
+let dir: string;
+let host: MemoryHost;
+let owned: OwnedEntries<Entry>;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'owned-'));
+  host = new MemoryHost();
+  owned = new OwnedEntries(new AttachmentState<Entry[]>(dir, 'test'), host);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('OwnedEntries', () => {
+  it('a failed install removes what it had installed and the record', () => {
+    host.failOn = 'b';
+    expect(() => owned.add(key('c1'), [{ id: 'a' }, { id: 'b' }])).toThrow('cannot install b');
+    expect([...host.installed]).toEqual([]);
+    expect(owned.recorded(key('c1'))).toBeUndefined();
+  });
+
+  it('a shared entry stays while another attachment records it', () => {
+    owned.add(key('c1'), [{ id: 'own1' }, { id: 'bridge', shared: true }]);
+    owned.add(key('c2'), [{ id: 'own2' }, { id: 'bridge', shared: true }]);
+    owned.remove(key('c1'));
+    expect([...host.installed].sort()).toEqual(['bridge', 'own2']);
+    owned.remove(key('c2'));
+    expect([...host.installed]).toEqual([]);
+  });
+
+  it('a late removal leaves a taken-over entry to its new owner', () => {
+    owned.add(key('old'), [{ id: 'addr' }]);
+    owned.add(key('new'), [{ id: 'addr' }]);
+    owned.remove(key('old'));
+    expect([...host.installed]).toEqual(['addr']);
+    expect(owned.missing([{ id: 'addr' }])).toEqual([]);
+  });
+});

@@ -1,0 +1,116 @@
+import { sameAttachment, type AttachmentKey, type AttachmentState } from './attachment-state';
+
+/** Where a component's entries live on the host (nftables elements, iptables rules, …). */
+export interface EntrySpec<E> {
+  /** What the entry claims on the host, e.g. "masq4/10.88.0.2": a later attachment may claim it again. */
+  resource(entry: E): string;
+  /**
+   * A shared entry (e.g. a bridge's isolation) belongs to every attachment that records it: it
+   * stays while any other record holds the same resource, and ownership does not apply.
+   */
+  shared?(entry: E): boolean;
+  /** Installs the entries (and whatever fixed structure they need). */
+  install(entries: E[]): void;
+  /** Removes the entries; entries already gone are not an error. */
+  uninstall(entries: E[]): void;
+  /** The entries, of those given, that are not (all) on the host, e.g. after `nft flush ruleset`. */
+  missing(entries: E[]): E[];
+}
+
+/** Thrown by `add` when an exclusive resource is held by another attachment. */
+export class ResourceTakenError<E> extends Error {
+  constructor(
+    readonly entry: E,
+    readonly owner: AttachmentKey,
+  ) {
+    super(`taken by container ${owner.containerId} (${owner.ifname}) of network ${owner.network}`);
+  }
+}
+
+/**
+ * Host entries with owners. An entry is keyed by what a packet carries (an address, a port),
+ * which a later container may get again, so each resource has an owner (the attachment that
+ * claimed it last) and an attachment removes only the entries it still owns. Every step runs
+ * under the component's state lock; the attachment's record is the truth for DEL, CHECK, GC
+ * and re-applying rules after a flush.
+ */
+export class OwnedEntries<E> {
+  constructor(
+    private readonly state: AttachmentState<E[]>,
+    private readonly spec: EntrySpec<E>,
+  ) {}
+
+  /**
+   * Records and installs the attachment's entries. Entries for which `exclusive` holds fail with
+   * ResourceTakenError when another attachment owns their resource; the others are taken over.
+   */
+  add(key: AttachmentKey, entries: E[], exclusive: (entry: E) => boolean = () => false): void {
+    this.state.withLock(() => {
+      for (const entry of entries.filter(exclusive)) {
+        const owner = this.state.owner(this.spec.resource(entry));
+        if (owner && !sameAttachment(owner, key)) throw new ResourceTakenError(entry, owner);
+      }
+      // a repeated ADD may carry fewer entries: drop the ones it no longer wants first
+      const wanted = new Set(entries.map((e) => this.spec.resource(e)));
+      this.removeOwned(key, (this.state.read(key) ?? []).filter((e) => !wanted.has(this.spec.resource(e))));
+      // recorded before installing: a crash in between leaves a record DEL can act on, never an orphan entry
+      this.state.write(key, entries);
+      for (const e of entries) if (!this.spec.shared?.(e)) this.state.setOwner(this.spec.resource(e), key);
+      try {
+        this.spec.install(entries);
+      } catch (err) {
+        // a failed ADD leaves nothing: what got installed before the failure goes again
+        try {
+          this.removeOwned(key, entries);
+          this.state.remove(key);
+        } catch {
+          // the record stays, so a DEL or GC can finish the job
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** Idempotent: removes what the record says this attachment still owns, then the record. */
+  remove(key: AttachmentKey): void {
+    this.state.withLock(() => {
+      this.removeOwned(key, this.state.read(key) ?? []);
+      this.state.remove(key);
+    });
+  }
+
+  /** The attachments of `network` that have a record (for GC). */
+  attachments(network: string): AttachmentKey[] {
+    return this.state.withLock(() => this.state.list(network).map((r) => r.key));
+  }
+
+  recorded(key: AttachmentKey): E[] | undefined {
+    return this.state.withLock(() => this.state.read(key));
+  }
+
+  missing(entries: E[]): E[] {
+    return this.state.withLock(() => this.spec.missing(entries));
+  }
+
+  private removeOwned(key: AttachmentKey, entries: E[]): void {
+    const sharedElsewhere = this.sharedResourcesOfOthers(key, entries);
+    const owned = entries.filter((e) => {
+      if (this.spec.shared?.(e)) return !sharedElsewhere.has(this.spec.resource(e));
+      const owner = this.state.owner(this.spec.resource(e));
+      return owner !== undefined && sameAttachment(owner, key);
+    });
+    this.spec.uninstall(owned);
+    // only once the entries are gone: a failed DEL keeps what a retry needs
+    for (const e of owned) if (!this.spec.shared?.(e)) this.state.releaseOwner(this.spec.resource(e), key);
+  }
+
+  private sharedResourcesOfOthers(key: AttachmentKey, entries: E[]): Set<string> {
+    if (!entries.some((e) => this.spec.shared?.(e))) return new Set();
+    return new Set(
+      this.state
+        .list()
+        .filter((r) => !sameAttachment(r.key, key))
+        .flatMap((r) => r.data.filter((e) => this.spec.shared?.(e)).map((e) => this.spec.resource(e))),
+    );
+  }
+}

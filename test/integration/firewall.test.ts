@@ -1,0 +1,237 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
+import type { TestNetns } from '../helpers/netns';
+import { useNodeFixture } from '../helpers/node-fixture';
+import { UPLINK } from '../helpers/topology';
+import { ask, serve } from '../helpers/traffic';
+
+let dir: string;
+let host: TestNetns;
+let outside: TestNetns;
+let worldServing: Promise<void> | undefined;
+const pool = useNodeFixture('cnit-fw-', (node) => {
+  ({ dir, host, outside } = node);
+  worldServing = undefined;
+});
+
+interface Net {
+  name: string;
+  bridge: string;
+  subnet4: string;
+  subnet6: string;
+}
+const RED: Net = { name: 'fwred', bridge: 'cnifw0', subnet4: '10.46.0.0/24', subnet6: 'fd46::/64' };
+const BLUE: Net = { name: 'fwblue', bridge: 'cnifw1', subnet4: '10.47.0.0/24', subnet6: 'fd47::/64' };
+
+const bridgeConf = (net: Net) => ({
+  cniVersion: '1.0.0',
+  name: net.name,
+  type: 'bridge',
+  bridge: net.bridge,
+  isGateway: true,
+  isDefaultGateway: true,
+  ipMasq: true,
+  ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: net.subnet4 }], [{ subnet: net.subnet6 }]] },
+});
+
+const firewallConf = (net: Net, prevResult?: object, extra: object = {}) => ({
+  cniVersion: '1.0.0',
+  name: net.name,
+  type: 'firewall',
+  ...(prevResult ? { prevResult } : {}),
+  ...extra,
+});
+
+const env = () => ({ CNI_TS_STATE_DIR: join(dir, 'state') });
+const invoke = (plugin: string, command: string, ctr: TestNetns, stdin: object) =>
+  execPlugin(plugin, { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin, inNetns: host.name, env: env() });
+const ok = (r: PluginOutcome) => expect(r.code, r.stdout + r.stderr).toBe(0);
+
+async function bridged(ctr: TestNetns, net: Net = RED): Promise<PluginOutcome> {
+  const r = await invoke('bridge', 'ADD', ctr, bridgeConf(net));
+  ok(r);
+  return r;
+}
+
+/** bridge then firewall; returns bridge's result. */
+async function attach(ctr: TestNetns, net: Net = RED, extra: object = {}): Promise<PluginOutcome> {
+  const bridge = await bridged(ctr, net);
+  const fw = await invoke('firewall', 'ADD', ctr, firewallConf(net, bridge.json, extra));
+  ok(fw);
+  // a chained plugin passes prevResult through
+  expect(fw.json).toEqual(bridge.json);
+  return bridge;
+}
+
+const addressOf = (r: PluginOutcome, family: 4 | 6): string =>
+  r.json.ips.map((i: { address: string }) => i.address.split('/')[0]).find((a: string) => (family === 6) === a.includes(':'));
+
+const inHost = (command: string, ...args: string[]) => execFileSync('ip', ['netns', 'exec', host.name, command, ...args], { encoding: 'utf8' });
+const saved = (family: 4 | 6) => inHost(family === 4 ? 'iptables-save' : 'ip6tables-save').replace(/^#.*\n/gm, '');
+
+/** What Docker does to a host: forwarded traffic is dropped unless some rule accepts it. */
+function dropForwarding(): void {
+  inHost('iptables', '-P', 'FORWARD', 'DROP');
+  inHost('ip6tables', '-P', 'FORWARD', 'DROP');
+}
+
+/** A TCP conversation from the container to a server outside, over IPv4 and IPv6. */
+async function reachesOutside(ctr: TestNetns): Promise<[boolean, boolean]> {
+  worldServing ??= serve(outside, 'tcp', 7000, 'world');
+  await worldServing;
+  return [ask(ctr, 'tcp', UPLINK.outside4, 7000) === `world saw ${UPLINK.host4}`, ask(ctr, 'tcp', UPLINK.outside6, 7000) === `world saw ${UPLINK.host6}`];
+}
+
+describe('firewall: a host whose FORWARD policy drops', () => {
+  it('container traffic to the outside fails without the plugin and passes with it; DEL takes it away again', async () => {
+    dropForwarding();
+    const ctr = pool.make('c');
+    const bridge = await bridged(ctr);
+    expect(await reachesOutside(ctr)).toEqual([false, false]);
+
+    const fw = await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json));
+    ok(fw);
+    expect(fw.json).toEqual(bridge.json);
+    expect(await reachesOutside(ctr)).toEqual([true, true]);
+    // the reference's chains and rules, so CNI-ADMIN overrides and existing tooling keep working
+    const ip4 = addressOf(bridge, 4);
+    expect(saved(4)).toContain('-A FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD');
+    expect(saved(4)).toContain('-A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN');
+    expect(saved(4)).toContain(`-A CNI-FORWARD -s ${ip4}/32 -j ACCEPT`);
+    expect(saved(6)).toContain(`-A CNI-FORWARD -s ${addressOf(bridge, 6)}/128 -j ACCEPT`);
+    ok(await invoke('firewall', 'CHECK', ctr, firewallConf(RED, bridge.json)));
+
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED)));
+    expect(saved(4)).not.toContain(ip4);
+    expect(await reachesOutside(ctr)).toEqual([false, false]);
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED)));
+    const check = await invoke('firewall', 'CHECK', ctr, firewallConf(RED, bridge.json));
+    expect(check.json.code).toBe(140);
+    expect(check.json.msg).toContain(`CNI-FORWARD rules for ${ip4}/32`);
+  });
+
+  it('CHECK names a rule someone deleted; a second container keeps its rules when the first goes', async () => {
+    dropForwarding();
+    const a = pool.make('a');
+    const b = pool.make('b');
+    const ra = await attach(a);
+    await attach(b);
+    const ipA = addressOf(ra, 4);
+    inHost('iptables', '-D', 'CNI-FORWARD', '-s', `${ipA}/32`, '-j', 'ACCEPT');
+    const check = await invoke('firewall', 'CHECK', a, firewallConf(RED, ra.json));
+    expect(check.json.code).toBe(140);
+    expect(check.json.msg).toContain(`iptables CNI-FORWARD rules for ${ipA}/32`);
+    ok(await invoke('firewall', 'DEL', a, firewallConf(RED)));
+    expect(await reachesOutside(b)).toEqual([true, true]);
+  });
+
+  it('uses the configured admin chain', async () => {
+    dropForwarding();
+    const ctr = pool.make('c');
+    await attach(ctr, RED, { iptablesAdminChainName: 'MY-ADMIN' });
+    expect(saved(4)).toContain(':MY-ADMIN - [0:0]');
+    expect(saved(4)).toContain('-A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j MY-ADMIN');
+  });
+
+  it('GC removes the rules of attachments not in the valid list and keeps the others', async () => {
+    dropForwarding();
+    const keep = pool.make('keep');
+    const gone = pool.make('gone');
+    const rk = await attach(keep);
+    const rg = await attach(gone);
+    const gc = await execPlugin('firewall', {
+      command: 'GC',
+      stdin: { ...firewallConf(RED), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: `ctr-${keep.name}`, ifname: 'eth0' }] },
+      inNetns: host.name,
+      env: env(),
+    });
+    ok(gc);
+    expect(saved(4)).not.toContain(addressOf(rg, 4));
+    expect(saved(4)).toContain(addressOf(rk, 4));
+    expect(await reachesOutside(keep)).toEqual([true, true]);
+    expect(await reachesOutside(gone)).toEqual([false, false]);
+  });
+});
+
+describe('firewall: hosts without iptables rules', () => {
+  it('writes no iptables rules where iptables has no filter table, unless "backend" is "iptables"', async () => {
+    const ctr = pool.make('c');
+    await attach(ctr);
+    expect(saved(4)).toBe('');
+    expect(await reachesOutside(ctr)).toEqual([true, true]);
+    const other = pool.make('o');
+    const r = await attach(other, RED, { backend: 'iptables' });
+    expect(saved(4)).toContain(`-A CNI-FORWARD -s ${addressOf(r, 4)}/32 -j ACCEPT`);
+  });
+});
+
+describe('firewall: ingressPolicy', () => {
+  it('same-bridge: no forwarding between isolated bridges; the same bridge and the outside still work; the isolation goes with the last container', async () => {
+    const red1 = pool.make('r1');
+    const red2 = pool.make('r2');
+    const blue = pool.make('b');
+    const policy = { ingressPolicy: 'same-bridge' };
+    const r1 = await attach(red1, RED, policy);
+    await attach(red2, RED, policy);
+    const b = await attach(blue, BLUE, policy);
+    await serve(blue, 'tcp', 7100, 'blue');
+    await serve(red1, 'tcp', 7100, 'red1');
+    expect(ask(red2, 'tcp', addressOf(b, 4), 7100)).toBeUndefined();
+    expect(ask(red2, 'tcp', addressOf(b, 6), 7100)).toBeUndefined();
+    expect(ask(red2, 'tcp', addressOf(r1, 4), 7100)).toMatch(/^red1 saw /);
+    expect(await reachesOutside(red2)).toEqual([true, true]);
+    ok(await invoke('firewall', 'CHECK', red1, firewallConf(RED, r1.json, policy)));
+
+    // red1 goes: red2 is still on the bridge, so the isolation stays
+    ok(await invoke('firewall', 'DEL', red1, firewallConf(RED, undefined, policy)));
+    expect(ask(red2, 'tcp', addressOf(b, 4), 7100)).toBeUndefined();
+    // the last container of the red bridge goes: red is no longer isolated
+    ok(await invoke('firewall', 'DEL', red2, firewallConf(RED, undefined, policy)));
+    expect(ask(red2, 'tcp', addressOf(b, 4), 7100)).toMatch(/^blue saw /);
+  });
+
+  it('isolated: also blocks within the bridge as far as routed, recorded per bridge', async () => {
+    const ctr = pool.make('c');
+    const r = await attach(ctr, RED, { ingressPolicy: 'isolated' });
+    const table = inHost('nft', 'list', 'table', 'inet', 'cni_ts');
+    expect(table).toMatch(/set fw_icc_blocked \{[^}]*elements = \{ "cnifw0" \. "cnifw0" \}/);
+    ok(await invoke('firewall', 'CHECK', ctr, firewallConf(RED, r.json, { ingressPolicy: 'isolated' })));
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED)));
+    expect(inHost('nft', 'list', 'table', 'inet', 'cni_ts')).not.toContain('"cnifw0"');
+  });
+});
+
+describe('firewall: bad input', () => {
+  const cases: Array<[string, object, number, string]> = [
+    ['unknown backend', { backend: 'pf' }, 7, '"backend"'],
+    ['firewalld', { backend: 'firewalld' }, 2, '"backend"'],
+    ['unknown ingressPolicy', { ingressPolicy: 'closed' }, 7, '"ingressPolicy"'],
+    ['admin chain with a space', { iptablesAdminChainName: 'MY ADMIN' }, 7, '"iptablesAdminChainName"'],
+    ['admin chain too long', { iptablesAdminChainName: 'X'.repeat(29) }, 7, '"iptablesAdminChainName"'],
+  ];
+  it.each(cases)('%s: error naming the field, nothing installed', async (_label, extra, code, field) => {
+    const ctr = pool.make('c');
+    const bridge = await bridged(ctr);
+    const r = await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json, extra));
+    expect(r.code).not.toBe(0);
+    expect(r.json.code).toBe(code);
+    expect(r.json.msg).toContain(field);
+    expect(saved(4)).toBe('');
+  });
+
+  it('refuses to run unchained, and an ingress policy without a bridge in prevResult', async () => {
+    const ctr = pool.make('c');
+    const alone = await invoke('firewall', 'ADD', ctr, firewallConf(RED));
+    expect(alone.json.code).toBe(7);
+    expect(alone.json.msg).toContain('prevResult');
+    const noBridge = await invoke('firewall', 'ADD', ctr, firewallConf(RED, { cniVersion: '1.0.0', ips: [{ address: '10.46.0.9/24' }] }, { ingressPolicy: 'same-bridge' }));
+    expect(noBridge.json.code).toBe(7);
+    expect(noBridge.json.msg).toContain('"ingressPolicy"');
+  });
+
+  it('STATUS succeeds', async () => {
+    ok(await execPlugin('firewall', { command: 'STATUS', stdin: { ...firewallConf(RED), cniVersion: '1.1.0', ingressPolicy: 'same-bridge' }, inNetns: host.name, env: env() }));
+  });
+});
