@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # iproute2: ip netns for demo and tests; nftables + libnftables1: rule plumbing;
-# iputils-ping: traffic checks; containernetworking-plugins: the reference plugins for side-by-side tests.
-APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping containernetworking-plugins)
+# iptables: the firewall plugin's FORWARD rules where iptables is in use; iputils-ping: traffic checks;
+# containernetworking-plugins: the reference plugins for side-by-side tests;
+# podman + runc + busybox-static: the end-to-end test with a real runtime (busybox is the container's root filesystem).
+APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping containernetworking-plugins podman runc busybox-static)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -7,6 +7,8 @@ import type { CmdArgs } from '../lib/skel';
 import { cmdArgs } from './helpers/cmd-args';
 import { parseConfig as parseBridge } from '../plugins/bridge/config';
 import { parseConfig as parsePortmap } from '../plugins/portmap/config';
+import { parseConfig as parseFirewall } from '../plugins/firewall/config';
+import { parseConfig as parseTuning } from '../plugins/tuning/config';
 import { NetConfList, isSupportedVersion, parseWith } from '../lib/types';
 import { validateNetworkName } from '../lib/skel/validate';
 
@@ -15,7 +17,13 @@ const files = readdirSync(dir).filter((f) => /\.(conflist|conf|json)$/.test(f));
 const built = new Set(PLUGINS.map((p: { name: string }) => p.name));
 
 /** Each plugin's own config parser, so an example cannot drift from what the plugin accepts. */
-const parsers: Record<string, (cmd: CmdArgs) => unknown> = { 'host-local': parseHostLocal, bridge: parseBridge, portmap: parsePortmap };
+const parsers: Record<string, (cmd: CmdArgs) => unknown> = {
+  'host-local': parseHostLocal,
+  bridge: parseBridge,
+  portmap: parsePortmap,
+  firewall: parseFirewall,
+  tuning: parseTuning,
+};
 
 describe.each(files)('conf-examples/%s', (file) => {
   const list = parseWith(NetConfList, JSON.parse(readFileSync(join(dir, file), 'utf8')), file);

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, w
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BIN_DIR } from '../helpers/exec-plugin';
+import { cacheFiles as cacheFilesOf, hostVeths as hostVethsOf, ipamFiles as ipamFilesOf, runCnitool } from '../helpers/cnitool';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK } from '../helpers/topology';
@@ -30,25 +31,12 @@ beforeEach(() => {
 });
 
 
-function cnitool(args: string[], env: Record<string, string> = {}, binDir = BIN_DIR) {
-  const r = spawnSync('ip', ['netns', 'exec', host.name, join(binDir, 'cnitool'), ...args], {
-    cwd: '/',
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, NETCONFPATH: join(dir, 'net.d'), CNI_CACHE_DIR: join(dir, 'cache'), CNI_TS_STATE_DIR: join(dir, 'state'), ...env },
-  });
-  let json: any;
-  try {
-    json = JSON.parse(r.stdout);
-  } catch {
-    json = undefined;
-  }
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, json };
-}
+const cnitool = (args: string[], env: Record<string, string> = {}, binDir?: string) => runCnitool(host, dir, args, env, binDir);
 
 const CAP_ARGS = JSON.stringify({ portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] });
-const ipamFiles = () => (existsSync(join(dir, 'ipam', 'toolnet')) ? readdirSync(join(dir, 'ipam', 'toolnet')).filter((f) => /^\d/.test(f)) : []);
-const cacheFiles = () => (existsSync(join(dir, 'cache', 'results')) ? readdirSync(join(dir, 'cache', 'results')) : []);
-const hostVeths = () => host.ipJson<Array<{ ifname: string }>>('link', 'show', 'type', 'veth').filter((l) => l.ifname !== 'uplink0');
+const ipamFiles = () => ipamFilesOf(join(dir, 'ipam'), 'toolnet');
+const cacheFiles = () => cacheFilesOf(dir);
+const hostVeths = () => hostVethsOf(host);
 
 describe('cnitool', () => {
   it('add, check and del run the whole conflist with prevResult chaining, capabilities and the libcni cache', async () => {

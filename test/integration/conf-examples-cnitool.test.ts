@@ -1,0 +1,57 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cacheFiles, hostVeths, ipamFiles, runCnitool, stateRecords } from '../helpers/cnitool';
+import type { TestNetns } from '../helpers/netns';
+import { useNodeFixture } from '../helpers/node-fixture';
+
+/** cnitool drives every conflist of conf-examples/ unchanged, apart from where the stores live. */
+const EXAMPLES = join(__dirname, '..', '..', 'conf-examples');
+const files = readdirSync(EXAMPLES).filter((f) => /\.(conflist|conf|json)$/.test(f));
+
+let dir: string;
+let host: TestNetns;
+const pool = useNodeFixture('cnit-examples-', (node) => ({ dir, host } = node));
+
+interface PluginConf {
+  type: string;
+  ipam?: { dataDir?: string };
+  dataDir?: string;
+  capabilities?: Record<string, boolean>;
+}
+
+/** The example with host-local's and tuning's stores moved into the test's directory. */
+function install(file: string): { name: string; cniVersion: string; plugins: PluginConf[] } {
+  const list = JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8'));
+  for (const plugin of list.plugins as PluginConf[]) {
+    if (plugin.ipam) plugin.ipam.dataDir = join(dir, 'ipam');
+    if (plugin.type === 'tuning') plugin.dataDir = join(dir, 'tuning');
+  }
+  mkdirSync(join(dir, 'net.d'), { recursive: true });
+  writeFileSync(join(dir, 'net.d', file), JSON.stringify(list));
+  return list;
+}
+
+describe.each(files)('cnitool with conf-examples/%s', (file) => {
+  it('add, check and del succeed, the result is in the conflist\'s version, and nothing is left', () => {
+    const list = install(file);
+    const ctr = pool.make('c');
+    const wantsPorts = list.plugins.some((p) => p.capabilities?.portMappings);
+    const env = wantsPorts ? { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] }) } : {};
+
+    const add = runCnitool(host, dir, ['add', list.name, ctr.path], env);
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(add.json.cniVersion).toBe(list.cniVersion);
+    // 0.4.0 results carry ips[].version; 1.x results do not
+    for (const ip of add.json.ips ?? []) expect('version' in ip).toBe(list.cniVersion.startsWith('0.'));
+    const check = runCnitool(host, dir, ['check', list.name, ctr.path], env);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+
+    const del = runCnitool(host, dir, ['del', list.name, ctr.path], env);
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    expect(hostVeths(host)).toEqual([]);
+    expect(ipamFiles(join(dir, 'ipam'), list.name)).toEqual([]);
+    expect(stateRecords(dir)).toEqual([]);
+    expect(cacheFiles(dir)).toEqual([]);
+  });
+});
