@@ -37,7 +37,7 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
     const list = install(file);
     const ctr = pool.make('c');
     const wantsPorts = list.plugins.some((p) => p.capabilities?.portMappings);
-    const env = wantsPorts ? { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] }) } : {};
+    const env: Record<string, string> = wantsPorts ? { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] }) } : {};
 
     const add = runCnitool(host, dir, ['add', list.name, ctr.path], env);
     expect(add.code, add.stdout + add.stderr).toBe(0);
