@@ -33,7 +33,15 @@ const lo = { cniVersion: '1.0.0', name: 'bench-lo', type: 'loopback' };
 // ipMasq off so both sides do the same work (Debian's reference masquerades with iptables)
 const bridge = (name) => ({ cniVersion: '1.0.0', name, type: 'bridge', bridge: 'bench0', isGateway: true, isDefaultGateway: true, ipam: ipam(name).ipam });
 const bridgeMasq = (name) => ({ ...bridge(name), ipMasq: true });
-const inHost = (dir, command, conf) => timeOnce(join(dir, 'bridge'), command, conf, { CNI_PATH: dir }, true);
+const inHost = (dir, command, conf, plugin = 'bridge') => timeOnce(join(dir, plugin), command, conf, { CNI_PATH: dir }, true);
+// chained after bridge on a host whose iptables FORWARD policy drops (both write the same iptables rules)
+const firewall = {
+  cniVersion: '1.0.0',
+  name: 'bench-fw',
+  type: 'firewall',
+  backend: 'iptables',
+  prevResult: { cniVersion: '1.0.0', interfaces: [{ name: 'bench0' }], ips: [{ address: '10.201.0.5/16' }, { address: 'fd20:1::5/64' }] },
+};
 
 const scenarios = [
   { name: 'node, empty script (floor)', ours: () => timeOnce(process.execPath, 'VERSION', {}, {}), ref: null },
@@ -79,11 +87,27 @@ const scenarios = [
     ref: null,
   },
   { name: 'loopback DEL', run: (dir) => timeOnce(join(dir, 'loopback'), 'DEL', lo) },
+  {
+    name: 'firewall ADD (iptables)',
+    run: (dir) => {
+      const t = inHost(dir, 'ADD', firewall, 'firewall');
+      inHost(dir, 'DEL', firewall, 'firewall');
+      return t;
+    },
+  },
+  {
+    name: 'firewall DEL (iptables)',
+    run: (dir) => {
+      inHost(dir, 'ADD', firewall, 'firewall');
+      return inHost(dir, 'DEL', firewall, 'firewall');
+    },
+  },
 ];
 
 try {
   execFileSync('ip', ['netns', 'add', ns]);
   execFileSync('ip', ['netns', 'add', hostNs]);
+  for (const tool of ['iptables', 'ip6tables']) execFileSync('ip', ['netns', 'exec', hostNs, tool, '-P', 'FORWARD', 'DROP']);
   console.log(`${ITERATIONS} interleaved runs each; milliseconds of wall time per exec\n`);
   console.log('scenario'.padEnd(30), 'ours median/p90'.padEnd(18), 'reference median/p90'.padEnd(22), 'ratio');
   for (const s of scenarios) {
