@@ -1,4 +1,4 @@
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isNodeErrorCode } from '../../lib/errors';
 import { readFileIfExists, unlinkIfExists } from '../../lib/fs';
@@ -14,8 +14,9 @@ const LAST_RESERVED_PREFIX = 'last_reserved_ip.';
 /**
  * The reference host-local layout: <dataDir>/<network>/<ip> files holding "id\r\nifname",
  * last_reserved_ip.<range set index>, and a "lock" file taken with flock. Files are written to a
- * temporary name and linked into place, so a reader never sees a half-written file and a killed
- * writer leaves only a temporary file, which the next lock holder removes.
+ * temporary name, synced, and linked into place, so a reader never sees a half-written file, a killed
+ * writer leaves only a temporary file, which the next lock holder removes, and a reservation
+ * survives a power cut once ADD has returned (the directory is synced too).
  */
 export class DiskStore implements Store {
   private readonly lock: FileLock;
@@ -45,6 +46,8 @@ export class DiskStore implements Store {
     } finally {
       unlinkSync(temp);
     }
+    // a reservation the runtime was told about must survive a power cut, or the address is handed out twice
+    this.syncDirectory();
     this.replaceFile(`${LAST_RESERVED_PREFIX}${rangeSetIndex}`, formatIP(ip));
     return true;
   }
@@ -76,6 +79,7 @@ export class DiskStore implements Store {
     const fd = openSync(path, 'wx', 0o600);
     try {
       writeSync(fd, content);
+      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -84,6 +88,15 @@ export class DiskStore implements Store {
 
   private replaceFile(name: string, content: string): void {
     renameSync(this.writeTemporary(content), join(this.dir, name));
+  }
+
+  private syncDirectory(): void {
+    const fd = openSync(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** Under the lock nobody is mid-write, so any temporary left is from a killed process. */

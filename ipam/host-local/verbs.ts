@@ -1,6 +1,6 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
 import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, formatPrefix } from '../../lib/ip';
+import { assertWritableDirectory } from '../../lib/fs';
 import { log } from '../../lib/log';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
@@ -74,11 +74,6 @@ export async function gc(cmd: CmdArgs): Promise<void> {
 }
 
 function openWritableStore(conf: HostLocalConfig): DiskStore {
-  try {
-    mkdirSync(conf.storeDir, { recursive: true, mode: 0o755 });
-    accessSync(conf.storeDir, constants.W_OK);
-    return new DiskStore(conf.storeDir);
-  } catch (err) {
-    throw new CniError(ErrorCode.PluginNotAvailable, `data directory ${JSON.stringify(conf.storeDir)} is not writable: ${(err as Error).message}`);
-  }
+  assertWritableDirectory(conf.storeDir, 'data directory');
+  return new DiskStore(conf.storeDir);
 }

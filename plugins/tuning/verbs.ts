@@ -1,4 +1,5 @@
 import { CniError, ErrorCode, invalidField } from '../../lib/errors';
+import { assertWritableDirectory } from '../../lib/fs';
 import { log } from '../../lib/log';
 import { linkByName, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { netnsExists, withNetns } from '../../lib/netns';
@@ -76,4 +77,9 @@ export async function check(cmd: CmdArgs): Promise<void> {
     }
   });
   if (wrong.length) throw new CniError(ErrorCode.CheckFailed, `${cmd.ifname}: ${wrong.join('; ')}`);
+}
+
+/** Ready when the backup directory is writable (ADD saves the interface's old attributes there). */
+export async function status(cmd: CmdArgs): Promise<void> {
+  assertWritableDirectory(parseConfig(cmd).dataDir, 'tuning dataDir');
 }
