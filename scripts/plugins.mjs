@@ -7,4 +7,5 @@ export const PLUGINS = [
   { name: 'firewall', main: 'plugins/firewall/main.ts' },
   { name: 'tuning', main: 'plugins/tuning/main.ts' },
   { name: 'cnitool', main: 'tools/cnitool/main.ts' },
+  { name: 'cni-ts-reapply', main: 'tools/reapply/main.ts' },
 ];

@@ -10,6 +10,9 @@ export const DEFAULT_STATE_DIR = '/var/lib/cni-ts';
 /** The state root: CNI_TS_STATE_DIR or /var/lib/cni-ts (never the reference plugins' directories). */
 export const stateRoot = (env: Readonly<Record<string, string | undefined>> = process.env): string => env.CNI_TS_STATE_DIR || DEFAULT_STATE_DIR;
 
+/** What a component's state needs from an invocation: its environment (a CmdArgs will do). */
+export type StateEnv = Pick<CmdArgs, 'env'>;
+
 export interface AttachmentKey {
   network: string;
   containerId: string;

@@ -66,4 +66,21 @@ describe('OwnedEntries', () => {
     expect([...host.installed]).toEqual(['addr']);
     expect(owned.missing([{ id: 'addr' }])).toEqual([]);
   });
+
+  it('reapply installs what each attachment still owns, shared entries once, and nothing released', () => {
+    owned.add(key('old'), [{ id: 'addr' }, { id: 'bridge', shared: true }]);
+    owned.add(key('new'), [{ id: 'addr' }, { id: 'port' }, { id: 'bridge', shared: true }]);
+    owned.add(key('gone'), [{ id: 'x' }]);
+    owned.remove(key('gone'));
+    host.installed.clear(); // what `nft flush ruleset` does
+    const installs: string[][] = [];
+    const install = host.install.bind(host);
+    host.install = (entries) => {
+      installs.push(entries.map((e) => e.id));
+      install(entries);
+    };
+    expect(owned.reapply()).toBe(3);
+    expect(installs).toHaveLength(1);
+    expect([...host.installed].sort()).toEqual(['addr', 'bridge', 'port']);
+  });
 });

@@ -92,6 +92,26 @@ export class OwnedEntries<E> {
     return this.state.withLock(() => this.spec.missing(entries));
   }
 
+  /**
+   * Installs again, in one go, every entry of every record that its attachment still owns (and
+   * every shared entry): after `nft flush ruleset` or a firewall reload, without re-running ADD.
+   * Returns how many entries it installed.
+   */
+  reapply(): number {
+    return this.state.withLock(() => {
+      const entries = new Map<string, E>();
+      for (const { key, data } of this.state.list()) {
+        for (const e of data) {
+          const resource = this.spec.resource(e);
+          const owner = this.state.owner(resource);
+          if (this.spec.shared?.(e) || (owner && sameAttachment(owner, key))) entries.set(resource, e);
+        }
+      }
+      if (entries.size) this.spec.install([...entries.values()]);
+      return entries.size;
+    });
+  }
+
   private removeOwned(key: AttachmentKey, entries: E[]): void {
     const sharedElsewhere = this.sharedResourcesOfOthers(key, entries);
     const owned = entries.filter((e) => {

@@ -1,7 +1,6 @@
 import { formatIP, formatPrefix } from '../../lib/ip';
 import { openNft } from '../../lib/nft';
-import type { CmdArgs } from '../../lib/skel';
-import { AttachmentState, stateRoot } from '../../lib/state/attachment-state';
+import { AttachmentState, stateRoot, type StateEnv } from '../../lib/state/attachment-state';
 
 export { attachmentKey } from '../../lib/state/attachment-state';
 import type { Addressing } from './container';
@@ -15,12 +14,12 @@ export interface BridgeRecord {
   hostVeth: string;
 }
 
-export const bridgeState = (cmd: CmdArgs) => new AttachmentState<BridgeRecord>(stateRoot(cmd.env), 'bridge');
+export const bridgeState = (cmd: StateEnv) => new AttachmentState<BridgeRecord>(stateRoot(cmd.env), 'bridge');
 
-export const masquerade = (cmd: CmdArgs) => newMasquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
+export const masquerade = (cmd: StateEnv) => newMasquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
 
 export function masqEntries(addressing: Addressing[]): MasqEntry[] {
   return addressing.map((a) => ({ family: a.ip.family, ip: formatIP(a.ip), subnet: formatPrefix(a.subnet) }));
 }
 
-export const spoofCheck = (cmd: CmdArgs) => newSpoofCheck(openNft(), new AttachmentState<SpoofEntry[]>(stateRoot(cmd.env), 'macspoofchk'));
+export const spoofCheck = (cmd: StateEnv) => newSpoofCheck(openNft(), new AttachmentState<SpoofEntry[]>(stateRoot(cmd.env), 'macspoofchk'));

@@ -1,6 +1,5 @@
 import { openNft } from '../../lib/nft';
-import type { CmdArgs } from '../../lib/skel';
-import { AttachmentState, stateRoot } from '../../lib/state/attachment-state';
+import { AttachmentState, stateRoot, type StateEnv } from '../../lib/state/attachment-state';
 import { OwnedEntries } from '../../lib/state/owned-entries';
 import type { FirewallEntry, HostFirewall } from './entries';
 import { firewallEntries } from './host-entries';
@@ -11,7 +10,7 @@ export { attachmentKey } from '../../lib/state/attachment-state';
 
 export type Firewall = OwnedEntries<FirewallEntry>;
 
-export const firewall = (cmd: CmdArgs, iptables: Iptables = systemIptables): Firewall =>
+export const firewall = (cmd: StateEnv, iptables: Iptables = systemIptables): Firewall =>
   new OwnedEntries(new AttachmentState<FirewallEntry[]>(stateRoot(cmd.env), 'firewall'), firewallEntries(openNft(), iptables));
 
 /** Reads iptables-save at most once per family, and only when asked. */
