@@ -4,6 +4,12 @@ import { LOCK_EX, LOCK_NB, LOCK_UN, libc } from './ffi/libc';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 
+/** CNI_TS_LOCK_TIMEOUT_MS, else 30 s: how long a plugin waits for a lock before answering 11 (try again later). */
+export const lockTimeoutMs = (env: Readonly<Record<string, string | undefined>> = process.env): number => {
+  const value = Number(env.CNI_TS_LOCK_TIMEOUT_MS);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_LOCK_TIMEOUT_MS;
+};
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleepSync = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
 
@@ -17,7 +23,7 @@ export class FileLock {
 
   constructor(readonly path: string) {}
 
-  acquire(timeoutMs = DEFAULT_LOCK_TIMEOUT_MS): void {
+  acquire(timeoutMs = lockTimeoutMs()): void {
     if (this.fd !== undefined) throw new Error(`lock ${this.path} already held by this process`);
     const fd = openSync(this.path, 'a', 0o600);
     const c = libc();
