@@ -97,8 +97,8 @@ describe('bounded lock waits', () => {
   ] as const)('%s answers 11 (try again later) when its lock stays taken, and changes nothing', async (plugin, lockPath, conf) => {
     const ctr = pool.make('c');
     mkdirSync(dirname(lockPath()), { recursive: true });
-    // --close: the lock stays with flock itself, so killing flock frees it
-    const holder = spawn('flock', ['--close', lockPath(), 'sleep', '30'], { stdio: 'ignore' });
+    // its own process group, so flock and its sleep go together
+    const holder = spawn('flock', [lockPath(), 'sleep', '30'], { stdio: 'ignore', detached: true });
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const started = Date.now();
@@ -116,7 +116,7 @@ describe('bounded lock waits', () => {
       expect(ipamFiles(join(dir, 'ipam'), NET)).toEqual([]);
       expect(stateRecords(dir)).toEqual([]);
     } finally {
-      holder.kill('SIGKILL');
+      process.kill(-holder.pid!, 'SIGKILL');
     }
   });
 });
