@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readdirIfExists, readFileIfExists, unlinkIfExists } from '../fs';
 import { FileLock } from '../lock';
 import type { CmdArgs } from '../skel/cmd-args';
 
 export const DEFAULT_STATE_DIR = '/var/lib/cni-ts';
+
+const TEMP_MARK = '.tmp-';
 
 /** The state root: CNI_TS_STATE_DIR or /var/lib/cni-ts (never the reference plugins' directories). */
 export const stateRoot = (env: Readonly<Record<string, string | undefined>> = process.env): string => env.CNI_TS_STATE_DIR || DEFAULT_STATE_DIR;
@@ -59,16 +61,22 @@ export class AttachmentState<T> {
   }
 
   remove(key: AttachmentKey): void {
-    unlinkIfExists(this.recordPath(key));
+    const path = this.recordPath(key);
+    unlinkIfExists(path);
+    // a writer killed between writing and renaming leaves its temporary beside the record
+    const prefix = `${basename(path)}${TEMP_MARK}`;
+    for (const file of readdirIfExists(dirname(path))) if (file.startsWith(prefix)) unlinkIfExists(join(dirname(path), file));
   }
 
-  /** Every record, optionally of one network. */
+  /**
+   * Every record, optionally of one network. Temporaries found on the way are removed: every
+   * write happens under the lock the caller holds, so they are left by killed writers.
+   */
   list(network?: string): Array<{ key: AttachmentKey; data: T }> {
+    this.removeTemporaries(join(this.dir, 'owners'));
     const networks = network ? [network] : readdirIfExists(join(this.dir, 'attachments'));
     return networks.flatMap((net) =>
-      readdirIfExists(join(this.dir, 'attachments', net))
-        .filter((file) => !file.includes('.tmp-'))
-        .flatMap((file) => {
+      this.removeTemporaries(join(this.dir, 'attachments', net)).flatMap((file) => {
         const text = readFileIfExists(join(this.dir, 'attachments', net, file));
         if (text === undefined) return [];
         const { network: n, containerId, ifname, data } = JSON.parse(text) as AttachmentKey & { data: T };
@@ -94,6 +102,13 @@ export class AttachmentState<T> {
     return true;
   }
 
+  /** Deletes the temporaries in `dir`; returns the other file names. */
+  private removeTemporaries(dir: string): string[] {
+    const files = readdirIfExists(dir);
+    for (const file of files) if (file.includes(TEMP_MARK)) unlinkIfExists(join(dir, file));
+    return files.filter((file) => !file.includes(TEMP_MARK));
+  }
+
   private recordPath(key: AttachmentKey): string {
     // container ids and ifnames may contain "." and "_": a digest keeps the file name unambiguous
     const digest = createHash('sha256').update(`${key.containerId}\0${key.ifname}`).digest('hex').slice(0, 32);
@@ -105,7 +120,7 @@ export class AttachmentState<T> {
   }
 
   private writeAtomically(path: string, content: string): void {
-    const temp = `${path}.tmp-${process.pid}`;
+    const temp = `${path}${TEMP_MARK}${process.pid}`;
     writeFileSync(temp, content, { mode: 0o600 });
     renameSync(temp, path);
   }

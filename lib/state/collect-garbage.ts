@@ -1,20 +1,24 @@
 import { CniError, ErrorCode } from '../errors';
 import type { Attachment } from '../types';
 import type { AttachmentKey } from './attachment-state';
-import type { OwnedEntries } from './owned-entries';
 
 /**
- * CNI GC for components with owned entries: removes the records (and what they own) of
+ * CNI GC for components that keep a record per attachment: removes the records (and what they own) of
  * `network`'s attachments that are not in cni.dev/valid-attachments. Tries every one, then
  * reports those it could not remove.
  */
-export function removeInvalidAttachments(components: Array<Pick<OwnedEntries<unknown>, 'attachments' | 'remove'>>, network: string, valid: Attachment[] | undefined, what: string): void {
+export interface CollectableComponent {
+  attachments(network: string): AttachmentKey[];
+  remove(key: AttachmentKey): void | Promise<void>;
+}
+
+export async function removeInvalidAttachments(components: CollectableComponent[], network: string, valid: Attachment[] | undefined, what: string): Promise<void> {
   const isValid = (key: AttachmentKey) => (valid ?? []).some((v) => v.containerID === key.containerId && v.ifname === key.ifname);
   const failures: string[] = [];
   for (const component of components) {
     for (const key of component.attachments(network).filter((k) => !isValid(k))) {
       try {
-        component.remove(key);
+        await component.remove(key);
       } catch (err) {
         failures.push(`${key.containerId}/${key.ifname}: ${(err as Error).message}`);
       }

@@ -1,11 +1,12 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { delegate } from '../../lib/invoke/delegate';
 import { log } from '../../lib/log';
-import { deleteLink, linkByName, openHostSocket, openSocketIn } from '../../lib/netlink';
+import { deleteLink, linkByName, openSocketIn } from '../../lib/netlink';
 import { netnsExists } from '../../lib/netns';
 import type { CmdArgs } from '../../lib/skel';
 import { attachmentKey, bridgeState, masquerade, spoofCheck } from './attachment';
 import { parseConfig } from './config';
+import { deleteHostVeth } from './veth';
 
 /**
  * Best effort and idempotent: every step is tried, a missing netns, link, address or rule is
@@ -44,13 +45,7 @@ async function deleteVeth(cmd: CmdArgs): Promise<void> {
     }
   } else if (record) {
     // the namespace path is gone; its veth normally went with it, but a namespace kept alive elsewhere keeps it
-    const host = openHostSocket();
-    try {
-      const link = await linkByName(host, record.hostVeth);
-      if (link?.kind === 'veth') await deleteLink(host, link.index);
-    } finally {
-      host.socket.close();
-    }
+    await deleteHostVeth(record.hostVeth);
   }
   state.withLock(() => state.remove(attachmentKey(cmd)));
 }

@@ -2,9 +2,11 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { delegate } from '../../lib/invoke/delegate';
 import { linkByName, openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
-import { removeInvalidAttachments } from '../../lib/state/collect-garbage';
-import { masquerade, spoofCheck } from './attachment';
+import { removeInvalidAttachments, type CollectableComponent } from '../../lib/state/collect-garbage';
+import type { StateEnv } from '../../lib/state/attachment-state';
+import { bridgeState, masquerade, spoofCheck } from './attachment';
 import { parseConfig } from './config';
+import { deleteHostVeth } from './veth';
 
 /** Ready when the bridge name is free or a bridge, and the IPAM plugin says it is ready. */
 export async function status(cmd: CmdArgs): Promise<void> {
@@ -26,10 +28,23 @@ export async function gc(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
   let failure: unknown;
   try {
-    removeInvalidAttachments([masquerade(cmd), spoofCheck(cmd)], conf.networkName, cmd.validAttachments, 'entry');
+    await removeInvalidAttachments([masquerade(cmd), spoofCheck(cmd), bridgeRecords(cmd)], conf.networkName, cmd.validAttachments, 'entry');
   } catch (err) {
     failure = err;
   }
   if (conf.ipamType) await delegate(conf.ipamType, 'GC', cmd);
   if (failure) throw failure;
+}
+
+/** The bridge's own records: a stale one's host veth goes too, if something still holds it. */
+function bridgeRecords(cmd: StateEnv): CollectableComponent {
+  const state = bridgeState(cmd);
+  return {
+    attachments: (network) => state.withLock(() => state.list(network).map((r) => r.key)),
+    async remove(key) {
+      const record = state.withLock(() => state.read(key));
+      if (record) await deleteHostVeth(record.hostVeth);
+      state.withLock(() => state.remove(key));
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
-import { createVethPair, linkByName, setHairpin, setLinkUp, setMaster, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
+import { createVethPair, deleteLink, linkByName, openHostSocket, setHairpin, setLinkUp, setMaster, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { writeSysctl } from '../../lib/sysctl';
 
 export interface VethPair {
@@ -51,4 +51,15 @@ export async function attachToBridge(host: RtNetlinkSocket, veth: LinkInfo, brid
   writeSysctl(['net', 'ipv6', 'conf', veth.name, 'accept_ra'], '0');
   if (hairpin) await setHairpin(host, veth, true);
   await setLinkUp(host, veth, true);
+}
+
+/** Deletes a host-side veth by name if it is still there (its namespace may be kept alive elsewhere). */
+export async function deleteHostVeth(name: string): Promise<void> {
+  const host = openHostSocket();
+  try {
+    const link = await linkByName(host, name);
+    if (link?.kind === 'veth') await deleteLink(host, link.index);
+  } finally {
+    host.socket.close();
+  }
 }

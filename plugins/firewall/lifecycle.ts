@@ -18,5 +18,5 @@ export async function status(cmd: CmdArgs): Promise<void> {
 /** Removes the entries of this network's attachments that are not in cni.dev/valid-attachments. */
 export async function gc(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
-  removeInvalidAttachments([firewall(cmd)], conf.networkName, cmd.validAttachments, 'firewall entry');
+  await removeInvalidAttachments([firewall(cmd)], conf.networkName, cmd.validAttachments, 'firewall entry');
 }

@@ -13,5 +13,5 @@ export async function status(cmd: CmdArgs): Promise<void> {
 /** Removes the mappings of this network's attachments that are not in cni.dev/valid-attachments. */
 export async function gc(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
-  removeInvalidAttachments([portMaps(cmd)], conf.networkName, cmd.validAttachments, 'mapping');
+  await removeInvalidAttachments([portMaps(cmd)], conf.networkName, cmd.validAttachments, 'mapping');
 }

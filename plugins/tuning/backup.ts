@@ -25,4 +25,7 @@ export function loadAttributes(dataDir: string, containerId: string, ifname: str
   return text === undefined ? undefined : (JSON.parse(text) as SavedAttributes);
 }
 
-export const forgetAttributes = (dataDir: string, containerId: string, ifname: string): void => unlinkIfExists(path(dataDir, containerId, ifname));
+export function forgetAttributes(dataDir: string, containerId: string, ifname: string): void {
+  unlinkIfExists(path(dataDir, containerId, ifname));
+  unlinkIfExists(`${path(dataDir, containerId, ifname)}.tmp`); // left by an ADD killed mid-write
+}

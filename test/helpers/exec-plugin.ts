@@ -15,10 +15,14 @@ export interface PluginInvocation {
   stdin?: string | object;
   /** Run the plugin inside this named netns (the test's "host"), as `ip netns exec` does. */
   inNetns?: string;
+  /** SIGKILL the plugin this long after it started, as a runtime's timeout does. */
+  killAfterMs?: number;
 }
 
 export interface PluginOutcome {
   code: number;
+  /** The signal that ended the plugin, if one did. */
+  signal?: NodeJS.Signals;
   stdout: string;
   stderr: string;
   /** stdout parsed as JSON, when it is JSON. */
@@ -46,19 +50,21 @@ export function execPlugin(executable: string, inv: PluginInvocation): Promise<P
   return new Promise((resolve, reject) => {
     const [file, args] = inv.inNetns ? ['ip', ['netns', 'exec', inv.inNetns, path]] : [path, []];
     const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const killer = inv.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), inv.killAfterMs);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
+      if (killer) clearTimeout(killer);
       let json: unknown;
       try {
         json = stdout.trim() ? JSON.parse(stdout) : undefined;
       } catch {
         json = undefined;
       }
-      resolve({ code: code ?? -1, stdout, stderr, json });
+      resolve({ code: code ?? -1, ...(signal ? { signal } : {}), stdout, stderr, json });
     });
     child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
