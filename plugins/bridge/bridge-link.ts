@@ -61,7 +61,12 @@ export async function ensureGatewayAddresses(sock: RtNetlinkSocket, bridge: Link
       );
     }
     for (const a of clashing) await deleteAddress(sock, a);
-    await addAddress(sock, bridge.index, ip, subnet.length, true);
+    try {
+      await addAddress(sock, bridge.index, ip, subnet.length, true);
+    } catch (err) {
+      // a concurrent ADD on the same bridge put the same address there between our look and our add
+      if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) throw err;
+    }
   }
 }
 

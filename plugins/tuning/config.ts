@@ -36,6 +36,9 @@ export interface TuningConfig {
 
 export const DEFAULT_DATA_DIR = '/run/cni/tuning';
 
+/** The backup directory alone (STATUS and GC have no interface whose sysctl keys could be checked). */
+export const dataDirOf = (cmd: CmdArgs): string => parseWith(TuningConf, cmd.config, 'tuning config').dataDir || DEFAULT_DATA_DIR;
+
 /** args.cni.* override the config's fields, per attachment, as in the reference. */
 export function parseConfig(cmd: CmdArgs): TuningConfig {
   const conf = parseWith(TuningConf, cmd.config, 'tuning config');

@@ -9,7 +9,7 @@ import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
 import { applyAttributes, currentAttributes, differences } from './attributes';
 import { forgetAttributes, loadAttributes, saveAttributes, type SavedAttributes } from './backup';
-import { parseConfig, type TuningConfig } from './config';
+import { dataDirOf, parseConfig, type TuningConfig } from './config';
 
 const wantedAttributes = (conf: TuningConfig): SavedAttributes => ({ mac: conf.mac, mtu: conf.mtu, promisc: conf.promisc, allmulti: conf.allmulti, txQLen: conf.txQLen });
 
@@ -81,5 +81,5 @@ export async function check(cmd: CmdArgs): Promise<void> {
 
 /** Ready when the backup directory is writable (ADD saves the interface's old attributes there). */
 export async function status(cmd: CmdArgs): Promise<void> {
-  assertWritableDirectory(parseConfig(cmd).dataDir, 'tuning dataDir');
+  assertWritableDirectory(dataDirOf(cmd), 'tuning dataDir');
 }

@@ -18,7 +18,8 @@ const confs = (): Record<string, object> => ({
   loopback: { type: 'loopback' },
   portmap: { type: 'portmap' },
   firewall: { type: 'firewall', ingressPolicy: 'same-bridge' },
-  tuning: { type: 'tuning', dataDir: join(dir, 'tuning') },
+  // STATUS has no CNI_IFNAME: an IFNAME key must not make it fail
+  tuning: { type: 'tuning', sysctl: { 'net.ipv4.conf.IFNAME.rp_filter': '2' }, dataDir: join(dir, 'tuning') },
 });
 const status = (plugin: string, conf: object, env: Record<string, string> = {}) =>
   execPlugin(plugin, { command: 'STATUS', stdin: { cniVersion: '1.1.0', name: 'stnet', ...conf }, inNetns: host.name, env: { CNI_TS_STATE_DIR: join(dir, 'state'), ...env } });
