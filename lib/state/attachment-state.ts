@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { readdirIfExists, readFileIfExists, unlinkIfExists } from '../fs';
 import { FileLock } from '../lock';
 import type { CmdArgs } from '../skel/cmd-args';
 
 export const DEFAULT_STATE_DIR = '/var/lib/cni-ts';
 
-const TEMP_MARK = '.tmp-';
+// every write happens under the lock, so one fixed temporary name per file is enough
+const TEMP_SUFFIX = '.tmp';
 
 /** The state root: CNI_TS_STATE_DIR or /var/lib/cni-ts (never the reference plugins' directories). */
 export const stateRoot = (env: Readonly<Record<string, string | undefined>> = process.env): string => env.CNI_TS_STATE_DIR || DEFAULT_STATE_DIR;
@@ -64,8 +65,7 @@ export class AttachmentState<T> {
     const path = this.recordPath(key);
     unlinkIfExists(path);
     // a writer killed between writing and renaming leaves its temporary beside the record
-    const prefix = `${basename(path)}${TEMP_MARK}`;
-    for (const file of readdirIfExists(dirname(path))) if (file.startsWith(prefix)) unlinkIfExists(join(dirname(path), file));
+    unlinkIfExists(`${path}${TEMP_SUFFIX}`);
   }
 
   /**
@@ -105,8 +105,8 @@ export class AttachmentState<T> {
   /** Deletes the temporaries in `dir`; returns the other file names. */
   private removeTemporaries(dir: string): string[] {
     const files = readdirIfExists(dir);
-    for (const file of files) if (file.includes(TEMP_MARK)) unlinkIfExists(join(dir, file));
-    return files.filter((file) => !file.includes(TEMP_MARK));
+    for (const file of files) if (file.endsWith(TEMP_SUFFIX)) unlinkIfExists(join(dir, file));
+    return files.filter((file) => !file.endsWith(TEMP_SUFFIX));
   }
 
   private recordPath(key: AttachmentKey): string {
@@ -120,7 +120,7 @@ export class AttachmentState<T> {
   }
 
   private writeAtomically(path: string, content: string): void {
-    const temp = `${path}${TEMP_MARK}${process.pid}`;
+    const temp = `${path}${TEMP_SUFFIX}`;
     writeFileSync(temp, content, { mode: 0o600 });
     renameSync(temp, path);
   }
