@@ -2,16 +2,17 @@ import { CniError, ErrorCode } from '../errors';
 import type { Attachment } from '../types';
 import type { AttachmentKey } from './attachment-state';
 
-/**
- * CNI GC for components that keep a record per attachment: removes the records (and what they own) of
- * `network`'s attachments that are not in cni.dev/valid-attachments. Tries every one, then
- * reports those it could not remove.
- */
+/** A component that keeps a record per attachment. */
 export interface CollectableComponent {
   attachments(network: string): AttachmentKey[];
   remove(key: AttachmentKey): void | Promise<void>;
 }
 
+/**
+ * CNI GC: removes the records (and what they own) of
+ * `network`'s attachments that are not in cni.dev/valid-attachments. Tries every one, then
+ * reports those it could not remove.
+ */
 export async function removeInvalidAttachments(components: CollectableComponent[], network: string, valid: Attachment[] | undefined, what: string): Promise<void> {
   const isValid = (key: AttachmentKey) => (valid ?? []).some((v) => v.containerID === key.containerId && v.ifname === key.ifname);
   const failures: string[] = [];
