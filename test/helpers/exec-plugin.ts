@@ -70,3 +70,12 @@ export function execPlugin(executable: string, inv: PluginInvocation): Promise<P
     child.stdin.end(stdin);
   });
 }
+
+/**
+ * A CNI 1.1 GC of `conf` (sent as cniVersion 1.1.0) that names the containers, on eth0, still in
+ * use; `inv` adds the netns to run in and the environment.
+ */
+export function execGc(executable: string, conf: object, validContainerIds: string[], inv: Pick<PluginInvocation, 'inNetns' | 'env'> = {}): Promise<PluginOutcome> {
+  const valid = validContainerIds.map((containerID) => ({ containerID, ifname: 'eth0' }));
+  return execPlugin(executable, { ...inv, command: 'GC', stdin: { ...conf, cniVersion: '1.1.0', 'cni.dev/valid-attachments': valid } });
+}

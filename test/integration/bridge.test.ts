@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
+import { execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK, pings } from '../helpers/topology';
@@ -271,12 +271,7 @@ describe('bridge STATUS and GC (CNI 1.1)', () => {
     await run('ADD', keep, v11());
     await run('ADD', drop, v11());
     expect(masqElements(4).sort()).toEqual(['10.44.0.2', '10.44.0.3']);
-    const gc = await execPlugin('bridge', {
-      command: 'GC',
-      inNetns: host.name,
-      env: env(),
-      stdin: v11({ 'cni.dev/valid-attachments': [{ containerID: `ctr-${keep.name}`, ifname: 'eth0' }] }),
-    });
+    const gc = await execGc('bridge', v11(), [`ctr-${keep.name}`], { inNetns: host.name, env: env() });
     expect(gc.code, gc.stdout).toBe(0);
     expect(masqElements(4)).toEqual(['10.44.0.2']);
     expect(ipamFiles().sort()).toEqual(['10.44.0.2', 'fd44::2']);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hostVeths, ipamFiles, stateRecords } from '../helpers/cnitool';
-import { execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
+import { execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { seededRandom, testSeed } from '../helpers/seeded-random';
@@ -40,7 +40,7 @@ const env = () => ({ CNI_TS_STATE_DIR: join(dir, 'state') });
 const invoke = (plugin: string, command: string, ctr: TestNetns, stdin: object, killAfterMs?: number) =>
   execPlugin(plugin, { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin, inNetns: host.name, env: env(), killAfterMs });
 const gc = (plugin: string, stdin: object) =>
-  execPlugin(plugin, { command: 'GC', stdin: { ...stdin, 'cni.dev/valid-attachments': [] }, inNetns: host.name, env: env() });
+  execGc(plugin, stdin, [], { inNetns: host.name, env: env() });
 const expectOk = (r: PluginOutcome, what: string) => expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
 
 function elementCount(): number {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
+import { execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK } from '../helpers/topology';
@@ -141,12 +141,7 @@ describe('firewall: a host whose FORWARD policy drops', () => {
     const gone = pool.make('gone');
     const rk = await attach(keep);
     const rg = await attach(gone);
-    const gc = await execPlugin('firewall', {
-      command: 'GC',
-      stdin: { ...firewallConf(RED), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: `ctr-${keep.name}`, ifname: 'eth0' }] },
-      inNetns: host.name,
-      env: env(),
-    });
+    const gc = await execGc('firewall', firewallConf(RED), [`ctr-${keep.name}`], { inNetns: host.name, env: env() });
     ok(gc);
     expect(saved(4)).not.toContain(addressOf(rg, 4));
     expect(saved(4)).toContain(addressOf(rk, 4));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { delegate } from '../../lib/invoke/delegate';
 import { parseCniArgs, type CmdArgs } from '../../lib/skel';
-import { BIN_DIR, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
+import { BIN_DIR, execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
 import { netnsPool, type TestNetns } from '../helpers/netns';
 import { requireRoot } from '../helpers/root';
 
@@ -168,7 +168,7 @@ describe('host-local STATUS and GC (CNI 1.1)', () => {
 
   it('GC releases the attachments not in cni.dev/valid-attachments', async () => {
     for (const containerId of ['keep', 'drop']) await run('ADD', v11(), { containerId });
-    const gc = await execPlugin('host-local', { command: 'GC', stdin: { ...v11(), 'cni.dev/valid-attachments': [{ containerID: 'keep', ifname: 'eth0' }] } });
+    const gc = await execGc('host-local', v11(), ['keep']);
     expect(gc.code, gc.stdout).toBe(0);
     const owners = ipFiles().map((f) => readFileSync(join(storeDir(), f), 'utf8'));
     expect(owners).toEqual(['keep\r\neth0', 'keep\r\neth0']);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
+import { execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK } from '../helpers/topology';
@@ -189,12 +189,7 @@ describe('portmap DEL, CHECK, GC', () => {
     await serve(kept, 'tcp', 80, 'kept');
     await serve(leaked, 'tcp', 80, 'leaked');
     expect(ask(outside, 'tcp', UPLINK.host4, 7001)).toBe(`leaked saw ${UPLINK.outside4}`);
-    const gc = await execPlugin('portmap', {
-      command: 'GC',
-      stdin: { ...portmapConf(undefined), cniVersion: '1.1.0', 'cni.dev/valid-attachments': [{ containerID: `ctr-${kept.name}`, ifname: 'eth0' }] },
-      inNetns: host.name,
-      env: env(),
-    });
+    const gc = await execGc('portmap', portmapConf(undefined), [`ctr-${kept.name}`], { inNetns: host.name, env: env() });
     ok(gc);
     expect(ask(outside, 'tcp', UPLINK.host4, 7001)).toBeUndefined();
     expect(ask(outside, 'tcp', UPLINK.host4, 7000)).toBe(`kept saw ${UPLINK.outside4}`);
