@@ -88,6 +88,12 @@ export class OwnedEntries<E> {
     return this.state.withLock(() => this.state.read(key));
   }
 
+  /** The entries, of those expected, that the attachment's record does not hold (for CHECK). */
+  unrecorded(key: AttachmentKey, expected: E[]): E[] {
+    const recorded = new Set((this.recorded(key) ?? []).map((e) => this.spec.resource(e)));
+    return expected.filter((e) => !recorded.has(this.spec.resource(e)));
+  }
+
   missing(entries: E[]): E[] {
     return this.state.withLock(() => this.spec.missing(entries));
   }

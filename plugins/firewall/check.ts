@@ -2,7 +2,7 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import { attachmentKey, firewall, hostFirewall } from './attachment';
 import { parseConfig } from './config';
-import { describeEntry, planEntries, resourceOf, type FirewallEntry } from './entries';
+import { describeEntry, planEntries, type FirewallEntry } from './entries';
 
 const fail = (what: string) => new CniError(ErrorCode.CheckFailed, what);
 const describe = (entries: FirewallEntry[]) => entries.map(describeEntry).join(', ');
@@ -13,8 +13,7 @@ export async function check(cmd: CmdArgs): Promise<void> {
   const prev = requirePrevResult(cmd, 'firewall');
   const expected = planEntries(conf, prev, hostFirewall());
   const fw = firewall(cmd);
-  const recorded = new Set((fw.recorded(attachmentKey(cmd)) ?? []).map(resourceOf));
-  const unrecorded = expected.filter((e) => !recorded.has(resourceOf(e)));
+  const unrecorded = fw.unrecorded(attachmentKey(cmd), expected);
   if (unrecorded.length) throw fail(`firewall entries not installed for this container: ${describe(unrecorded)}`);
   const missing = fw.missing(expected);
   if (missing.length) throw fail(`firewall entries missing from the host: ${describe(missing)}`);

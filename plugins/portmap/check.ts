@@ -3,7 +3,7 @@ import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import { attachmentKey, portMaps } from './attachment';
 import { parseConfig } from './config';
 import { containerAddresses, planEntries, type PortmapEntry } from './entries';
-import { elementOf, resourceOf } from './rules';
+import { elementOf } from './rules';
 
 const fail = (what: string) => new CniError(ErrorCode.CheckFailed, what);
 
@@ -14,8 +14,7 @@ export async function check(cmd: CmdArgs): Promise<void> {
   if (!conf.mappings.length) return;
   const expected = planEntries(conf, containerAddresses(prev, cmd.ifname), cmd.ifname);
   const maps = portMaps(cmd);
-  const recorded = new Set((maps.recorded(attachmentKey(cmd)) ?? []).map(resourceOf));
-  const unrecorded = expected.filter((e) => !recorded.has(resourceOf(e)));
+  const unrecorded = maps.unrecorded(attachmentKey(cmd), expected);
   if (unrecorded.length) throw fail(`port mappings not installed for this container: ${describe(unrecorded)}`);
   const missing = maps.missing(expected);
   if (missing.length) throw fail(`port mapping entries missing from nftables table inet cni_ts: ${describe(missing)}`);
