@@ -1,5 +1,7 @@
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CniError, ErrorCode, isNodeErrorCode } from './errors';
+import { log } from './log';
 
 /** File helpers for state that may legitimately be absent: a missing file or directory is not an error. */
 export function readFileIfExists(path: string): string | undefined {
@@ -8,6 +10,21 @@ export function readFileIfExists(path: string): string | undefined {
   } catch (err) {
     if (isNodeErrorCode(err, 'ENOENT')) return undefined;
     throw err;
+  }
+}
+
+/**
+ * A JSON state file, or undefined when it is missing or cannot be parsed (e.g. truncated to 0
+ * bytes by a power cut): a damaged file is logged and treated as absent, so DEL and GC go on.
+ */
+export function readJsonIfValid<T>(path: string): T | undefined {
+  const text = readFileIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    log.warn('ignoring a state file that cannot be read', { path, bytes: text.length, error: (err as Error).message });
+    return undefined;
   }
 }
 
@@ -25,6 +42,51 @@ export function unlinkIfExists(path: string): void {
     unlinkSync(path);
   } catch (err) {
     if (!isNodeErrorCode(err, 'ENOENT')) throw err;
+  }
+}
+
+export interface AtomicWriteOptions {
+  /** The temporary's path (default `<path>.tmp`); callers that write outside a lock pass a unique one. */
+  temp?: string;
+  mode?: number;
+  /** Create only: link instead of rename, and return false (writing nothing) when `path` exists. */
+  exclusive?: boolean;
+}
+
+/**
+ * The one way the suite writes a state file (records, owners, backups, caches, reservations):
+ * temporary file, fsync, rename (or link when exclusive), fsync of the directory. After a crash or
+ * a power cut the file holds the old content or the new one, never a prefix or nothing.
+ */
+export function writeFileAtomic(path: string, content: string, options: AtomicWriteOptions = {}): boolean {
+  const temp = options.temp ?? `${path}.tmp`;
+  const fd = openSync(temp, 'w', options.mode ?? 0o600);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    if (options.exclusive) linkSync(temp, path);
+    else renameSync(temp, path);
+  } catch (err) {
+    if (options.exclusive && isNodeErrorCode(err, 'EEXIST')) return false;
+    throw err;
+  } finally {
+    if (options.exclusive) unlinkIfExists(temp);
+  }
+  syncDirectory(dirname(path));
+  return true;
+}
+
+/** Makes a directory's entries (a rename, link or unlink) durable. */
+export function syncDirectory(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

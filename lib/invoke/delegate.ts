@@ -3,7 +3,8 @@ import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CniError, ErrorCode } from '../errors';
 import type { CmdArgs, PluginVerbs } from '../skel';
-import { Result, parseWith, resultFromAnyVersion } from '../types';
+import { log } from '../log';
+import { Result, lenientString, parseWith, resultFromAnyVersion } from '../types';
 
 export type DelegateCommand = 'ADD' | 'DEL' | 'CHECK' | 'STATUS' | 'GC';
 
@@ -73,6 +74,22 @@ export async function delegate(type: string, command: DelegateCommand, cmd: CmdA
     throw new CniError(ErrorCode.DelegateFailure, `delegate ${JSON.stringify(type)} printed a result that is not JSON: ${JSON.stringify(stdout.slice(0, 200))}`);
   }
   return resultFromAnyVersion(parseWith(Result, parsed, `result of delegate ${JSON.stringify(type)}`, ErrorCode.DelegateFailure));
+}
+
+/**
+ * DEL of the config's IPAM plugin, if any. A type that no ADD could have run (not a plain name,
+ * or no such plugin in CNI_PATH) had nothing reserved: logged and skipped, so the DEL succeeds.
+ */
+export async function delegateDel(cmd: CmdArgs): Promise<void> {
+  const type = lenientString(cmd.config, 'ipam', 'type');
+  if (!type) return;
+  try {
+    findPlugin(type, cmd.path);
+  } catch (err) {
+    log.warn('DEL: skipping the IPAM plugin, which cannot have run', { error: (err as Error).message });
+    return;
+  }
+  await delegate(type, 'DEL', cmd);
 }
 
 /** The CNI error a plugin printed, or a DelegateFailure when it printed none. */

@@ -1,6 +1,6 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readdirIfExists, readFileIfExists, unlinkIfExists } from '../fs';
+import { readdirIfExists, readJsonIfValid, unlinkIfExists, writeFileAtomic } from '../fs';
 import type { Result } from '../types';
 
 export const DEFAULT_CACHE_DIR = '/var/lib/cni';
@@ -23,14 +23,13 @@ const fileOf = (cacheDir: string, network: string, containerId: string, ifname: 
 
 export function writeCache(cacheDir: string, entry: CachedAttachment): void {
   mkdirSync(resultsDir(cacheDir), { recursive: true, mode: 0o700 });
-  const file = fileOf(cacheDir, entry.networkName, entry.containerId, entry.ifName);
-  writeFileSync(`${file}.tmp`, JSON.stringify(entry), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(fileOf(cacheDir, entry.networkName, entry.containerId, entry.ifName), JSON.stringify(entry));
 }
 
+/** The cached attachment; a file that cannot be read counts as no cache (DEL then runs from the config). */
 export function readCache(cacheDir: string, network: string, containerId: string, ifname: string): CachedAttachment | undefined {
-  const text = readFileIfExists(fileOf(cacheDir, network, containerId, ifname));
-  return text === undefined ? undefined : (JSON.parse(text) as CachedAttachment);
+  const entry = readJsonIfValid<CachedAttachment>(fileOf(cacheDir, network, containerId, ifname));
+  return entry?.kind === 'cniCacheV1' ? entry : undefined;
 }
 
 export const removeCache = (cacheDir: string, network: string, containerId: string, ifname: string): void =>
@@ -41,11 +40,7 @@ export function cachedAttachments(cacheDir: string, network: string): CachedAtta
   return readdirIfExists(resultsDir(cacheDir))
     .filter((f) => f.startsWith(`${network}-`) && !f.endsWith('.tmp'))
     .flatMap((f) => {
-      try {
-        const entry = JSON.parse(readFileIfExists(join(resultsDir(cacheDir), f)) ?? '') as CachedAttachment;
-        return entry.kind === 'cniCacheV1' && entry.networkName === network ? [entry] : [];
-      } catch {
-        return [];
-      }
+      const entry = readJsonIfValid<CachedAttachment>(join(resultsDir(cacheDir), f));
+      return entry?.kind === 'cniCacheV1' && entry.networkName === network ? [entry] : [];
     });
 }

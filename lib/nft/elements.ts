@@ -48,15 +48,24 @@ export function presentElements(nft: NftRunner, elements: SetElement[]): SetElem
 }
 
 /**
- * Deletes the elements in one transaction; if nftables refuses (some element already gone, e.g.
- * after `nft flush ruleset`), deletes only those still present. Idempotent.
+ * Deletes the elements, then runs `after` (e.g. deleting a chain they were the last to jump to),
+ * in one transaction. If nftables refuses (an element or chain already gone, e.g. after `nft flush
+ * ruleset`, or a chain still in use by entries this suite has no record of), deletes the elements
+ * still present, then tries each of `after` on its own, ignoring refusals. Idempotent.
  */
-export function deleteElements(nft: NftRunner, elements: SetElement[]): void {
-  if (!elements.length) return;
+export function deleteElements(nft: NftRunner, elements: SetElement[], after: NftCommand[] = []): void {
+  if (!elements.length && !after.length) return;
   try {
-    nft.apply(deleteCommands(elements));
+    nft.apply([...deleteCommands(elements), ...after]);
   } catch (err) {
     if (!(err instanceof NftError)) throw err;
     nft.apply(deleteCommands(presentElements(nft, elements)));
+    for (const command of after) {
+      try {
+        nft.apply([command]);
+      } catch (refused) {
+        if (!(refused instanceof NftError)) throw refused;
+      }
+    }
   }
 }

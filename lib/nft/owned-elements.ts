@@ -1,17 +1,17 @@
 import type { AttachmentState } from '../state/attachment-state';
 import { OwnedEntries, type EntrySpec } from '../state/owned-entries';
 import { deleteElements, presentElements, type SetElement } from './elements';
-import type { NftRunner } from './runner';
+import type { NftCommand, NftRunner } from './runner';
 
 export { ResourceTakenError } from '../state/owned-entries';
 
 /** How one component turns its entries into elements of the suite's nftables table. */
-export interface ElementSpec<E> {
-  resource(entry: E): string;
-  shared?(entry: E): boolean;
+export interface ElementSpec<E> extends Pick<EntrySpec<E>, 'resource' | 'shared' | 'group' | 'conflicts'> {
   elements(entry: E): SetElement[];
   /** Installs the entries (and the fixed structure they need) as one transaction. */
   install(nft: NftRunner, entries: E[]): void;
+  /** What removes a group's structure once its last member is gone (e.g. a subnet's chain). */
+  teardown?(group: string): NftCommand[];
 }
 
 /** An EntrySpec whose entries are set and map elements. */
@@ -19,8 +19,15 @@ export function elementEntries<E>(nft: NftRunner, spec: ElementSpec<E>): EntrySp
   return {
     resource: (e) => spec.resource(e),
     shared: spec.shared && ((e) => spec.shared!(e)),
+    group: spec.group && ((e) => spec.group!(e)),
+    conflicts: spec.conflicts && ((e, held) => spec.conflicts!(e, held)),
     install: (entries) => spec.install(nft, entries),
-    uninstall: (entries) => deleteElements(nft, entries.flatMap((e) => spec.elements(e))),
+    uninstall: (entries, emptiedGroups) =>
+      deleteElements(
+        nft,
+        entries.flatMap((e) => spec.elements(e)),
+        emptiedGroups.flatMap((g) => spec.teardown?.(g) ?? []),
+      ),
     missing: (entries) => {
       const present = new Set(presentElements(nft, entries.flatMap((e) => spec.elements(e))).map(elementId));
       return entries.filter((e) => !spec.elements(e).every((el) => present.has(elementId(el))));

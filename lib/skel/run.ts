@@ -1,5 +1,5 @@
 import { CniError, ErrorCode } from '../errors';
-import { Logger, setLogger, type LogLevel } from '../log';
+import { log, Logger, setLogger, type LogLevel } from '../log';
 import { assertNetns, isCurrentNetns, netnsExists } from '../netns';
 import {
   CURRENT_VERSION,
@@ -8,6 +8,7 @@ import {
   SUPPORTED_VERSIONS,
   ValidAttachments,
   isSupportedVersion,
+  lenientNetConf,
   parseWith,
   resultFromAnyVersion,
   resultToVersion,
@@ -87,7 +88,7 @@ function readCmdArgs(verb: Verb, io: PluginIO, noteVersion: (v: string) => void)
   }
   const { raw, stdin } = readConfig(io);
   if (typeof raw.cniVersion === 'string') noteVersion(raw.cniVersion);
-  const config = parseWith(NetConf, raw, 'network config');
+  const config = verb === 'DEL' ? lenientConfig(raw) : parseWith(NetConf, raw, 'network config');
   checkVersion(verb, config.cniVersion);
   validateNetworkName(config.name);
 
@@ -108,11 +109,27 @@ function readCmdArgs(verb: Verb, io: PluginIO, noteVersion: (v: string) => void)
     validateInterfaceName(cmd.ifname);
     checkNetns(verb, cmd.netns, env);
   }
-  if (config.prevResult !== undefined) {
-    cmd.prevResult = resultFromAnyVersion(parseWith(Result, config.prevResult, 'prevResult', ErrorCode.DecodingFailure, 'prevResult'));
-  }
+  if (config.prevResult !== undefined) cmd.prevResult = readPrevResult(verb, config.prevResult);
   if (verb === 'GC') cmd.validAttachments = readValidAttachments(raw);
   return cmd;
+}
+
+/** DEL must not refuse what ADD refused: fields of the wrong shape are dropped, not fatal. */
+function lenientConfig(raw: Record<string, unknown>): NetConf {
+  const { config, dropped } = lenientNetConf(raw, 'network config');
+  if (dropped.length) log.warn('DEL: ignoring config fields of the wrong shape', { fields: dropped });
+  return config;
+}
+
+/** prevResult in any spec version; a DEL goes on without one it cannot decode. */
+function readPrevResult(verb: Verb, value: unknown): Result | undefined {
+  try {
+    return resultFromAnyVersion(parseWith(Result, value, 'prevResult', ErrorCode.DecodingFailure, 'prevResult'));
+  } catch (err) {
+    if (verb !== 'DEL' || !(err instanceof CniError)) throw err;
+    log.warn('DEL: ignoring a prevResult that cannot be decoded', { error: err.message });
+    return undefined;
+  }
 }
 
 function readConfig(io: PluginIO): { raw: Record<string, unknown>; stdin: Buffer } {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readdirIfExists, readFileIfExists, unlinkIfExists } from '../fs';
+import { readdirIfExists, readJsonIfValid, readFileIfExists, unlinkIfExists, writeFileAtomic } from '../fs';
 import { FileLock } from '../lock';
+import { log } from '../log';
 import type { CmdArgs } from '../skel/cmd-args';
 
 export const DEFAULT_STATE_DIR = '/var/lib/cni-ts';
@@ -32,10 +33,29 @@ export const attachmentKey = (cmd: Pick<CmdArgs, 'config' | 'containerId' | 'ifn
 export const sameAttachment = (a: AttachmentKey, b: AttachmentKey): boolean =>
   a.network === b.network && a.containerId === b.containerId && a.ifname === b.ifname;
 
+const keyOf = (x: AttachmentKey): AttachmentKey => ({ network: x.network, containerId: x.containerId, ifname: x.ifname });
+
+const isKey = (x: unknown): x is AttachmentKey => {
+  const k = x as Partial<AttachmentKey> | undefined;
+  return typeof k?.network === 'string' && typeof k.containerId === 'string' && typeof k.ifname === 'string';
+};
+
+/** A record as read: `damaged` when the file exists but cannot be read (e.g. emptied by a power cut). */
+export interface RecordRead<T> {
+  data?: T;
+  damaged: boolean;
+}
+
 /**
  * What one component (e.g. bridge's masquerade) added for each attachment, and which attachment
  * owns each shared resource (a map element keyed by an address): the record of truth for DEL,
  * CHECK, GC and re-applying rules after a flush. All access goes through withLock.
+ *
+ * Layout under <root>/<component>/: attachments/<network>/<digest>.json (one record per
+ * attachment), owners/<resource> (the owning attachment and the entry it installed, so a DEL whose
+ * record was lost still finds what it owns), groups/<group>/<resource> (empty markers: the owned
+ * resources of a group, e.g. every host address holding one port, found without a listing of all).
+ * Every file is written atomically and durably; a file that cannot be read counts as absent.
  */
 export class AttachmentState<T> {
   private readonly dir: string;
@@ -52,13 +72,19 @@ export class AttachmentState<T> {
   }
 
   read(key: AttachmentKey): T | undefined {
-    const text = readFileIfExists(this.recordPath(key));
-    return text === undefined ? undefined : (JSON.parse(text) as { data: T }).data;
+    return this.readRecord(key).data;
+  }
+
+  readRecord(key: AttachmentKey): RecordRead<T> {
+    const path = this.recordPath(key);
+    const record = readJsonIfValid<{ data?: T }>(path);
+    if (record && typeof record === 'object' && 'data' in record) return { data: record.data, damaged: false };
+    return { damaged: record !== undefined || readFileIfExists(path) !== undefined };
   }
 
   write(key: AttachmentKey, data: T): void {
     mkdirSync(join(this.dir, 'attachments', key.network), { recursive: true, mode: 0o700 });
-    this.writeAtomically(this.recordPath(key), JSON.stringify({ ...key, data }));
+    writeFileAtomic(this.recordPath(key), JSON.stringify({ ...keyOf(key), data }));
   }
 
   remove(key: AttachmentKey): void {
@@ -69,37 +95,68 @@ export class AttachmentState<T> {
   }
 
   /**
-   * Every record, optionally of one network. Temporaries found on the way are removed: every
-   * write happens under the lock the caller holds, so they are left by killed writers.
+   * Every readable record, optionally of one network. Temporaries found on the way are removed
+   * (every write happens under the lock the caller holds, so they are left by killed writers), and
+   * so are records that cannot be read: nothing can use them, and what their attachments own is
+   * still found through the owners.
    */
   list(network?: string): Array<{ key: AttachmentKey; data: T }> {
     this.removeTemporaries(join(this.dir, 'owners'));
     const networks = network ? [network] : readdirIfExists(join(this.dir, 'attachments'));
     return networks.flatMap((net) =>
       this.removeTemporaries(join(this.dir, 'attachments', net)).flatMap((file) => {
-        const text = readFileIfExists(join(this.dir, 'attachments', net, file));
-        if (text === undefined) return [];
-        const { network: n, containerId, ifname, data } = JSON.parse(text) as AttachmentKey & { data: T };
-        return [{ key: { network: n, containerId, ifname }, data }];
+        const path = join(this.dir, 'attachments', net, file);
+        const record = readJsonIfValid<AttachmentKey & { data: T }>(path);
+        if (record === undefined && readFileIfExists(path) === undefined) return [];
+        if (!isKey(record) || !('data' in record)) {
+          log.warn('removing an attachment record that cannot be read', { path });
+          unlinkIfExists(path);
+          return [];
+        }
+        return [{ key: keyOf(record), data: record.data }];
       }),
     );
   }
 
+  /** The owner of `resource`; undefined when none, or when its file cannot be read. */
   owner(resource: string): AttachmentKey | undefined {
-    const text = readFileIfExists(this.ownerPath(resource));
-    return text === undefined ? undefined : (JSON.parse(text) as AttachmentKey);
+    const owner = readJsonIfValid<unknown>(this.ownerPath(resource));
+    return isKey(owner) ? keyOf(owner) : undefined;
   }
 
-  setOwner(resource: string, key: AttachmentKey): void {
-    this.writeAtomically(this.ownerPath(resource), JSON.stringify(key));
+  setOwner(resource: string, key: AttachmentKey, entry: unknown, group?: string): void {
+    writeFileAtomic(this.ownerPath(resource), JSON.stringify({ ...keyOf(key), entry }));
+    if (group === undefined) return;
+    mkdirSync(this.groupDir(group), { recursive: true, mode: 0o700 });
+    writeFileAtomic(join(this.groupDir(group), encodeURIComponent(resource)), '');
   }
 
-  /** Drops the ownership of `resource` if `key` holds it; returns whether it did. */
-  releaseOwner(resource: string, key: AttachmentKey): boolean {
+  /** Drops `resource`'s owner (and group marker) when `key` holds it or nobody readable does; returns whether it did. */
+  releaseOwner(resource: string, key: AttachmentKey, group?: string): boolean {
     const current = this.owner(resource);
-    if (!current || !sameAttachment(current, key)) return false;
+    if (current && !sameAttachment(current, key)) return false;
     unlinkIfExists(this.ownerPath(resource));
+    if (group !== undefined) unlinkIfExists(join(this.groupDir(group), encodeURIComponent(resource)));
     return true;
+  }
+
+  /** The resources of `group` that have an owner. */
+  groupMembers(group: string): string[] {
+    return readdirIfExists(this.groupDir(group))
+      .filter((f) => !f.endsWith(TEMP_SUFFIX))
+      .map(decodeURIComponent);
+  }
+
+  /**
+   * Every owner file with the entry it records, optionally of one network: what a DEL or GC
+   * removes when an attachment's record was lost. A listing of every owner: for that case only.
+   */
+  owned(network?: string): Array<{ key: AttachmentKey; resource: string; entry: unknown }> {
+    return this.removeTemporaries(join(this.dir, 'owners')).flatMap((file) => {
+      const owner = readJsonIfValid<AttachmentKey & { entry?: unknown }>(join(this.dir, 'owners', file));
+      if (!isKey(owner) || owner.entry === undefined || (network !== undefined && owner.network !== network)) return [];
+      return [{ key: keyOf(owner), resource: decodeURIComponent(file), entry: owner.entry }];
+    });
   }
 
   /** Deletes the temporaries in `dir`; returns the other file names. */
@@ -119,9 +176,7 @@ export class AttachmentState<T> {
     return join(this.dir, 'owners', encodeURIComponent(resource));
   }
 
-  private writeAtomically(path: string, content: string): void {
-    const temp = `${path}${TEMP_SUFFIX}`;
-    writeFileSync(temp, content, { mode: 0o600 });
-    renameSync(temp, path);
+  private groupDir(group: string): string {
+    return join(this.dir, 'groups', encodeURIComponent(group));
   }
 }

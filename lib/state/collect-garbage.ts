@@ -5,7 +5,8 @@ import type { AttachmentKey } from './attachment-state';
 /** A component that keeps a record per attachment. */
 export interface CollectableComponent {
   attachments(network: string): AttachmentKey[];
-  remove(key: AttachmentKey): void | Promise<void>;
+  /** Removes everything the attachment has, with or without a readable record. */
+  collect(key: AttachmentKey): void | Promise<void>;
 }
 
 /**
@@ -19,7 +20,7 @@ export async function removeInvalidAttachments(components: CollectableComponent[
   for (const component of components) {
     for (const key of component.attachments(network).filter((k) => !isValid(k))) {
       try {
-        await component.remove(key);
+        await component.collect(key);
       } catch (err) {
         failures.push(`${key.containerId}/${key.ifname}: ${(err as Error).message}`);
       }

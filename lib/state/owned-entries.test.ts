@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,22 +8,28 @@ import { OwnedEntries, type EntrySpec } from './owned-entries';
 interface Entry {
   id: string;
   shared?: boolean;
+  /** "port/host": entries of one port compete; host "*" holds every host. */
+  group?: string;
 }
 
 /** The host as a set of installed entry ids; `failOn` makes install fail after the entries before it. */
 class MemoryHost implements EntrySpec<Entry> {
   readonly installed = new Set<string>();
+  readonly torndown: string[] = [];
   failOn?: string;
   resource = (e: Entry) => e.id;
   shared = (e: Entry) => Boolean(e.shared);
+  group = (e: Entry) => e.group;
+  conflicts = (e: Entry, held: string) => e.id.endsWith('/*') || held.endsWith('/*');
   install(entries: Entry[]) {
     for (const e of entries) {
       if (e.id === this.failOn) throw new Error(`cannot install ${e.id}`);
       this.installed.add(e.id);
     }
   }
-  uninstall(entries: Entry[]) {
+  uninstall(entries: Entry[], emptiedGroups: string[]) {
     for (const e of entries) this.installed.delete(e.id);
+    this.torndown.push(...emptiedGroups);
   }
   missing(entries: Entry[]) {
     return entries.filter((e) => !this.installed.has(e.id));
@@ -82,5 +88,47 @@ describe('OwnedEntries', () => {
     expect(owned.reapply()).toBe(3);
     expect(installs).toHaveLength(1);
     expect([...host.installed].sort()).toEqual(['addr', 'bridge', 'port']);
+  });
+
+  const port = (id: string): Entry => ({ id, group: id.split('/')[0] });
+  const exclusive = () => true;
+
+  it('a port held on every address rules out each specific address, and the other way round', () => {
+    owned.add(key('a'), [port('80/*')], exclusive);
+    expect(() => owned.add(key('b'), [port('80/10.0.0.1')], exclusive)).toThrow(/taken by container a/);
+    owned.add(key('c'), [port('81/10.0.0.1')], exclusive);
+    owned.add(key('d'), [port('81/10.0.0.2')], exclusive);
+    expect(() => owned.add(key('e'), [port('81/*')], exclusive)).toThrow(/taken by container c/);
+    expect([...host.installed].sort()).toEqual(['80/*', '81/10.0.0.1', '81/10.0.0.2']);
+  });
+
+  it("a group's structure goes with its last member", () => {
+    owned.add(key('a'), [port('80/10.0.0.1')]);
+    owned.add(key('b'), [port('80/10.0.0.2')]);
+    owned.remove(key('a'));
+    expect(host.torndown).toEqual([]);
+    owned.remove(key('b'));
+    expect(host.torndown).toEqual(['80']);
+  });
+
+  it('a record emptied by a power cut: DEL still removes what the attachment owns, found through its owners', () => {
+    owned.add(key('a'), [{ id: 'x' }, { id: 'y' }]);
+    owned.add(key('b'), [{ id: 'z' }]);
+    const records = join(dir, 'test', 'attachments', 'net');
+    for (const f of readdirSync(records)) truncateSync(join(records, f), 0);
+    owned.remove(key('a'));
+    expect([...host.installed]).toEqual(['z']);
+    expect(owned.attachments('net')).toEqual([key('b')]);
+    owned.collect(key('b'));
+    expect([...host.installed]).toEqual([]);
+    expect(owned.attachments('net')).toEqual([]);
+  });
+
+  it('an owner file emptied by a power cut does not keep its entry from being removed', () => {
+    owned.add(key('a'), [{ id: 'x' }]);
+    const owners = join(dir, 'test', 'owners');
+    for (const f of readdirSync(owners)) truncateSync(join(owners, f), 0);
+    owned.remove(key('a'));
+    expect([...host.installed]).toEqual([]);
   });
 });

@@ -9,10 +9,24 @@ export interface EntrySpec<E> {
    * stays while any other record holds the same resource, and ownership does not apply.
    */
   shared?(entry: E): boolean;
+  /**
+   * The group of an owned entry: resources that share host structure (the chain of a subnet) or
+   * compete for one thing (every host address of one port). The structure goes with the group's
+   * last member; `conflicts` decides between members.
+   */
+  group?(entry: E): string | undefined;
+  /**
+   * For an exclusive entry: whether `held`, a resource of the same group owned by another
+   * attachment, rules the entry out. Default: only the same resource does.
+   */
+  conflicts?(entry: E, held: string): boolean;
   /** Installs the entries (and whatever fixed structure they need). */
   install(entries: E[]): void;
-  /** Removes the entries; entries already gone are not an error. */
-  uninstall(entries: E[]): void;
+  /**
+   * Removes the entries, and the structure of `emptiedGroups` (groups left without members), in
+   * one go where the host allows; entries already gone are not an error.
+   */
+  uninstall(entries: E[], emptiedGroups: string[]): void;
   /** The entries, of those given, that are not (all) on the host, e.g. after `nft flush ruleset`. */
   missing(entries: E[]): E[];
 }
@@ -22,6 +36,7 @@ export class ResourceTakenError<E> extends Error {
   constructor(
     readonly entry: E,
     readonly owner: AttachmentKey,
+    readonly held: string,
   ) {
     super(`taken by container ${owner.containerId} (${owner.ifname}) of network ${owner.network}`);
   }
@@ -32,7 +47,7 @@ export class ResourceTakenError<E> extends Error {
  * which a later container may get again, so each resource has an owner (the attachment that
  * claimed it last) and an attachment removes only the entries it still owns. Every step runs
  * under the component's state lock; the attachment's record is the truth for DEL, CHECK, GC
- * and re-applying rules after a flush.
+ * and re-applying rules after a flush, and the owners are the fallback when a record was lost.
  */
 export class OwnedEntries<E> {
   constructor(
@@ -42,20 +57,17 @@ export class OwnedEntries<E> {
 
   /**
    * Records and installs the attachment's entries. Entries for which `exclusive` holds fail with
-   * ResourceTakenError when another attachment owns their resource; the others are taken over.
+   * ResourceTakenError when another attachment owns a conflicting resource; the others are taken over.
    */
   add(key: AttachmentKey, entries: E[], exclusive: (entry: E) => boolean = () => false): void {
     this.state.withLock(() => {
-      for (const entry of entries.filter(exclusive)) {
-        const owner = this.state.owner(this.spec.resource(entry));
-        if (owner && !sameAttachment(owner, key)) throw new ResourceTakenError(entry, owner);
-      }
+      for (const entry of entries.filter(exclusive)) this.assertFree(key, entry);
       // a repeated ADD may carry fewer entries: drop the ones it no longer wants first
       const wanted = new Set(entries.map((e) => this.spec.resource(e)));
       this.removeOwned(key, (this.state.read(key) ?? []).filter((e) => !wanted.has(this.spec.resource(e))));
       // recorded before installing: a crash in between leaves a record DEL can act on, never an orphan entry
       this.state.write(key, entries);
-      for (const e of entries) if (!this.spec.shared?.(e)) this.state.setOwner(this.spec.resource(e), key);
+      for (const e of entries) if (!this.isShared(e)) this.state.setOwner(this.spec.resource(e), key, e, this.spec.group?.(e));
       try {
         this.spec.install(entries);
       } catch (err) {
@@ -71,17 +83,28 @@ export class OwnedEntries<E> {
     });
   }
 
-  /** Idempotent: removes what the record says this attachment still owns, then the record. */
+  /**
+   * Idempotent: removes what the record says this attachment still owns, then the record. When
+   * the record cannot be read (a power cut), the owners say what it owns.
+   */
   remove(key: AttachmentKey): void {
-    this.state.withLock(() => {
-      this.removeOwned(key, this.state.read(key) ?? []);
-      this.state.remove(key);
-    });
+    this.removeWith(key, (damaged) => damaged);
   }
 
-  /** The attachments of `network` that have a record (for GC). */
+  /** GC: as remove, and an attachment known only as an owner (its record lost) is removed too. */
+  collect(key: AttachmentKey): void {
+    this.removeWith(key, () => true);
+  }
+
+  /** The attachments of `network` that have a record or own something (for GC). */
   attachments(network: string): AttachmentKey[] {
-    return this.state.withLock(() => this.state.list(network).map((r) => r.key));
+    return this.state.withLock(() => {
+      const keys = new Map<string, AttachmentKey>();
+      for (const k of [...this.state.list(network).map((r) => r.key), ...this.state.owned(network).map((o) => o.key)]) {
+        keys.set(JSON.stringify([k.containerId, k.ifname]), k);
+      }
+      return [...keys.values()];
+    });
   }
 
   recorded(key: AttachmentKey): E[] | undefined {
@@ -110,7 +133,7 @@ export class OwnedEntries<E> {
         for (const e of data) {
           const resource = this.spec.resource(e);
           const owner = this.state.owner(resource);
-          if (this.spec.shared?.(e) || (owner && sameAttachment(owner, key))) entries.set(resource, e);
+          if (this.isShared(e) || (owner && sameAttachment(owner, key))) entries.set(resource, e);
         }
       }
       if (entries.size) this.spec.install([...entries.values()]);
@@ -118,25 +141,68 @@ export class OwnedEntries<E> {
     });
   }
 
+  private removeWith(key: AttachmentKey, askOwners: (damaged: boolean) => boolean): void {
+    this.state.withLock(() => {
+      const record = this.state.readRecord(key);
+      this.removeOwned(key, record.data ?? (askOwners(record.damaged) ? this.ownedWithoutRecord(key) : []));
+      this.state.remove(key);
+    });
+  }
+
+  private isShared(e: E): boolean {
+    return this.spec.shared?.(e) ?? false;
+  }
+
+  private assertFree(key: AttachmentKey, entry: E): void {
+    const resource = this.spec.resource(entry);
+    const group = this.spec.group?.(entry);
+    const candidates = group === undefined ? [resource] : [resource, ...this.state.groupMembers(group).filter((m) => m !== resource)];
+    for (const held of candidates) {
+      if (held !== resource && !this.spec.conflicts?.(entry, held)) continue;
+      const owner = this.state.owner(held);
+      if (owner && !sameAttachment(owner, key)) throw new ResourceTakenError(entry, owner, held);
+    }
+  }
+
+  /**
+   * Removes the entries this attachment owns (an entry whose owner cannot be read counts: its
+   * last owner is gone or unknown), and the structure of groups it leaves empty, then releases them.
+   */
   private removeOwned(key: AttachmentKey, entries: E[]): void {
     const sharedElsewhere = this.sharedResourcesOfOthers(key, entries);
     const owned = entries.filter((e) => {
-      if (this.spec.shared?.(e)) return !sharedElsewhere.has(this.spec.resource(e));
+      if (this.isShared(e)) return !sharedElsewhere.has(this.spec.resource(e));
       const owner = this.state.owner(this.spec.resource(e));
-      return owner !== undefined && sameAttachment(owner, key);
+      return owner === undefined || sameAttachment(owner, key);
     });
-    this.spec.uninstall(owned);
+    this.spec.uninstall(owned, this.groupsEmptiedBy(owned));
     // only once the entries are gone: a failed DEL keeps what a retry needs
-    for (const e of owned) if (!this.spec.shared?.(e)) this.state.releaseOwner(this.spec.resource(e), key);
+    for (const e of owned) if (!this.isShared(e)) this.state.releaseOwner(this.spec.resource(e), key, this.spec.group?.(e));
+  }
+
+  private groupsEmptiedBy(leaving: E[]): string[] {
+    const byGroup = new Map<string, Set<string>>();
+    for (const e of leaving) {
+      const group = this.isShared(e) ? undefined : this.spec.group?.(e);
+      if (group !== undefined) byGroup.set(group, (byGroup.get(group) ?? new Set()).add(this.spec.resource(e)));
+    }
+    return [...byGroup].filter(([group, resources]) => this.state.groupMembers(group).every((m) => resources.has(m))).map(([group]) => group);
+  }
+
+  private ownedWithoutRecord(key: AttachmentKey): E[] {
+    return this.state
+      .owned(key.network)
+      .filter((o) => sameAttachment(o.key, key))
+      .map((o) => o.entry as E);
   }
 
   private sharedResourcesOfOthers(key: AttachmentKey, entries: E[]): Set<string> {
-    if (!entries.some((e) => this.spec.shared?.(e))) return new Set();
+    if (!entries.some((e) => this.isShared(e))) return new Set();
     return new Set(
       this.state
         .list()
         .filter((r) => !sameAttachment(r.key, key))
-        .flatMap((r) => r.data.filter((e) => this.spec.shared?.(e)).map((e) => this.spec.resource(e))),
+        .flatMap((r) => r.data.filter((e) => this.isShared(e)).map((e) => this.spec.resource(e))),
     );
   }
 }

@@ -1,4 +1,6 @@
 import * as z from 'zod/mini';
+import { safeParse } from 'zod/v4/core';
+import { parseWith } from './parse';
 import { DNS } from './result';
 
 /** The keys every plugin understands; plugin schemas extend it. Unknown keys pass through, as the spec asks. */
@@ -19,3 +21,33 @@ export const Attachment = z.looseObject({ containerID: z.string(), ifname: z.str
 export type Attachment = z.infer<typeof Attachment>;
 
 export const ValidAttachments = z.array(Attachment);
+
+/**
+ * For DEL, which must not refuse what ADD refused: the config with only `cniVersion` and `name`
+ * required; every other well-known key whose value has the wrong shape is dropped (and logged by
+ * the caller) instead of failing. Plugins read what they need with `lenientString`.
+ */
+export function lenientNetConf(raw: Record<string, unknown>, what: string): { config: NetConf; dropped: string[] } {
+  const required = z.looseObject({ cniVersion: z.string(), name: z.string() });
+  const base = parseWith(required, raw, what);
+  const config: Record<string, unknown> = { ...base };
+  const dropped: string[] = [];
+  for (const [field, schema] of Object.entries(NetConf.def.shape)) {
+    if (field === 'cniVersion' || field === 'name' || !(field in config)) continue;
+    if (!safeParse(schema, config[field]).success) {
+      delete config[field];
+      dropped.push(field);
+    }
+  }
+  return { config: config as NetConf, dropped };
+}
+
+/** A string at `path` inside a config, or undefined when it is absent or not a string (DEL's lenient reading). */
+export function lenientString(config: unknown, ...path: string[]): string | undefined {
+  let value = config;
+  for (const key of path) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return typeof value === 'string' ? value : undefined;
+}

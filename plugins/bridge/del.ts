@@ -1,19 +1,18 @@
 import { CniError, ErrorCode } from '../../lib/errors';
-import { delegate } from '../../lib/invoke/delegate';
+import { delegateDel } from '../../lib/invoke/delegate';
 import { log } from '../../lib/log';
 import { deleteLink, linkByName, openSocketIn } from '../../lib/netlink';
 import { netnsExists } from '../../lib/netns';
 import type { CmdArgs } from '../../lib/skel';
 import { attachmentKey, bridgeState, masquerade, spoofCheck } from './attachment';
-import { parseConfig } from './config';
 import { deleteHostVeth } from './veth';
 
 /**
  * Best effort and idempotent: every step is tried, a missing netns, link, address or rule is
- * success, and the other failures are reported together at the end.
+ * success, and the other failures are reported together at the end. Reads only what finds the
+ * attachment's state (the records, the IPAM type), never refusing a field ADD would refuse.
  */
 export async function del(cmd: CmdArgs): Promise<void> {
-  const conf = parseConfig(cmd);
   const key = attachmentKey(cmd);
   const failures: string[] = [];
   const attempt = async (what: string, step: () => unknown) => {
@@ -27,7 +26,7 @@ export async function del(cmd: CmdArgs): Promise<void> {
   // masquerade first: its elements are keyed by the addresses IPAM is about to hand out again
   await attempt('remove masquerade entries', () => masquerade(cmd).remove(key));
   await attempt('remove MAC spoof check', () => spoofCheck(cmd).remove(key));
-  if (conf.ipamType) await attempt(`release addresses (IPAM ${conf.ipamType})`, () => delegate(conf.ipamType!, 'DEL', cmd));
+  await attempt('release addresses (IPAM)', () => delegateDel(cmd));
   await attempt('delete veth', () => deleteVeth(cmd));
   if (failures.length) throw new CniError(ErrorCode.LinkFailure, `DEL finished with errors: ${failures.join('; ')}`);
 }

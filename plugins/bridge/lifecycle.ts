@@ -41,7 +41,7 @@ function bridgeRecords(cmd: StateEnv): CollectableComponent {
   const state = bridgeState(cmd);
   return {
     attachments: (network) => state.withLock(() => state.list(network).map((r) => r.key)),
-    async remove(key) {
+    async collect(key) {
       const record = state.withLock(() => state.read(key));
       if (record) await deleteHostVeth(record.hostVeth);
       state.withLock(() => state.remove(key));

@@ -1,12 +1,15 @@
-import { OwnedElements, type ElementSpec, type NftRunner, type SetElement } from '../../lib/nft';
+import { inTable, OwnedElements, type ElementSpec, type NftRunner, type SetElement } from '../../lib/nft';
 import type { AttachmentState } from '../../lib/state/attachment-state';
-import { addTransaction, mapName, type MasqEntry } from './masquerade-rules';
+import { addTransaction, chainName, mapName, type MasqEntry } from './masquerade-rules';
 
 /** One map element per address; the address is what a later container may get again. */
 export const masqueradeSpec: ElementSpec<MasqEntry> = {
   resource: (e) => `masq${e.family}/${e.ip}`,
   elements: (e): SetElement[] => [{ family: 'inet', kind: 'map', set: mapName(e.family), elem: e.ip, text: e.ip }],
   install: (nft, entries) => nft.apply(addTransaction(entries)),
+  // every address of a subnet jumps to the subnet's chain: the chain goes with the last of them
+  group: chainName,
+  teardown: (chain) => [{ delete: { chain: inTable({ name: chain }) } }],
 };
 
 export type Masquerade = OwnedElements<MasqEntry>;

@@ -35,9 +35,10 @@ function portInUse(conf: PortMapConfig, err: ResourceTakenError<PortmapEntry>): 
   const e = err.entry;
   if (e.kind !== 'dnat') return new CniError(ErrorCode.PortInUse, err.message);
   const mapping = conf.mappings.find((m) => m.protocol === e.protocol && m.hostPort === e.hostPort && m.hostIP === e.hostIP);
-  const where = e.hostIP ? `${e.hostIP} ` : `every IPv${e.family} address, `;
+  const where = (hostIP: string | undefined) => (hostIP ? hostIP : `every IPv${e.family} address`);
+  const heldOn = err.held.split('/')[1];
   return new CniError(
     ErrorCode.PortInUse,
-    `${mapping ? `field "${mapping.field}": ` : ''}host port ${e.protocol}/${e.hostPort} on ${where}is already mapped: ${err.message}`,
+    `${mapping ? `field "${mapping.field}": ` : ''}host port ${e.protocol}/${e.hostPort} on ${where(e.hostIP)} is not free: it is mapped on ${where(heldOn === '*' ? undefined : heldOn)}, ${err.message}`,
   );
 }

@@ -1,12 +1,11 @@
 import type { CmdArgs } from '../../lib/skel';
 import { attachmentKey, portMaps } from './attachment';
-import { parseConfig } from './config';
 
 /**
  * Removes what this attachment's record says it still owns; needs neither prevResult nor the
- * runtime's portMappings (the reference does nothing without them). Idempotent.
+ * runtime's portMappings (the reference does nothing without them), and reads no field of the
+ * config, so it never refuses what ADD refused. Idempotent.
  */
 export async function del(cmd: CmdArgs): Promise<void> {
-  parseConfig(cmd);
   portMaps(cmd).remove(attachmentKey(cmd));
 }

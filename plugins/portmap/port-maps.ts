@@ -2,7 +2,7 @@ import { NftError } from '../../lib/errors';
 import { OwnedElements, type ElementSpec, type NftRunner } from '../../lib/nft';
 import type { AttachmentState } from '../../lib/state/attachment-state';
 import type { DnatEntry, PortmapEntry } from './entries';
-import { deleteLine, elementLine, elementOf, getLine, resourceOf, structureScript } from './rules';
+import { deleteLine, elementLine, elementOf, getLine, isEveryAddress, portGroup, resourceOf, structureScript } from './rules';
 
 /**
  * One text transaction: the fixed structure, then the entries' elements. A map element whose key
@@ -33,10 +33,16 @@ function exists(nft: NftRunner, getCommand: string): boolean {
   }
 }
 
+/**
+ * A host port belongs to one container per family and protocol: one may hold it on every address
+ * (no hostIP), or several on distinct host addresses, never both (as Docker's port allocator).
+ */
 export const portmapSpec: ElementSpec<PortmapEntry> = {
   resource: resourceOf,
   elements: (e) => [elementOf(e)],
   install,
+  group: (e) => (e.kind === 'dnat' ? portGroup(e) : undefined),
+  conflicts: (e, held) => e.kind === 'dnat' && (e.hostIP === undefined || isEveryAddress(held)),
 };
 
 export type PortMaps = OwnedElements<PortmapEntry>;

@@ -95,6 +95,12 @@ export function resourceOf(e: PortmapEntry): string {
   return e.kind === 'dnat' ? `dnat${e.family}/${e.hostIP ?? '*'}/${e.protocol}/${e.hostPort}` : `snat${e.family}/${e.containerIP}/${e.source}`;
 }
 
+/** Every DNAT resource of one family, protocol and host port, whatever its host address. */
+export const portGroup = (e: DnatEntry): string => `dnat${e.family}/${e.protocol}/${e.hostPort}`;
+
+/** Whether a DNAT resource (see resourceOf) holds its port on every host address. */
+export const isEveryAddress = (resource: string): boolean => resource.split('/')[1] === '*';
+
 export const deleteLine = (e: DnatEntry): string => `delete element ${T} ${dnatMap(e)} { ${dnatKey(e)} }`;
 
 export const getLine = (e: DnatEntry): string => `get element ${T} ${dnatMap(e)} { ${dnatKey(e)} }`;

@@ -1,6 +1,6 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFileIfExists, unlinkIfExists } from '../../lib/fs';
+import { readJsonIfValid, unlinkIfExists, writeFileAtomic } from '../../lib/fs';
 
 /** What ADD changed, as it was before; the reference's file format (`<dataDir>/<containerID>_<ifname>.json`). */
 export interface SavedAttributes {
@@ -15,14 +15,13 @@ const path = (dataDir: string, containerId: string, ifname: string) => join(data
 
 export function saveAttributes(dataDir: string, containerId: string, ifname: string, saved: SavedAttributes): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = path(dataDir, containerId, ifname);
-  writeFileSync(`${file}.tmp`, JSON.stringify(saved), { mode: 0o600 });
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(path(dataDir, containerId, ifname), JSON.stringify(saved));
 }
 
+/** The backup, or undefined when there is none or it cannot be read (then there is nothing to restore). */
 export function loadAttributes(dataDir: string, containerId: string, ifname: string): SavedAttributes | undefined {
-  const text = readFileIfExists(path(dataDir, containerId, ifname));
-  return text === undefined ? undefined : (JSON.parse(text) as SavedAttributes);
+  const saved = readJsonIfValid<SavedAttributes>(path(dataDir, containerId, ifname));
+  return typeof saved === 'object' && saved !== null ? saved : undefined;
 }
 
 export function forgetAttributes(dataDir: string, containerId: string, ifname: string): void {

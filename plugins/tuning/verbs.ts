@@ -5,11 +5,11 @@ import { linkByName, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '.
 import { netnsExists, withNetns } from '../../lib/netns';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import { readSysctl, writeSysctl } from '../../lib/sysctl';
-import type { Result } from '../../lib/types';
+import { lenientString, type Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
 import { applyAttributes, currentAttributes, differences } from './attributes';
 import { forgetAttributes, loadAttributes, saveAttributes, type SavedAttributes } from './backup';
-import { dataDirOf, parseConfig, type TuningConfig } from './config';
+import { dataDirOf, DEFAULT_DATA_DIR, parseConfig, type TuningConfig } from './config';
 
 const wantedAttributes = (conf: TuningConfig): SavedAttributes => ({ mac: conf.mac, mtu: conf.mtu, promisc: conf.promisc, allmulti: conf.allmulti, txQLen: conf.txQLen });
 
@@ -53,17 +53,20 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   };
 }
 
-/** Restores what ADD saved; always succeeds, as the reference does (failures are logged). */
+/**
+ * Restores what ADD saved; always succeeds, as the reference does (failures are logged). Reads
+ * only dataDir, so a config ADD refused (a sysctl outside net.*) does not stop it.
+ */
 export async function del(cmd: CmdArgs): Promise<void> {
-  const conf = parseConfig(cmd);
-  const saved = loadAttributes(conf.dataDir, cmd.containerId, cmd.ifname);
-  if (!saved) return;
+  const dataDir = lenientString(cmd.config, 'dataDir') || DEFAULT_DATA_DIR;
+  const saved = loadAttributes(dataDir, cmd.containerId, cmd.ifname);
+  if (!saved) return forgetAttributes(dataDir, cmd.containerId, cmd.ifname);
   try {
     if (netnsExists(cmd.netns)) await withInterface(cmd, (sock, link) => applyAttributes(sock, link, saved));
   } catch (err) {
     log.warn('DEL: could not restore the interface attributes', { error: (err as Error).message });
   }
-  forgetAttributes(conf.dataDir, cmd.containerId, cmd.ifname);
+  forgetAttributes(dataDir, cmd.containerId, cmd.ifname);
 }
 
 export async function check(cmd: CmdArgs): Promise<void> {
