@@ -1,5 +1,5 @@
 import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
-import { formatIP, type IP } from '../ip';
+import { formatIP, lastAddress, type IP } from '../ip';
 import { FlagsNew } from 'netlink/dist/constants';
 import { call } from './socket';
 
@@ -44,13 +44,24 @@ export function familyConstant(ip: IP): number {
 
 export const formatAddress = (a: AddressInfo): string => `${formatIP(a.ip)}/${a.prefixLength}`;
 
-/** Adds `ip/prefixLength` to a link; `noDad` skips IPv6 duplicate address detection. */
+/**
+ * The IFA_BROADCAST an IPv4 address gets: the last address of its subnet when the prefix is shorter
+ * than /31 (RFC 3021: /31 and /32 have none), as vishvananda/netlink's AddrAdd computes it for the
+ * reference plugins. The kernel routes the subnet broadcast without it, but programs asking for the
+ * interface's broadcast address (SIOCGIFBRDADDR, getifaddrs) would get 0.0.0.0 or nothing.
+ */
+export function broadcastFor(ip: IP, prefixLength: number): IP | undefined {
+  return ip.family === 4 && prefixLength < 31 ? lastAddress({ ip, length: prefixLength }) : undefined;
+}
+
+/** Adds `ip/prefixLength` to a link, with its IPv4 broadcast; `noDad` skips IPv6 duplicate address detection. */
 export async function addAddress(sock: RtNetlinkSocket, linkIndex: number, ip: IP, prefixLength: number, noDad = false): Promise<void> {
   const bytes = ipToBytes(ip);
+  const broadcast = broadcastFor(ip, prefixLength);
   await call(`add address ${formatIP(ip)}/${prefixLength} to link #${linkIndex}`, () =>
     sock.newAddress(
       { family: familyConstant(ip), prefixlen: prefixLength, index: linkIndex, flags: noDad ? { nodad: true } : {} },
-      { address: bytes, local: ip.family === 4 ? bytes : undefined },
+      { address: bytes, local: ip.family === 4 ? bytes : undefined, broadcast: broadcast && ipToBytes(broadcast) },
       { flags: FlagsNew.CREATE | FlagsNew.EXCL },
     ),
   );

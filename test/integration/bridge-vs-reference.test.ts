@@ -18,6 +18,23 @@ afterEach(() => {
 
 type Addr = { ifname: string; addr_info: Array<{ local: string; prefixlen: number; scope: string }> };
 type RouteRow = { dst: string; gateway?: string; dev: string; protocol?: string };
+type AddrDetail = Record<string, unknown> & { addr_info: Array<Record<string, unknown>>; linkinfo?: { info_kind?: string } };
+
+/**
+ * `ip -d -j addr show dev <dev>` without what differs by design or by chance: MACs and indexes,
+ * lifetimes, the link-local address (made from the MAC), timers and ids in linkinfo, operstate and
+ * txqlen (not addresses), and the DAD flags: ours adds IPv6 addresses with IFA_F_NODAD, the
+ * reference turns DAD off with the accept_dad sysctl in the container and runs it on the bridge,
+ * where the gateway can still be tentative when this looks.
+ */
+function addrDetails(ns: TestNetns, dev: string) {
+  const [link] = ns.ipJson<AddrDetail[]>('-d', 'addr', 'show', 'dev', dev);
+  const { ifname, flags, mtu, qdisc, link_type, broadcast, promiscuity } = link;
+  const addrs = link.addr_info.map(({ valid_life_time: _v, preferred_life_time: _p, nodad: _n, tentative: _t, ...a }) =>
+    a.scope === 'link' && a.family === 'inet6' ? { ...a, local: 'fe80::(from the MAC)' } : a,
+  );
+  return { ifname, flags, mtu, qdisc, link_type, broadcast, promiscuity, kind: link.linkinfo?.info_kind, addr_info: addrs };
+}
 
 /** What a user sees of the network: container addresses and routes, bridge addresses, reachability. */
 async function observe(pluginDir: string) {
@@ -64,6 +81,7 @@ async function observe(pluginDir: string) {
     result: { ips: r.json.ips, routes: r.json.routes, interfaceNames: r.json.interfaces.map((i: { name: string }) => (i.name.startsWith('veth') ? 'veth*' : i.name)) },
     container: { addrs: globalAddrs(ctr, 'eth0'), routes4: routes('-4'), routes6: routes('-6') },
     bridge: globalAddrs(host, 'cmp0'),
+    details: { container: addrDetails(ctr, 'eth0'), bridge: addrDetails(host, 'cmp0') },
     reach,
   };
 }
@@ -74,6 +92,9 @@ describe.runIf(existsSync(join(REFERENCE_DIR, 'bridge')))('bridge beside the ref
     const theirs = await observe(REFERENCE_DIR);
     expect(ours.container).toEqual(theirs.container);
     expect(ours.bridge).toEqual(theirs.bridge);
+    // IPv4 broadcast (brd) included: the reference's netlink library sets it below /31
+    expect(ours.details).toEqual(theirs.details);
+    expect(theirs.details.container.addr_info).toContainEqual(expect.objectContaining({ local: '10.46.0.2', broadcast: '10.46.0.255' }));
     expect(ours.result).toEqual(theirs.result);
     expect(ours.reach).toEqual({ gw4: true, gw6: true });
     // the reference puts the IPv6 gateway on the bridge with DAD, so for about a second after ADD it is
