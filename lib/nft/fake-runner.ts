@@ -6,6 +6,7 @@ export class FakeNftRunner implements NftRunner {
   readonly transactions: NftCommand[][] = [];
   readonly scripts: string[] = [];
   listings: Record<string, unknown[]> = {};
+  textListings: Record<string, string> = {};
   failNext = false;
 
   apply(commands: NftCommand[]): void {
@@ -27,5 +28,9 @@ export class FakeNftRunner implements NftRunner {
 
   list(what: string): unknown[] {
     return this.listings[what] ?? [];
+  }
+
+  listText(what: string): string {
+    return this.textListings[what] ?? '';
   }
 }

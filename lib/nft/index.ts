@@ -3,3 +3,4 @@ export * from './table';
 export * from './elements';
 export * from './owned-elements';
 export * from './usable';
+export * from './structure';

@@ -2,6 +2,7 @@ import type { AttachmentState } from '../state/attachment-state';
 import { OwnedEntries, type EntrySpec } from '../state/owned-entries';
 import { deleteElements, presentElements, type SetElement } from './elements';
 import type { NftCommand, NftRunner } from './runner';
+import { brokenChains, type Structure } from './structure';
 
 export { ResourceTakenError } from '../state/owned-entries';
 
@@ -12,6 +13,8 @@ export interface ElementSpec<E> extends Pick<EntrySpec<E>, 'resource' | 'shared'
   install(nft: NftRunner, entries: E[]): void;
   /** What removes a group's structure once its last member is gone (e.g. a subnet's chain). */
   teardown?(group: string): NftCommand[];
+  /** The fixed structure the entries' traffic depends on, for CHECK. */
+  structure?(entries: E[]): Structure;
 }
 
 /** An EntrySpec whose entries are set and map elements. */
@@ -28,6 +31,7 @@ export function elementEntries<E>(nft: NftRunner, spec: ElementSpec<E>): EntrySp
         entries.flatMap((e) => spec.elements(e)),
         emptiedGroups.flatMap((g) => spec.teardown?.(g) ?? []),
       ),
+    brokenStructure: spec.structure && ((entries) => brokenChains(nft, spec.structure!(entries))),
     missing: (entries) => {
       const present = new Set(presentElements(nft, entries.flatMap((e) => spec.elements(e))).map(elementId));
       return entries.filter((e) => !spec.elements(e).every((el) => present.has(elementId(el))));

@@ -18,6 +18,8 @@ export interface NftRunner {
   run(script: string): void;
   /** e.g. "list map inet cni_ts masq4"; returns the parsed `nftables` array. */
   list(what: string): unknown[];
+  /** The same in nft's text syntax, which (unlike JSON output) shows every part of every rule. */
+  listText(what: string): string;
 }
 
 const NFT_CTX_OUTPUT_JSON = 1 << 4;
@@ -84,6 +86,12 @@ class LibNftablesRunner implements NftRunner {
     if (this.nft.run(this.nft.ctx, what) !== 0) throw new NftError(this.nft.error(this.nft.ctx).trim());
     return parseListing(this.nft.output(this.nft.ctx));
   }
+
+  listText(what: string): string {
+    this.nft.setOutputFlags(this.nft.ctx, 0);
+    if (this.nft.run(this.nft.ctx, what) !== 0) throw new NftError(this.nft.error(this.nft.ctx).trim());
+    return this.nft.output(this.nft.ctx);
+  }
 }
 
 /** Fallback when libnftables is missing: the same JSON through `nft -j -f -`. */
@@ -101,6 +109,10 @@ class NftBinaryRunner implements NftRunner {
 
   list(what: string): unknown[] {
     return parseListing(this.exec(['-j', ...what.split(' ')]));
+  }
+
+  listText(what: string): string {
+    return this.exec(what.split(' '));
   }
 
   /** `nft -f -` opens /dev/stdin, which fails (ENXIO) on the socket Node gives a child as stdin: use a file. */
@@ -148,5 +160,6 @@ export function openNft(): NftRunner {
     apply: (commands) => (commands.length ? get().apply(commands) : undefined),
     run: (script) => (script.trim() ? get().run(script) : undefined),
     list: (what) => get().list(what),
+    listText: (what) => get().listText(what),
   };
 }

@@ -2,9 +2,7 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, networkAddress, parsePrefix } from '../../lib/ip';
 import { delegate } from '../../lib/invoke/delegate';
 import { linkByName, listAddresses, listRoutes, openHostSocket, openSocketIn, type RtNetlinkSocket } from '../../lib/netlink';
-import type { OwnedElements } from '../../lib/nft';
 import type { CmdArgs } from '../../lib/skel';
-import type { AttachmentKey } from '../../lib/state/attachment-state';
 import type { IPConfig, Result, Route } from '../../lib/types';
 import { attachmentKey, masqEntries, masquerade, spoofCheck } from './attachment';
 import { parseConfig, type BridgeConfig } from './config';
@@ -28,19 +26,21 @@ export async function check(cmd: CmdArgs): Promise<void> {
     host.socket.close();
     ctr.socket.close();
   }
-  if (conf.macSpoofCheck && !intact(spoofCheck(cmd), attachmentKey(cmd))) {
-    throw fail('MAC spoof check entries are missing from nftables table bridge cni_ts');
+  if (conf.macSpoofCheck) {
+    const spoof = spoofCheck(cmd);
+    const entries = spoof.recorded(attachmentKey(cmd));
+    if (!entries || spoof.missing(entries).length) throw fail('MAC spoof check entries are missing from nftables table bridge cni_ts');
+    const broken = spoof.brokenStructure(entries);
+    if (broken.length) throw fail(`the MAC spoof check cannot work: ${broken.join('; ')}`);
   }
   if (conf.ipMasq) {
+    const masq = masquerade(cmd);
     const expected = masqEntries(addressingOf(ips));
-    const missing = masquerade(cmd).missing(expected);
+    const missing = masq.missing(expected);
     if (missing.length) throw fail(`masquerade entries missing from nftables table inet cni_ts: ${missing.map((m) => m.ip).join(', ')}`);
+    const broken = masq.brokenStructure(expected);
+    if (broken.length) throw fail(`masquerading cannot work: ${broken.join('; ')}`);
   }
-}
-
-function intact<E>(component: OwnedElements<E>, key: AttachmentKey): boolean {
-  const entries = component.recorded(key);
-  return entries !== undefined && component.missing(entries).length === 0;
 }
 
 /** prevResult's addresses of the container interface (entries without an interface index count too). */

@@ -10,6 +10,10 @@ export const masqueradeSpec: ElementSpec<MasqEntry> = {
   // every address of a subnet jumps to the subnet's chain: the chain goes with the last of them
   group: chainName,
   teardown: (chain) => [{ delete: { chain: inTable({ name: chain }) } }],
+  structure: (entries) => ({
+    commands: addTransaction(entries),
+    chains: [{ family: 'inet', name: 'postrouting' }, ...[...new Set(entries.map(chainName))].map((name) => ({ family: 'inet' as const, name }))],
+  }),
 };
 
 export type Masquerade = OwnedElements<MasqEntry>;

@@ -51,6 +51,7 @@ export const spoofCheckSpec: ElementSpec<SpoofEntry> = {
   resource: (e) => `spoofcheck/${e.veth}`,
   elements: elementsOf,
   install: (nft, entries) => nft.apply(entries.flatMap(spoofcheckTransaction)),
+  structure: (entries) => ({ commands: spoofcheckTransaction(entries[0]), chains: [{ family: 'bridge', name: 'prerouting' }] }),
 };
 
 export type SpoofCheck = OwnedElements<SpoofEntry>;

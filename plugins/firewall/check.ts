@@ -17,4 +17,6 @@ export async function check(cmd: CmdArgs): Promise<void> {
   if (unrecorded.length) throw fail(`firewall entries not installed for this container: ${describe(unrecorded)}`);
   const missing = fw.missing(expected);
   if (missing.length) throw fail(`firewall entries missing from the host: ${describe(missing)}`);
+  const broken = fw.brokenStructure(expected);
+  if (broken.length) throw fail(`the ingress policy cannot work: ${broken.join('; ')}`);
 }

@@ -4,7 +4,7 @@ import type { EntrySpec } from '../../lib/state/owned-entries';
 import { resourceOf, type AllowEntry, type FirewallEntry, type IsolationEntry } from './entries';
 import { installScript, missingRules, parseFilterTable, uninstallScript, type FilterTable } from './iptables-rules';
 import type { Iptables } from './iptables';
-import { isolationElements, isolationTransaction } from './isolation';
+import { ISOLATION_CHAIN, isolationElements, isolationTransaction } from './isolation';
 
 const isAllow = (e: FirewallEntry): e is AllowEntry => e.kind === 'allow';
 const isIsolation = (e: FirewallEntry): e is IsolationEntry => e.kind !== 'allow';
@@ -15,6 +15,7 @@ export function firewallEntries(nft: NftRunner, iptables: Iptables): EntrySpec<F
     resource: resourceOf,
     elements: isolationElements,
     install: (runner, entries) => runner.apply(isolationTransaction(entries)),
+    structure: () => ({ commands: isolationTransaction([]), chains: [{ family: 'inet', name: ISOLATION_CHAIN }] }),
   });
   const filterTable = (family: Family): FilterTable | undefined => parseFilterTable(iptables.save(family) ?? '');
   const byFamily = (entries: FirewallEntry[]) =>
@@ -37,6 +38,10 @@ export function firewallEntries(nft: NftRunner, iptables: Iptables): EntrySpec<F
         if (script) iptables.restore(family, script);
       }
       isolation.uninstall(entries.filter(isIsolation), []);
+    },
+    brokenStructure: (entries) => {
+      const isolate = entries.filter(isIsolation);
+      return isolate.length ? isolation.brokenStructure!(isolate) : [];
     },
     missing(entries) {
       const missing: FirewallEntry[] = [];

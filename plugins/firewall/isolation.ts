@@ -2,7 +2,7 @@ import type { NftCommand, SetElement } from '../../lib/nft';
 import { addTable, inTable } from '../../lib/nft/table';
 import type { IsolationEntry } from './entries';
 
-const CHAIN = 'firewall_forward';
+export const ISOLATION_CHAIN = 'firewall_forward';
 const ISOLATED = 'fw_isolated_bridges';
 const SELF = 'fw_bridge_self';
 const ICC_BLOCKED = 'fw_icc_blocked';
@@ -17,7 +17,7 @@ const oifname = { meta: { key: 'oifname' } };
  * so these hold even where another table accepts.
  */
 export function isolationTransaction(entries: IsolationEntry[]): NftCommand[] {
-  const chain = inTable({ name: CHAIN });
+  const chain = inTable({ name: ISOLATION_CHAIN });
   return [
     addTable(),
     { add: { set: inTable({ name: ISOLATED, type: 'ifname' }) } },
@@ -35,7 +35,7 @@ export function isolationTransaction(entries: IsolationEntry[]): NftCommand[] {
   ];
 }
 
-const rule = (matches: unknown[]): NftCommand => ({ add: { rule: inTable({ chain: CHAIN, expr: [...matches, { drop: null }] }) } });
+const rule = (matches: unknown[]): NftCommand => ({ add: { rule: inTable({ chain: ISOLATION_CHAIN, expr: [...matches, { drop: null }] }) } });
 
 const pair = (bridge: string) => ({ concat: [bridge, bridge] });
 

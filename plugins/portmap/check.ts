@@ -18,6 +18,8 @@ export async function check(cmd: CmdArgs): Promise<void> {
   if (unrecorded.length) throw fail(`port mappings not installed for this container: ${describe(unrecorded)}`);
   const missing = maps.missing(expected);
   if (missing.length) throw fail(`port mapping entries missing from nftables table inet cni_ts: ${describe(missing)}`);
+  const broken = maps.brokenStructure(expected);
+  if (broken.length) throw fail(`port mappings cannot work: ${broken.join('; ')}`);
 }
 
 const describe = (entries: PortmapEntry[]) => entries.map(elementOf).map((el) => `${el.set} { ${el.text} }`).join(', ');

@@ -28,6 +28,9 @@ function chain(name: string, hook: string | undefined, rules: string[]): string[
   return [`add chain ${T} ${name}${spec}`, `flush chain ${T} ${name}`, ...rules.map((r) => `add rule ${T} ${name} ${r}`)];
 }
 
+/** Every chain of the fixed part: a mapping needs them all (the guard makes route_localnet safe). */
+export const STRUCTURE_CHAINS = ['portmap_dnat', 'portmap_prerouting', 'portmap_output', 'portmap_postrouting', 'localnet_guard'];
+
 /** The fixed part, rebuilt in every ADD transaction (constant size) so a damaged chain heals. */
 export function structureScript(): string[] {
   const families = [4, 6] as const;
