@@ -66,8 +66,64 @@ describe('runPlugin', () => {
   });
 
   it('reports deeply nested JSON as a decode error, not a crash', async () => {
+    // JSON.parse takes this; the depth check refuses it (before, only "must be a JSON object" did)
     const r = await run({ ...baseEnv, CNI_COMMAND: 'ADD' }, '['.repeat(200_000) + ']'.repeat(200_000));
     expect(r.out.code).toBe(6);
+    expect(r.out.msg).toContain('200000 levels deep');
+  });
+
+  it('refuses a deep unknown field under prevResult (code 6) before the verb runs: a chained verb echoing it could not print its result', async () => {
+    // what a chained plugin does: its result is prevResult, unknown interface fields kept
+    const echo = verbs({ add: vi.fn(async (cmd: CmdArgs) => cmd.prevResult!) });
+    const prevResult = { cniVersion: '1.0.0', interfaces: [{ name: 'eth0', x: 0 }], ips: [{ address: '10.0.0.2/24', interface: 0 }] };
+    const stdin = config({ prevResult }).replace('"x":0', `"x":${'['.repeat(5000)}${']'.repeat(5000)}`);
+    const r = await run({ ...baseEnv, CNI_COMMAND: 'ADD' }, stdin, echo);
+    expect(r.out).toMatchObject({ code: 6, cniVersion: '1.1.0' });
+    expect(r.out.msg).toContain('5004 levels deep (at "prevResult.interfaces[0].x[0][0][0][0]…"); the limit is 64');
+    expect(echo.add).not.toHaveBeenCalled();
+    // the same at a depth JSON.stringify can print: the field goes through
+    const shallow = await run({ ...baseEnv, CNI_COMMAND: 'ADD' }, config({ prevResult }), echo);
+    expect(shallow.out.interfaces).toEqual([{ name: 'eth0', x: 0 }]);
+  });
+
+  it('accepts 64 levels of arrays and objects and refuses 65, however deep JSON.parse went', async () => {
+    // the config object is level 1, so "deep" holding n nested arrays makes n + 1
+    const nested = (arrays: number) => config({ deep: 0 }).replace('"deep":0', `"deep":${'['.repeat(arrays)}${']'.repeat(arrays)}`);
+    expect((await run({ ...baseEnv, CNI_COMMAND: 'ADD' }, nested(63))).code).toBe(0);
+    const over = await run({ ...baseEnv, CNI_COMMAND: 'ADD' }, nested(64));
+    expect(over.out.code).toBe(6);
+    expect(over.out.msg).toContain('65 levels deep (at "deep[0][0][0][0][0][0][0]…")');
+    const huge = await run({ ...baseEnv, CNI_COMMAND: 'ADD' }, nested(1_000_000));
+    expect(huge.out.code).toBe(6);
+    expect(huge.out.msg).toContain('1000001 levels deep');
+    expect(huge.verbs.add).not.toHaveBeenCalled();
+  });
+
+  it('lets every verb through with a real config (libcni DEL input: runtimeConfig, args, prevResult with routes and dns)', async () => {
+    const prevResult = {
+      cniVersion: '1.1.0',
+      interfaces: [{ name: 'cni0', mac: '02:00:00:00:00:01' }, { name: 'eth0', sandbox: '/run/netns/x', mac: '02:00:00:00:00:02' }],
+      ips: [{ address: '10.88.0.2/16', gateway: '10.88.0.1', interface: 1 }],
+      routes: [{ dst: '0.0.0.0/0', gw: '10.88.0.1' }],
+      dns: { nameservers: ['10.88.0.1'], search: ['svc.local'], options: ['ndots:5'] },
+    };
+    const real = config({
+      cniVersion: '1.1.0',
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]], routes: [{ dst: '0.0.0.0/0' }] },
+      runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }], ipRanges: [[{ subnet: '10.88.0.0/16' }]] },
+      args: { cni: { labels: [{ key: 'app', value: 'web' }] } },
+      prevResult,
+    });
+    for (const command of ['ADD', 'DEL', 'CHECK', 'STATUS']) expect((await run({ ...baseEnv, CNI_COMMAND: command }, real)).code, command).toBe(0);
+    const gc = JSON.stringify({ ...JSON.parse(real), 'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }] });
+    expect((await run({ CNI_COMMAND: 'GC', CNI_PATH: '/x' }, gc)).code).toBe(0);
+  });
+
+  it('refuses an over-deep DEL input the same way (a deep config was refused by ADD too, so there is nothing to clean)', async () => {
+    const r = await run({ ...baseEnv, CNI_COMMAND: 'DEL' }, config({ deep: 0 }).replace('"deep":0', `"deep":${'{"a":'.repeat(100)}1${'}'.repeat(100)}`));
+    expect(r.out.code).toBe(6);
+    expect(r.out.msg).toContain('101 levels deep (at "deep.a.a.a.a.a.a.a…")');
+    expect(r.verbs.del).not.toHaveBeenCalled();
   });
 
   it('reports a stdin read failure as code 5', async () => {
