@@ -1,16 +1,22 @@
+import { existsSync } from 'node:fs';
 import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, formatPrefix } from '../../lib/ip';
 import { assertWritableDirectory } from '../../lib/fs';
 import { log } from '../../lib/log';
 import type { CmdArgs } from '../../lib/skel';
-import type { Result } from '../../lib/types';
-import { allocate, allocationsOf, collectGarbage, release, type Attachment } from './allocator';
-import { parseConfig, type HostLocalConfig } from './config';
+import { lenientString, type Result } from '../../lib/types';
+import { allocate, collectGarbage, release, type Attachment } from './allocator';
+import { parseConfig, storeDirOf, type HostLocalConfig } from './config';
 import { DiskStore } from './disk-store';
 import { formatRangeSet, rangeSetCapacity, rangeSetContains } from './range';
 import { readResolvConf } from './resolv-conf';
 
 const attachmentOf = (cmd: CmdArgs): Attachment => ({ containerId: cmd.containerId, ifname: cmd.ifname });
+
+/** ADD's config checks alone, for a plugin that delegates to host-local before it changes anything. */
+export function validate(cmd: CmdArgs): void {
+  parseConfig(cmd);
+}
 
 export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
@@ -29,9 +35,14 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   };
 }
 
+/**
+ * Releases what the attachment holds. Reads only the store's place (name, ipam.dataDir), so a
+ * config ADD refused is no reason to fail; a store that was never created holds nothing.
+ */
 export async function del(cmd: CmdArgs): Promise<void> {
-  const conf = parseConfig(cmd);
-  const store = new DiskStore(conf.storeDir);
+  const storeDir = storeDirOf(cmd.config.name, lenientString(cmd.config, 'ipam', 'dataDir'));
+  if (!existsSync(storeDir)) return;
+  const store = new DiskStore(storeDir);
   const released = store.withLock(() => release(store, attachmentOf(cmd)));
   log.info('released', { ips: released.map((a) => formatIP(a.ip)) });
 }
@@ -40,7 +51,7 @@ export async function del(cmd: CmdArgs): Promise<void> {
 export async function check(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
   const store = new DiskStore(conf.storeDir);
-  const held = store.withLock(() => allocationsOf(store, attachmentOf(cmd)));
+  const held = store.withLock(() => store.heldBy(cmd.containerId, cmd.ifname));
   conf.rangeSets.forEach((set, index) => {
     if (!held.some((a) => rangeSetContains(set, a.ip))) {
       throw new CniError(
@@ -55,9 +66,9 @@ export async function check(cmd: CmdArgs): Promise<void> {
 export async function status(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
   const store = openWritableStore(conf);
-  const held = store.withLock(() => store.allocations());
+  const reserved = store.withLock(() => store.reservedAddresses());
   conf.rangeSets.forEach((set, index) => {
-    const used = BigInt(held.filter((a) => rangeSetContains(set, a.ip)).length);
+    const used = BigInt(reserved.filter((ip) => rangeSetContains(set, ip)).length);
     if (used >= rangeSetCapacity(set)) {
       throw new CniError(ErrorCode.PluginNotAvailable, `range set ${index} (${formatRangeSet(set)}) is full: ${used} addresses allocated`);
     }

@@ -27,7 +27,9 @@ export function findPlugin(type: string, path: string[]): string {
   throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to find plugin ${JSON.stringify(type)} in path [${path.join(' ')}]`);
 }
 
-type VerbLoader = () => Promise<Partial<PluginVerbs>>;
+/** A delegate's verbs, and `validate`: its ADD's config checks alone, touching nothing. */
+type DelegateVerbs = Partial<PluginVerbs> & { validate?(cmd: CmdArgs): void };
+type VerbLoader = () => Promise<DelegateVerbs>;
 const inProcess = new Map<string, VerbLoader>();
 
 /**
@@ -49,15 +51,30 @@ function isBuiltAlongside(executable: string, type: string): boolean {
   }
 }
 
+/** The delegate's verbs when it can run in this process (see registerInProcessDelegate). */
+async function inProcessVerbs(type: string, executable: string, cmd: CmdArgs): Promise<DelegateVerbs | undefined> {
+  const local = inProcess.get(type);
+  if (!local || cmd.env.CNI_TS_DELEGATE === 'exec' || !isBuiltAlongside(executable, type)) return undefined;
+  return local();
+}
+
+/**
+ * What an ADD checks before it touches the kernel: the delegate exists in CNI_PATH and, when it
+ * runs in-process, accepts its config. (An exec'ed delegate has no way to be asked.)
+ */
+export async function checkDelegate(type: string, cmd: CmdArgs): Promise<void> {
+  const verbs = await inProcessVerbs(type, findPlugin(type, cmd.path), cmd);
+  verbs?.validate?.({ ...cmd, command: 'ADD' });
+}
+
 /**
  * Runs a delegate plugin (IPAM) the way the spec asks: same environment but CNI_COMMAND, the
  * complete network config on stdin, its stderr passed through. Returns its result on ADD.
  */
 export async function delegate(type: string, command: DelegateCommand, cmd: CmdArgs): Promise<Result | undefined> {
   const executable = findPlugin(type, cmd.path);
-  const local = inProcess.get(type);
-  if (local && cmd.env.CNI_TS_DELEGATE !== 'exec' && isBuiltAlongside(executable, type)) {
-    const verbs = await local();
+  const verbs = await inProcessVerbs(type, executable, cmd);
+  if (verbs) {
     const delegated = { ...cmd, command };
     if (command === 'ADD') return verbs.add!(delegated);
     const verb = { DEL: verbs.del, CHECK: verbs.check, STATUS: verbs.status, GC: verbs.gc }[command];

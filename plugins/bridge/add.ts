@@ -1,12 +1,12 @@
 import { CniError, ErrorCode } from '../../lib/errors';
-import { delegate } from '../../lib/invoke/delegate';
+import { checkDelegate, delegate } from '../../lib/invoke/delegate';
 import { formatIP } from '../../lib/ip';
 import { deleteLink, linkByIndex, openHostSocket, openSocketIn, type LinkInfo } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
 import { attachmentKey, bridgeState, masqEntries, masquerade, spoofCheck } from './attachment';
-import { enableForwarding, ensureBridge, ensureGatewayAddresses } from './bridge-link';
+import { deleteBridgeIfUnused, enableForwarding, ensureBridge, ensureGatewayAddresses } from './bridge-link';
 import { parseConfig } from './config';
 import { addressingOf, configureContainer, containerRoutes } from './container';
 import { attachToBridge, createVeth } from './veth';
@@ -16,11 +16,14 @@ const CONTAINER_INTERFACE = 2;
 
 export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
+  // everything that can be refused is refused before the kernel is touched
+  if (conf.ipamType) await checkDelegate(conf.ipamType, cmd);
   const host = openHostSocket();
   const ctr = openSocketIn(cmd.netns);
   try {
     return await new UndoStack().run(async (undo) => {
-      const bridge = await ensureBridge(host, conf);
+      const { link: bridge, created } = await ensureBridge(host, conf);
+      if (created) undo.push(`bridge ${bridge.name}`, () => deleteBridgeIfUnused(host, bridge));
       const veth = await createVeth(host, ctr, { netnsPath: cmd.netns, ifname: cmd.ifname, mtu: conf.mtu, mac: conf.mac });
       undo.push(`veth ${veth.host.name}`, () => deleteLink(host, veth.host.index));
       await attachToBridge(host, veth.host, bridge, conf.hairpinMode);

@@ -4,6 +4,8 @@ import {
   addAddress,
   createBridge,
   deleteAddress,
+  deleteLink,
+  listLinks,
   linkByName,
   listAddresses,
   setLinkUp,
@@ -15,12 +17,17 @@ import {
 import { writeSysctl } from '../../lib/sysctl';
 import type { BridgeConfig } from './config';
 
-/** The bridge, created if missing (a concurrent ADD may create it first) and checked to be one. */
-export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): Promise<LinkInfo> {
+/**
+ * The bridge, created if missing (a concurrent ADD may create it first) and checked to be one;
+ * `created` when this call made it, so a failed ADD can take it away again.
+ */
+export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): Promise<{ link: LinkInfo; created: boolean }> {
   let link = await linkByName(sock, conf.bridge);
+  let created = false;
   if (!link) {
     try {
       await createBridge(sock, conf.bridge, conf.mtu);
+      created = true;
     } catch (err) {
       if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) throw err;
     }
@@ -39,7 +46,20 @@ export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): P
   }
   if (conf.promiscMode && !link.promisc) await setPromisc(sock, link, true);
   if (!link.up) await setLinkUp(sock, link, true);
-  return link;
+  return { link, created };
+}
+
+/**
+ * Undo of a bridge a failed ADD created: deleted unless a port joined it meanwhile (a concurrent
+ * ADD found it and attached its veth; that ADD keeps the bridge).
+ */
+export async function deleteBridgeIfUnused(sock: RtNetlinkSocket, bridge: LinkInfo): Promise<void> {
+  if ((await listLinks(sock)).some((l) => l.masterIndex === bridge.index)) return;
+  try {
+    await deleteLink(sock, bridge.index);
+  } catch (err) {
+    if (!(err instanceof NetlinkError && err.errno === Errno.ENODEV)) throw err;
+  }
 }
 
 /**
