@@ -29,6 +29,8 @@ export interface EntrySpec<E> {
   uninstall(entries: E[], emptiedGroups: string[]): void;
   /** The entries, of those given, that are not (all) on the host, e.g. after `nft flush ruleset`. */
   missing(entries: E[]): E[];
+  /** What is wrong with the fixed structure (chains, rules) the entries depend on; empty when intact. */
+  brokenStructure?(entries: E[]): string[];
 }
 
 /** Thrown by `add` when an exclusive resource is held by another attachment. */
@@ -119,6 +121,12 @@ export class OwnedEntries<E> {
 
   missing(entries: E[]): E[] {
     return this.state.withLock(() => this.spec.missing(entries));
+  }
+
+  /** For CHECK: the chains and rules the entries depend on that are missing or changed. */
+  brokenStructure(entries: E[]): string[] {
+    if (!entries.length || !this.spec.brokenStructure) return [];
+    return this.state.withLock(() => this.spec.brokenStructure!(entries));
   }
 
   /**
