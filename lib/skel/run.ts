@@ -93,7 +93,7 @@ function readCmdArgs(verb: Verb, io: PluginIO, noteVersion: (v: string) => void)
   if (missing.length) {
     throw new CniError(ErrorCode.InvalidEnvironment, `required environment variables missing: ${missing.join(', ')}`);
   }
-  const { raw, stdin } = readConfig(io);
+  const { raw, stdin } = readConfig(io, verb);
   if (typeof raw.cniVersion === 'string') noteVersion(raw.cniVersion);
   const config = verb === 'DEL' ? lenientConfig(raw) : parseWith(NetConf, raw, 'network config');
   checkVersion(verb, config.cniVersion);
@@ -139,7 +139,19 @@ function readPrevResult(verb: Verb, value: unknown): Result | undefined {
   }
 }
 
-function readConfig(io: PluginIO): { raw: Record<string, unknown>; stdin: Buffer } {
+/**
+ * DEL must not refuse a config its ADD was refused for: a top-level field nested too deeply is
+ * dropped (and logged) instead, so the DEL finds its state by the fields that are left.
+ */
+function dropOverDeepFields(parsed: unknown): void {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return;
+  const config = parsed as Record<string, unknown>;
+  const dropped = Object.keys(config).filter((key) => measureNesting(config[key], MAX_NESTING_DEPTH - 1).depth > MAX_NESTING_DEPTH - 1);
+  for (const key of dropped) delete config[key];
+  if (dropped.length) log.warn('DEL: ignoring config fields nested too deeply', { fields: dropped, limit: MAX_NESTING_DEPTH });
+}
+
+function readConfig(io: PluginIO, verb: Verb): { raw: Record<string, unknown>; stdin: Buffer } {
   let stdin: Buffer;
   try {
     stdin = io.readStdin();
@@ -156,6 +168,7 @@ function readConfig(io: PluginIO): { raw: Record<string, unknown>; stdin: Buffer
     const why = err instanceof RangeError ? 'nested too deeply' : (err as Error).message;
     throw new CniError(ErrorCode.DecodingFailure, `cannot decode the network config on stdin as JSON: ${why}`);
   }
+  if (verb === 'DEL') dropOverDeepFields(parsed);
   const nesting = measureNesting(parsed, MAX_NESTING_DEPTH);
   if (nesting.depth > MAX_NESTING_DEPTH) {
     throw new CniError(
