@@ -22,7 +22,11 @@ describe('portmap rules (golden)', () => {
     expect(script).toContain('add rule inet cni_ts portmap_output fib daddr type local jump portmap_dnat');
     expect(script).toContain('add rule inet cni_ts portmap_postrouting ct status dnat ip daddr . ip saddr @portmap4_masq masquerade');
     expect(script).toContain('add rule inet cni_ts localnet_guard iifname != "lo" ip daddr 127.0.0.0/8 drop');
-    expect(script.filter((l) => l.startsWith('add rule'))).toHaveLength(9);
+    // the administrator's exclusions (kube-proxy IPVS ClusterIPs) come before any mapping
+    const dnatRules = script.filter((l) => l.startsWith('add rule inet cni_ts portmap_dnat'));
+    expect(dnatRules[0]).toBe('add rule inet cni_ts portmap_dnat ip daddr @portmap4_exclude return');
+    expect(dnatRules[3]).toBe('add rule inet cni_ts portmap_dnat ip6 daddr @portmap6_exclude return');
+    expect(script.filter((l) => l.startsWith('add rule'))).toHaveLength(11);
   });
 
   it('one element per entry, keyed on what the packet carries', () => {

@@ -8,7 +8,8 @@ import type { DnatEntry, PortmapEntry, SnatEntry } from './entries';
  * connection one set lookup to decide on masquerading, whatever the number of mappings:
  *
  *   portmap_prerouting / portmap_output  nat, priority -100 (dstnat): fib daddr type local jump portmap_dnat
- *   portmap_dnat       dnat ip to ip daddr . meta l4proto . th dport map @portmap4_hostip
+ *   portmap_dnat       ip daddr @portmap4_exclude return   (e.g. kube-proxy IPVS ClusterIPs, which are local)
+ *                      dnat ip to ip daddr . meta l4proto . th dport map @portmap4_hostip
  *                      dnat ip to meta l4proto . th dport map @portmap4          (then the same for ip6)
  *   portmap_postrouting  nat, priority 100 (srcnat): ct status dnat ip daddr . ip saddr @portmap4_masq masquerade
  *   localnet_guard     filter, priority -300 (raw): iifname != "lo" ip daddr 127.0.0.0/8 drop  (CVE-2020-8558)
@@ -22,6 +23,12 @@ const addrType = (f: Family) => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
 
 export const dnatMap = (e: Pick<DnatEntry, 'family' | 'hostIP'>) => `portmap${e.family}${e.hostIP ? '_hostip' : ''}`;
 export const masqSet = (f: Family) => `portmap${f}_masq`;
+/**
+ * Local destinations that are never host ports, filled by the node's administrator (the suite
+ * never writes elements into it): with kube-proxy in IPVS mode every ClusterIP is a local address,
+ * so without it a hostPort would capture that ClusterIP's traffic on the same port (CVE-2019-9946).
+ */
+export const excludeSet = (f: Family) => `portmap${f}_exclude`;
 
 function chain(name: string, hook: string | undefined, rules: string[]): string[] {
   const spec = hook ? ` { ${hook} ; policy accept ; }` : '';
@@ -40,11 +47,13 @@ export function structureScript(): string[] {
       `add map ${T} ${dnatMap({ family: f })} { type inet_proto . inet_service : ${addrType(f)} . inet_service ; }`,
       `add map ${T} ${dnatMap({ family: f, hostIP: 'any' })} { type ${addrType(f)} . inet_proto . inet_service : ${addrType(f)} . inet_service ; }`,
       `add set ${T} ${masqSet(f)} { type ${addrType(f)} . ${addrType(f)} ; flags interval ; }`,
+      `add set ${T} ${excludeSet(f)} { type ${addrType(f)} ; flags interval ; }`,
     ]),
     ...chain(
       'portmap_dnat',
       undefined,
       families.flatMap((f) => [
+        `${ipProto(f)} daddr @${excludeSet(f)} return`,
         `meta nfproto ipv${f} dnat ${ipProto(f)} to ${ipProto(f)} daddr . meta l4proto . th dport map @${dnatMap({ family: f, hostIP: 'any' })}`,
         `meta nfproto ipv${f} dnat ${ipProto(f)} to meta l4proto . th dport map @${dnatMap({ family: f })}`,
       ]),
