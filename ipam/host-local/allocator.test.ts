@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CniError } from '../../lib/errors';
 import { formatIP, parseIP } from '../../lib/ip';
-import { allocate, allocationsOf, collectGarbage, release } from './allocator';
+import { allocate, collectGarbage, release } from './allocator';
 import { MemoryStore } from './memory-store';
 import { canonicalizeRangeSet } from './range';
 
@@ -52,13 +52,40 @@ describe('allocate', () => {
     expect(err?.message).toContain('no IP addresses available in range set: 10.0.0.1-10.0.0.6');
   });
 
+  it('tries only free addresses: a taken one costs no reserve() call, a full range none at all', () => {
+    const store = new MemoryStore();
+    for (let i = 0; i < 4; i++) alloc(store, { containerId: `c${i}`, ifname: 'eth0' }); // .2-.5 taken
+    store.withLock(() => release(store, { containerId: 'c1', ifname: 'eth0' })); // frees .3
+    const tried: string[] = [];
+    const reserve = store.reserve.bind(store);
+    store.reserve = (ipAddr, ...rest) => (tried.push(formatIP(ipAddr)), reserve(ipAddr, ...rest));
+    expect(alloc(store, b)).toEqual(['10.0.0.6']);
+    expect(alloc(store, { containerId: 'd', ifname: 'eth0' })).toEqual(['10.0.0.3']);
+    expect(codeOf(() => alloc(store, { containerId: 'e', ifname: 'eth0' }))).toBe(100);
+    expect(tried).toEqual(['10.0.0.6', '10.0.0.3']);
+  });
+
+  it('skips an address reserve() refuses although the listing showed it free', () => {
+    const store = new MemoryStore();
+    const reserve = store.reserve.bind(store);
+    let raced = false;
+    store.reserve = (ipAddr, ...rest) => {
+      if (!raced) {
+        raced = true;
+        reserve(ipAddr, 'other', 'eth0', 0); // someone took it between the listing and the create
+      }
+      return reserve(ipAddr, ...rest);
+    };
+    expect(alloc(store, a)).toEqual(['10.0.0.3']);
+  });
+
   it('rolls back the first range set when the second fails', () => {
     const store = new MemoryStore();
     const tiny6 = canonicalizeRangeSet([{ subnet: 'fd00::/126' }], 'v6'); // ::1 gateway, ::2, ::3
     alloc(store, { containerId: 'x', ifname: 'eth0' }, [tiny6]);
     alloc(store, { containerId: 'y', ifname: 'eth0' }, [tiny6]);
     expect(codeOf(() => alloc(store, a, [v4, tiny6]))).toBe(100);
-    expect(store.withLock(() => allocationsOf(store, a))).toEqual([]);
+    expect(store.withLock(() => store.heldBy('a', 'eth0'))).toEqual([]);
   });
 
   it('honours a requested address and refuses one that is taken, the gateway, or outside every range', () => {
@@ -67,7 +94,7 @@ describe('allocate', () => {
     expect(codeOf(() => alloc(store, b, [v4], ['10.0.0.5']))).toBe(101);
     expect(codeOf(() => alloc(store, b, [v4], ['10.0.0.1']))).toBe(101);
     expect(codeOf(() => alloc(store, b, [v4], ['10.7.0.1']))).toBe(101);
-    expect(store.withLock(() => allocationsOf(store, b))).toEqual([]);
+    expect(store.withLock(() => store.heldBy('b', 'eth0'))).toEqual([]);
   });
 
   it('returns the held address when the same attachment adds again (retry after a crash)', () => {

@@ -25,7 +25,9 @@ export function allocate(store: Store, rangeSets: RangeSet[], who: Attachment, r
   const pending = [...requested];
   const reserved: Allocated[] = [];
   const result: Allocated[] = [];
-  const held = store.allocations().filter((a) => a.containerId === who.containerId && a.ifname === who.ifname);
+  // legacy id-only records are released by DEL but not handed back here
+  const held = store.heldBy(who.containerId, who.ifname).filter((a) => a.ifname === who.ifname);
+  let taken: Set<bigint> | undefined;
   try {
     rangeSets.forEach((set, index) => {
       const wantedAt = pending.findIndex((ip) => rangeSetContains(set, ip));
@@ -35,7 +37,9 @@ export function allocate(store: Store, rangeSets: RangeSet[], who: Attachment, r
         result.push({ ip: existing.ip, range: rangeFor(set, existing.ip)!, rangeSetIndex: index });
         return;
       }
-      const got = wanted ? reserveRequested(store, set, index, who, wanted) : reserveNext(store, set, index, who);
+      const got = wanted
+        ? reserveRequested(store, set, index, who, wanted)
+        : reserveNext(store, set, index, who, (taken ??= new Set(store.reservedAddresses().map(addressKey))));
       reserved.push(got);
       result.push(got);
     });
@@ -67,22 +71,29 @@ function reserveRequested(store: Store, set: RangeSet, index: number, who: Attac
   return { ip, range, rangeSetIndex: index };
 }
 
-function reserveNext(store: Store, set: RangeSet, index: number, who: Attachment): Allocated {
+/**
+ * The first free candidate. Taken addresses come from one listing of the store, so trying one costs
+ * a set lookup rather than a write; reserve() (an exclusive create) stays what decides, so a free
+ * candidate taken all the same is skipped too.
+ */
+function reserveNext(store: Store, set: RangeSet, index: number, who: Attachment, taken: Set<bigint>): Allocated {
   for (const { ip, range } of candidates(set, store.lastReserved(index))) {
+    const key = addressKey(ip);
+    if (taken.has(key)) continue;
+    taken.add(key);
     if (store.reserve(ip, who.containerId, who.ifname, index)) return { ip, range, rangeSetIndex: index };
   }
   throw new CniError(ErrorCode.AddressExhausted, `no IP addresses available in range set: ${formatRangeSet(set)}`);
 }
 
+/** One key space per family, so a candidate is looked up without formatting it. */
+const addressKey = (ip: IP): bigint => (ip.family === 6 ? ip.value | (1n << 128n) : ip.value);
+
 /** Releases everything the attachment holds (legacy id-only files included); idempotent. */
 export function release(store: Store, who: Attachment): Allocation[] {
-  const mine = store.allocations().filter((a) => ownedBy(a, who.containerId, who.ifname));
+  const mine = store.heldBy(who.containerId, who.ifname);
   for (const a of mine) store.release(a.ip);
   return mine;
-}
-
-export function allocationsOf(store: Store, who: Attachment): Allocation[] {
-  return store.allocations().filter((a) => ownedBy(a, who.containerId, who.ifname));
 }
 
 /** Releases every allocation that belongs to none of the `valid` attachments (CNI 1.1 GC). */

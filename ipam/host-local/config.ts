@@ -41,6 +41,9 @@ export interface HostLocalConfig {
   resolvConf?: string;
 }
 
+/** <dataDir>/<network name>; an empty dataDir means the default, as in the reference. */
+export const storeDirOf = (network: string, dataDir: string | undefined): string => join(dataDir || DEFAULT_DATA_DIR, network);
+
 export function parseConfig(cmd: CmdArgs): HostLocalConfig {
   const conf = parseWith(HostLocalConf, cmd.config, 'host-local config');
   const ipam = conf.ipam;
@@ -62,7 +65,7 @@ export function parseConfig(cmd: CmdArgs): HostLocalConfig {
   return {
     cniVersion: conf.cniVersion,
     networkName: conf.name,
-    storeDir: join(ipam.dataDir ?? DEFAULT_DATA_DIR, conf.name),
+    storeDir: storeDirOf(conf.name, ipam.dataDir),
     rangeSets,
     requestedIPs: requestedIPs(cmd, conf),
     routes: ipam.routes ?? [],

@@ -1,5 +1,5 @@
 import { formatIP, type IP } from '../../lib/ip';
-import type { Allocation, Store } from './store';
+import { ownedBy, type Allocation, type Store } from './store';
 
 /** An in-memory Store for unit tests of the allocator (no disk, no root). */
 export class MemoryStore implements Store {
@@ -34,6 +34,15 @@ export class MemoryStore implements Store {
   lastReserved(rangeSetIndex: number): IP | undefined {
     this.assertLocked();
     return this.last.get(rangeSetIndex);
+  }
+
+  reservedAddresses(): IP[] {
+    this.assertLocked();
+    return [...this.held.values()].map((a) => a.ip);
+  }
+
+  heldBy(containerId: string, ifname: string): Allocation[] {
+    return this.allocations().filter((a) => ownedBy(a, containerId, ifname));
   }
 
   allocations(): Allocation[] {

@@ -17,6 +17,11 @@ export interface Store {
   reserve(ip: IP, containerId: string, ifname: string, rangeSetIndex: number): boolean;
   release(ip: IP): void;
   lastReserved(rangeSetIndex: number): IP | undefined;
+  /** Every reserved address, without reading who holds it: the disk store lists its directory once. */
+  reservedAddresses(): IP[];
+  /** What one attachment holds (legacy id-only records included, as in ownedBy). */
+  heldBy(containerId: string, ifname: string): Allocation[];
+  /** Every reservation with its holder; the disk store reads every record. */
   allocations(): Allocation[];
 }
 
