@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import { CniError, ErrorCode } from '../../lib/errors';
+import { CniError, ErrorCode, invalidField } from '../../lib/errors';
 import { parseIP, parsePrefix, type IP } from '../../lib/ip';
 import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
 import { NetConf, Route, parseWith, versionAtLeast, type Route as RouteT } from '../../lib/types';
-import { canonicalizeRange, canonicalizeRangeSet, rangesOverlap, type RangeInput, type RangeSet } from './range';
+import { canonicalizeRange, canonicalizeRangeSet, checkRangeSetsDisjoint, type RangeInput, type RangeSet } from './range';
 
 export const DEFAULT_DATA_DIR = '/var/lib/cni/networks';
+/** Ranges in all range sets together: far beyond any real network, and a bound on validation work. */
+export const MAX_RANGES = 1024;
 
 const opt = z.optional;
 const text = z.string();
@@ -47,6 +49,11 @@ export const storeDirOf = (network: string, dataDir: string | undefined): string
 export function parseConfig(cmd: CmdArgs): HostLocalConfig {
   const conf = parseWith(HostLocalConf, cmd.config, 'host-local config');
   const ipam = conf.ipam;
+  checkRangeCount([
+    [conf.runtimeConfig?.ipRanges?.flat().length ?? 0, 'runtimeConfig.ipRanges'],
+    [ipam.subnet ? 1 : 0, 'ipam.subnet'],
+    [ipam.ranges?.flat().length ?? 0, 'ipam.ranges'],
+  ]);
   const sets: Array<{ set: RangeSet; field: string }> = [];
   const addSets = (list: RangeInput[][] | undefined, field: string) =>
     list?.forEach((inputs, i) => sets.push({ set: canonicalizeRangeSet(inputs, `${field}[${i}]`), field: `${field}[${i}]` }));
@@ -59,7 +66,7 @@ export function parseConfig(cmd: CmdArgs): HostLocalConfig {
   addSets(ipam.ranges, 'ipam.ranges');
   if (sets.length === 0) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid field "ipam.ranges": no IP ranges specified');
   const rangeSets = sets.map((s) => s.set);
-  checkSetsDisjoint(rangeSets, sets.map((s) => s.field));
+  checkRangeSetsDisjoint(rangeSets, sets.map((s) => s.field));
   checkFamiliesAllowed(rangeSets, conf.cniVersion);
 
   return {
@@ -73,14 +80,14 @@ export function parseConfig(cmd: CmdArgs): HostLocalConfig {
   };
 }
 
-function checkSetsDisjoint(sets: RangeSet[], fields: string[]): void {
-  sets.forEach((set, i) =>
-    sets.slice(0, i).forEach((other, j) => {
-      if (set.some((a) => other.some((b) => rangesOverlap(a, b)))) {
-        throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid field "${fields[i]}": range set overlaps ${fields[j]}`);
-      }
-    }),
-  );
+/** Names the field whose ranges take the total over MAX_RANGES, before any range is validated. */
+function checkRangeCount(counts: Array<[number, string]>): void {
+  const total = counts.reduce((sum, [n]) => sum + n, 0);
+  let running = 0;
+  for (const [n, field] of counts) {
+    running += n;
+    if (running > MAX_RANGES) throw invalidField(field, `${total} ranges in all range sets; at most ${MAX_RANGES} are allowed`);
+  }
 }
 
 /** Before 0.3.0 a result could carry one address of each family only. */
@@ -101,12 +108,15 @@ function requestedIPs(cmd: CmdArgs, conf: z.infer<typeof HostLocalConf>): IP[] {
     { values: (cmd.args.get('IP') ?? '').split(',').map((s) => s.trim()).filter(Boolean), field: 'CNI_ARGS IP', code: ErrorCode.InvalidEnvironment },
   ];
   const ips: IP[] = [];
+  const seen = new Set<string>(); // a set, not a scan per address: runtimeConfig.ips can be long
   for (const { values, field, code } of sources) {
     values.forEach((text, i) => {
       // "ip/prefix" is accepted; only the address counts
       const ip = text.includes('/') ? parsePrefix(text)?.ip : parseIP(text);
       if (!ip) throw new CniError(code, `invalid ${field.startsWith('CNI_ARGS') ? field : `field "${field}[${i}]"`}: ${JSON.stringify(text)} is not an IP address`);
-      if (!ips.some((other) => other.family === ip.family && other.value === ip.value)) ips.push(ip);
+      const key = `${ip.family}/${ip.value}`;
+      if (!seen.has(key)) ips.push(ip);
+      seen.add(key);
     });
   }
   return ips;

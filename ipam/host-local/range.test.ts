@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatIP, parseIP } from '../../lib/ip';
-import { canonicalizeRange, canonicalizeRangeSet, candidates, rangeSetCapacity } from './range';
+import { canonicalizeRange, canonicalizeRangeSet, candidates, checkRangeSetsDisjoint, rangeSetCapacity } from './range';
 
 const ip = (s: string) => parseIP(s)!;
 const list = (gen: Iterable<{ ip: { family: 4 | 6; value: bigint } }>) => [...gen].map((c) => formatIP(c.ip));
@@ -41,6 +41,18 @@ describe('canonicalizeRangeSet', () => {
     expect(() => canonicalizeRangeSet([{ subnet: '10.0.0.0/24' }, { subnet: 'fd00::/64' }], 's')).toThrow('mixes IPv4 and IPv6');
   });
 
+  it('names both ranges of an overlap found after sorting ranges given out of order', () => {
+    // sorted by start: s[2] (10.0.0.1-10.0.15.254), s[1] (10.0.1.1-…), s[0] (10.0.9.1-…)
+    const inputs = [{ subnet: '10.0.9.0/24' }, { subnet: '10.0.1.0/24' }, { subnet: '10.0.0.0/20' }, { subnet: '10.9.0.0/24' }];
+    expect(() => canonicalizeRangeSet(inputs, 's')).toThrow('invalid field "s[2]": overlaps s[1] (10.0.1.1-10.0.1.254)');
+    // ranges of one subnet that share only their last/first address
+    const touching = [
+      { subnet: '10.0.0.0/24', rangeStart: '10.0.0.50', rangeEnd: '10.0.0.60' },
+      { subnet: '10.0.0.0/24', rangeStart: '10.0.0.10', rangeEnd: '10.0.0.50' },
+    ];
+    expect(() => canonicalizeRangeSet(touching, 's')).toThrow('invalid field "s[1]": overlaps s[0] (10.0.0.50-10.0.0.60)');
+  });
+
   it('allows disjoint ranges of one subnet', () => {
     const set = canonicalizeRangeSet(
       [
@@ -50,6 +62,35 @@ describe('canonicalizeRangeSet', () => {
       's',
     );
     expect(set).toHaveLength(2);
+  });
+});
+
+describe('overlap checks scale (one sort, not every pair)', () => {
+  // 20,000 /24s (the size of the config in issue 11), given in reverse order; pairwise checks took minutes
+  const subnets = Array.from({ length: 20_000 }, (_, i) => ({ subnet: `10.${i >> 8}.${i & 255}.0/24` })).reverse();
+
+  it('20,000 disjoint ranges in one set, and an overlap among them, in well under 3 s', () => {
+    const start = performance.now();
+    expect(canonicalizeRangeSet(subnets, 's')).toHaveLength(20_000);
+    const overlapping = [...subnets, { subnet: '10.40.0.0/16' }];
+    expect(() => canonicalizeRangeSet(overlapping, 's')).toThrow(/invalid field "s\[20000\]": overlaps s\[\d+\] \(10\.40\.0\.1-10\.40\.0\.254\)/);
+    expect(performance.now() - start).toBeLessThan(3_000);
+  });
+
+  it('20,000 single-range sets are checked for overlaps across sets in well under 3 s', () => {
+    const sets = subnets.map((input, i) => canonicalizeRangeSet([input], `r[${i}]`));
+    const fields = sets.map((_, i) => `r[${i}]`);
+    const start = performance.now();
+    checkRangeSetsDisjoint(sets, fields);
+    const clash = canonicalizeRangeSet([{ subnet: '10.20.0.0/22' }], 'x');
+    expect(() => checkRangeSetsDisjoint([...sets, clash], [...fields, 'x'])).toThrow(/invalid field "x": range set overlaps r\[\d+\]$/);
+    expect(performance.now() - start).toBeLessThan(3_000);
+  });
+
+  it('ranges of different families never overlap', () => {
+    const v4 = canonicalizeRangeSet([{ subnet: '0.0.0.0/8', rangeStart: '0.0.0.1' }], 'a');
+    const v6 = canonicalizeRangeSet([{ subnet: '::/120', rangeStart: '::1' }], 'b');
+    expect(() => checkRangeSetsDisjoint([v6, v4], ['b', 'a'])).not.toThrow();
   });
 });
 

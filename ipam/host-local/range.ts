@@ -11,7 +11,6 @@ import {
   parseIP,
   parsePrefix,
   prefixContains,
-  prefixesOverlap,
   type IP,
   type Prefix,
 } from '../../lib/ip';
@@ -71,15 +70,40 @@ export function canonicalizeRangeSet(inputs: RangeInput[], field: string): Range
   const set = inputs.map((input, i) => canonicalizeRange(input, `${field}[${i}]`));
   set.forEach((range, i) => {
     if (range.subnet.ip.family !== set[0].subnet.ip.family) throw invalid(`${field}[${i}]`, 'mixes IPv4 and IPv6 in one range set');
-    set.slice(0, i).forEach((other, j) => {
-      if (rangesOverlap(range, other)) throw invalid(`${field}[${i}]`, `overlaps ${field}[${j}] (${formatRange(other)})`);
-    });
   });
+  const overlap = findOverlap(set.map((range, index) => ({ range, index })));
+  if (overlap) {
+    const [first, second] = overlap;
+    throw invalid(`${field}[${second.index}]`, `overlaps ${field}[${first.index}] (${formatRange(first.range)})`);
+  }
   return set;
 }
 
-export function rangesOverlap(a: Range, b: Range): boolean {
-  return prefixesOverlap(a.subnet, b.subnet) && compareIP(a.start, b.end) <= 0 && compareIP(b.start, a.end) <= 0;
+/** No address in two range sets; the error names the later set's field and the earlier one. */
+export function checkRangeSetsDisjoint(sets: RangeSet[], fields: string[]): void {
+  const overlap = findOverlap(sets.flatMap((set, index) => set.map((range) => ({ range, index }))));
+  if (overlap) throw invalid(fields[overlap[1].index], `range set overlaps ${fields[overlap[0].index]}`);
+}
+
+/**
+ * Two ranges sharing an address (lower index first), or undefined. Sorted by start (families
+ * apart), some two neighbours overlap whenever any two ranges do, so n ranges cost one sort
+ * instead of n² comparisons; a range's start and end lie in its subnet, so comparing the
+ * [start, end] intervals is enough.
+ */
+interface Indexed {
+  range: Range;
+  /** Where the range came from: its place in the set, or its set's place in the config. */
+  index: number;
+}
+
+function findOverlap(items: Indexed[]): [Indexed, Indexed] | undefined {
+  const sorted = [...items].sort((a, b) => compareIP(a.range.start, b.range.start));
+  for (let k = 1; k < sorted.length; k++) {
+    const [a, b] = [sorted[k - 1], sorted[k]];
+    if (compareIP(b.range.start, a.range.end) <= 0) return a.index < b.index ? [a, b] : [b, a];
+  }
+  return undefined;
 }
 
 export function rangeContains(range: Range, ip: IP): boolean {

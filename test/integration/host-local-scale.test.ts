@@ -6,7 +6,8 @@ import { execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
 import { netnsPool, type TestNetns } from '../helpers/netns';
 import { requireRoot } from '../helpers/root';
 
-// Issue 11: a full /16 answered "no addresses" after 24-29 s under the network's lock.
+// Issue 11: a full /16 answered "no addresses" after 24-29 s under the network's lock, and a
+// 20,000-range config spun ADD for over a minute.
 const REFERENCE = '/usr/lib/cni/host-local';
 const pool = netnsPool();
 let dataDir: string;
@@ -71,5 +72,23 @@ describe('host-local with a full /16 (65,533 reservations)', () => {
     expect(retry.json.ips).toEqual(again.json.ips);
     expect(retry.ms).toBeLessThan(3_000);
     expect(readdirSync(dir).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
+  });
+});
+
+describe('host-local with 20,000 ranges (a 600 KB config)', () => {
+  const subnets = Array.from({ length: 20_000 }, (_, i) => ({ subnet: `10.${i >> 8}.${i & 255}.0/24` }));
+
+  it.each([
+    ['in one range set', [subnets]],
+    ['as 20,000 range sets', subnets.map((r) => [r])],
+  ])('ADD answers 7 naming the field within 2 s, %s, writing nothing', async (_label, ranges) => {
+    const stdin = JSON.stringify(conf(ranges));
+    expect(stdin.length).toBeGreaterThan(500_000);
+    const add = await timed('host-local', { command: 'ADD', stdin });
+    expect(add.json, add.stdout + add.stderr).toMatchObject({ code: 7 });
+    expect(add.json.msg).toBe('invalid field "ipam.ranges": 20000 ranges in all range sets; at most 1024 are allowed');
+    console.log(`20,000-range config (${_label}): ADD refused in ${add.ms} ms`);
+    expect(add.ms).toBeLessThan(2_000);
+    expect(readdirSync(dataDir)).toEqual([]);
   });
 });
