@@ -1,4 +1,4 @@
-import { accessSync, closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CniError, ErrorCode, isNodeErrorCode } from './errors';
 import { log } from './log';
@@ -45,6 +45,18 @@ export function unlinkIfExists(path: string): void {
   }
 }
 
+/** What writeFileAtomic appends for its temporary unless told otherwise (writers under a lock need no unique name). */
+export const TEMP_SUFFIX = '.tmp';
+
+/** Removes a directory that has nothing left in it; one still in use, or gone, is left as it is. */
+export function removeDirIfEmpty(path: string): void {
+  try {
+    rmdirSync(path);
+  } catch (err) {
+    if (!isNodeErrorCode(err, 'ENOTEMPTY') && !isNodeErrorCode(err, 'ENOENT') && !isNodeErrorCode(err, 'EEXIST')) throw err;
+  }
+}
+
 export interface AtomicWriteOptions {
   /** The temporary's path (default `<path>.tmp`); callers that write outside a lock pass a unique one. */
   temp?: string;
@@ -59,7 +71,7 @@ export interface AtomicWriteOptions {
  * a power cut the file holds the old content or the new one, never a prefix or nothing.
  */
 export function writeFileAtomic(path: string, content: string, options: AtomicWriteOptions = {}): boolean {
-  const temp = options.temp ?? `${path}.tmp`;
+  const temp = options.temp ?? `${path}${TEMP_SUFFIX}`;
   const fd = openSync(temp, 'w', options.mode ?? 0o600);
   try {
     writeSync(fd, content);

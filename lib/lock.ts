@@ -66,4 +66,14 @@ export class FileLock {
       this.release();
     }
   }
+
+  /** The same for async work (netlink calls): held across the awaits, so fn must not take this lock again. */
+  async withAsync<T>(fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    this.acquire(timeoutMs);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
 }

@@ -48,24 +48,25 @@ export function presentElements(nft: NftRunner, elements: SetElement[]): SetElem
 }
 
 /**
- * Deletes the elements, then runs `after` (e.g. deleting a chain they were the last to jump to),
- * in one transaction. If nftables refuses (an element or chain already gone, e.g. after `nft flush
- * ruleset`, or a chain still in use by entries this suite has no record of), deletes the elements
- * still present, then tries each of `after` on its own, ignoring refusals. Idempotent.
+ * Deletes the elements and, in the same transaction, `ifUnused` (e.g. a chain they may have been
+ * the last to jump to). nftables refuses the whole transaction when something in `ifUnused` is
+ * still in use: then the elements go alone. When even that is refused (an element already gone,
+ * e.g. after `nft flush ruleset`), only the elements still present go, and each of `ifUnused` is
+ * tried on its own. Idempotent; the listing happens only on that last path.
  */
-export function deleteElements(nft: NftRunner, elements: SetElement[], after: NftCommand[] = []): void {
-  if (!elements.length && !after.length) return;
-  try {
-    nft.apply([...deleteCommands(elements), ...after]);
-  } catch (err) {
-    if (!(err instanceof NftError)) throw err;
-    nft.apply(deleteCommands(presentElements(nft, elements)));
-    for (const command of after) {
-      try {
-        nft.apply([command]);
-      } catch (refused) {
-        if (!(refused instanceof NftError)) throw refused;
-      }
+export function deleteElements(nft: NftRunner, elements: SetElement[], ifUnused: NftCommand[] = []): void {
+  if (!elements.length && !ifUnused.length) return;
+  const refused = (run: () => void): boolean => {
+    try {
+      run();
+      return false;
+    } catch (err) {
+      if (!(err instanceof NftError)) throw err;
+      return true;
     }
-  }
+  };
+  if (!refused(() => nft.apply([...deleteCommands(elements), ...ifUnused]))) return;
+  if (ifUnused.length && !refused(() => nft.apply(deleteCommands(elements)))) return;
+  nft.apply(deleteCommands(presentElements(nft, elements)));
+  for (const command of ifUnused) refused(() => nft.apply([command]));
 }

@@ -11,8 +11,13 @@ export interface ElementSpec<E> extends Pick<EntrySpec<E>, 'resource' | 'shared'
   elements(entry: E): SetElement[];
   /** Installs the entries (and the fixed structure they need) as one transaction. */
   install(nft: NftRunner, entries: E[]): void;
-  /** What removes a group's structure once its last member is gone (e.g. a subnet's chain). */
-  teardown?(group: string): NftCommand[];
+  /**
+   * Structure the entries may have been the last to use (e.g. a subnet's chain their map elements
+   * jump to), deleted in the same transaction as the elements; nftables refuses while another
+   * element still uses it, and then the elements go alone. The kernel's use count decides, so
+   * no DEL lists the other containers.
+   */
+  releaseWith?(entries: E[]): NftCommand[];
   /** The fixed structure the entries' traffic depends on, for CHECK. */
   structure?(entries: E[]): Structure;
 }
@@ -25,12 +30,7 @@ export function elementEntries<E>(nft: NftRunner, spec: ElementSpec<E>): EntrySp
     group: spec.group && ((e) => spec.group!(e)),
     conflicts: spec.conflicts && ((e, held) => spec.conflicts!(e, held)),
     install: (entries) => spec.install(nft, entries),
-    uninstall: (entries, emptiedGroups) =>
-      deleteElements(
-        nft,
-        entries.flatMap((e) => spec.elements(e)),
-        emptiedGroups.flatMap((g) => spec.teardown?.(g) ?? []),
-      ),
+    uninstall: (entries) => deleteElements(nft, entries.flatMap((e) => spec.elements(e)), entries.length ? (spec.releaseWith?.(entries) ?? []) : []),
     brokenStructure: spec.structure && ((entries) => brokenChains(nft, spec.structure!(entries))),
     missing: (entries) => {
       const present = new Set(presentElements(nft, entries.flatMap((e) => spec.elements(e))).map(elementId));

@@ -1,15 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readdirIfExists, readJsonIfValid, readFileIfExists, unlinkIfExists, writeFileAtomic } from '../fs';
+import { readdirIfExists, readJsonIfValid, readFileIfExists, removeDirIfEmpty, syncDirectory, TEMP_SUFFIX, unlinkIfExists, writeFileAtomic } from '../fs';
 import { FileLock } from '../lock';
 import { log } from '../log';
 import type { CmdArgs } from '../skel/cmd-args';
 
 export const DEFAULT_STATE_DIR = '/var/lib/cni-ts';
-
-// every write happens under the lock, so one fixed temporary name per file is enough
-const TEMP_SUFFIX = '.tmp';
 
 /** The state root: CNI_TS_STATE_DIR or /var/lib/cni-ts (never the reference plugins' directories). */
 export const stateRoot = (env: Readonly<Record<string, string | undefined>> = process.env): string => env.CNI_TS_STATE_DIR || DEFAULT_STATE_DIR;
@@ -96,9 +93,9 @@ export class AttachmentState<T> {
 
   /**
    * Every readable record, optionally of one network. Temporaries found on the way are removed
-   * (every write happens under the lock the caller holds, so they are left by killed writers), and
-   * so are records that cannot be read: nothing can use them, and what their attachments own is
-   * still found through the owners.
+   * (every write happens under the lock the caller holds, so they are left by killed writers).
+   * Records that cannot be read are skipped but kept: their attachment's DEL needs to see one is
+   * damaged to look for what it owns through the owners.
    */
   list(network?: string): Array<{ key: AttachmentKey; data: T }> {
     this.removeTemporaries(join(this.dir, 'owners'));
@@ -109,8 +106,7 @@ export class AttachmentState<T> {
         const record = readJsonIfValid<AttachmentKey & { data: T }>(path);
         if (record === undefined && readFileIfExists(path) === undefined) return [];
         if (!isKey(record) || !('data' in record)) {
-          log.warn('removing an attachment record that cannot be read', { path });
-          unlinkIfExists(path);
+          log.warn('skipping an attachment record that cannot be read', { path });
           return [];
         }
         return [{ key: keyOf(record), data: record.data }];
@@ -124,11 +120,13 @@ export class AttachmentState<T> {
     return isKey(owner) ? keyOf(owner) : undefined;
   }
 
+  /** The marker goes first: a crash in between leaves a marker without an owner, which counts for nothing. */
   setOwner(resource: string, key: AttachmentKey, entry: unknown, group?: string): void {
+    if (group !== undefined) {
+      mkdirSync(this.groupDir(group), { recursive: true, mode: 0o700 });
+      writeFileAtomic(join(this.groupDir(group), encodeURIComponent(resource)), '');
+    }
     writeFileAtomic(this.ownerPath(resource), JSON.stringify({ ...keyOf(key), entry }));
-    if (group === undefined) return;
-    mkdirSync(this.groupDir(group), { recursive: true, mode: 0o700 });
-    writeFileAtomic(join(this.groupDir(group), encodeURIComponent(resource)), '');
   }
 
   /** Drops `resource`'s owner (and group marker) when `key` holds it or nobody readable does; returns whether it did. */
@@ -136,15 +134,24 @@ export class AttachmentState<T> {
     const current = this.owner(resource);
     if (current && !sameAttachment(current, key)) return false;
     unlinkIfExists(this.ownerPath(resource));
-    if (group !== undefined) unlinkIfExists(join(this.groupDir(group), encodeURIComponent(resource)));
+    if (group !== undefined) {
+      unlinkIfExists(join(this.groupDir(group), encodeURIComponent(resource)));
+      removeDirIfEmpty(this.groupDir(group));
+    }
     return true;
   }
 
-  /** The resources of `group` that have an owner. */
+  /** Makes the owners released so far durable. */
+  syncOwners(): void {
+    syncDirectory(join(this.dir, 'owners'));
+  }
+
+  /** The resources of `group` that have a readable owner. */
   groupMembers(group: string): string[] {
     return readdirIfExists(this.groupDir(group))
       .filter((f) => !f.endsWith(TEMP_SUFFIX))
-      .map(decodeURIComponent);
+      .map(decodeURIComponent)
+      .filter((resource) => this.owner(resource) !== undefined);
   }
 
   /**

@@ -15,7 +15,6 @@ interface Entry {
 /** The host as a set of installed entry ids; `failOn` makes install fail after the entries before it. */
 class MemoryHost implements EntrySpec<Entry> {
   readonly installed = new Set<string>();
-  readonly torndown: string[] = [];
   failOn?: string;
   resource = (e: Entry) => e.id;
   shared = (e: Entry) => Boolean(e.shared);
@@ -27,9 +26,8 @@ class MemoryHost implements EntrySpec<Entry> {
       this.installed.add(e.id);
     }
   }
-  uninstall(entries: Entry[], emptiedGroups: string[]) {
+  uninstall(entries: Entry[]) {
     for (const e of entries) this.installed.delete(e.id);
-    this.torndown.push(...emptiedGroups);
   }
   missing(entries: Entry[]) {
     return entries.filter((e) => !this.installed.has(e.id));
@@ -102,13 +100,12 @@ describe('OwnedEntries', () => {
     expect([...host.installed].sort()).toEqual(['80/*', '81/10.0.0.1', '81/10.0.0.2']);
   });
 
-  it("a group's structure goes with its last member", () => {
-    owned.add(key('a'), [port('80/10.0.0.1')]);
-    owned.add(key('b'), [port('80/10.0.0.2')]);
+  it('a released port is free again for any address, and its group leaves no directory behind', () => {
+    owned.add(key('a'), [port('80/*')], exclusive);
     owned.remove(key('a'));
-    expect(host.torndown).toEqual([]);
+    owned.add(key('b'), [port('80/10.0.0.1')], exclusive);
     owned.remove(key('b'));
-    expect(host.torndown).toEqual(['80']);
+    expect(readdirSync(join(dir, 'test', 'groups'))).toEqual([]);
   });
 
   it('a record emptied by a power cut: DEL still removes what the attachment owns, found through its owners', () => {

@@ -10,9 +10,8 @@ export interface EntrySpec<E> {
    */
   shared?(entry: E): boolean;
   /**
-   * The group of an owned entry: resources that share host structure (the chain of a subnet) or
-   * compete for one thing (every host address of one port). The structure goes with the group's
-   * last member; `conflicts` decides between members.
+   * The group of an owned entry: resources that compete for one thing (every host address of one
+   * port); `conflicts` decides between members. Groups stay small: they are listed on ADD.
    */
   group?(entry: E): string | undefined;
   /**
@@ -22,11 +21,8 @@ export interface EntrySpec<E> {
   conflicts?(entry: E, held: string): boolean;
   /** Installs the entries (and whatever fixed structure they need). */
   install(entries: E[]): void;
-  /**
-   * Removes the entries, and the structure of `emptiedGroups` (groups left without members), in
-   * one go where the host allows; entries already gone are not an error.
-   */
-  uninstall(entries: E[], emptiedGroups: string[]): void;
+  /** Removes the entries (and structure only they used); entries already gone are not an error. */
+  uninstall(entries: E[]): void;
   /** The entries, of those given, that are not (all) on the host, e.g. after `nft flush ruleset`. */
   missing(entries: E[]): E[];
   /** What is wrong with the fixed structure (chains, rules) the entries depend on; empty when intact. */
@@ -183,18 +179,11 @@ export class OwnedEntries<E> {
       const owner = this.state.owner(this.spec.resource(e));
       return owner === undefined || sameAttachment(owner, key);
     });
-    this.spec.uninstall(owned, this.groupsEmptiedBy(owned));
+    this.spec.uninstall(owned);
     // only once the entries are gone: a failed DEL keeps what a retry needs
     for (const e of owned) if (!this.isShared(e)) this.state.releaseOwner(this.spec.resource(e), key, this.spec.group?.(e));
-  }
-
-  private groupsEmptiedBy(leaving: E[]): string[] {
-    const byGroup = new Map<string, Set<string>>();
-    for (const e of leaving) {
-      const group = this.isShared(e) ? undefined : this.spec.group?.(e);
-      if (group !== undefined) byGroup.set(group, (byGroup.get(group) ?? new Set()).add(this.spec.resource(e)));
-    }
-    return [...byGroup].filter(([group, resources]) => this.state.groupMembers(group).every((m) => resources.has(m))).map(([group]) => group);
+    // a released owner that came back after a power cut would hold its port against every later container
+    if (owned.length) this.state.syncOwners();
   }
 
   private ownedWithoutRecord(key: AttachmentKey): E[] {

@@ -5,7 +5,7 @@ import { deleteLink, linkByIndex, openHostSocket, openSocketIn, type LinkInfo } 
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
-import { attachmentKey, bridgeState, masqEntries, masquerade, spoofCheck } from './attachment';
+import { attachmentKey, bridgeLinkLock, bridgeState, masqEntries, masquerade, spoofCheck } from './attachment';
 import { deleteBridgeIfUnused, enableForwarding, ensureBridge, ensureGatewayAddresses } from './bridge-link';
 import { parseConfig } from './config';
 import { addressingOf, configureContainer, containerRoutes } from './container';
@@ -22,11 +22,16 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   const ctr = openSocketIn(cmd.netns);
   try {
     return await new UndoStack().run(async (undo) => {
-      const { link: bridge, created } = await ensureBridge(host, conf);
-      if (created) undo.push(`bridge ${bridge.name}`, () => deleteBridgeIfUnused(host, bridge));
-      const veth = await createVeth(host, ctr, { netnsPath: cmd.netns, ifname: cmd.ifname, mtu: conf.mtu, mac: conf.mac });
-      undo.push(`veth ${veth.host.name}`, () => deleteLink(host, veth.host.index));
-      await attachToBridge(host, veth.host, bridge, conf.hairpinMode);
+      // from "the bridge exists" to "our veth is its port", no failed ADD may take the bridge away
+      const lock = bridgeLinkLock(cmd, conf.bridge);
+      const { bridge, veth } = await lock.withAsync(async () => {
+        const { link, created } = await ensureBridge(host, conf);
+        if (created) undo.push(`bridge ${link.name}`, () => lock.withAsync(() => deleteBridgeIfUnused(host, link)));
+        const pair = await createVeth(host, ctr, { netnsPath: cmd.netns, ifname: cmd.ifname, mtu: conf.mtu, mac: conf.mac });
+        undo.push(`veth ${pair.host.name}`, () => deleteLink(host, pair.host.index));
+        await attachToBridge(host, pair.host, link, conf.hairpinMode);
+        return { bridge: link, veth: pair };
+      });
 
       const state = bridgeState(cmd);
       state.withLock(() => state.write(attachmentKey(cmd), { bridge: bridge.name, hostVeth: veth.host.name }));

@@ -1,4 +1,7 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatIP, formatPrefix } from '../../lib/ip';
+import { FileLock } from '../../lib/lock';
 import { openNft } from '../../lib/nft';
 import { AttachmentState, stateRoot, type StateEnv } from '../../lib/state/attachment-state';
 
@@ -15,6 +18,13 @@ export interface BridgeRecord {
 }
 
 export const bridgeState = (cmd: StateEnv) => new AttachmentState<BridgeRecord>(stateRoot(cmd.env), 'bridge');
+
+/** Held while an ADD makes sure of the bridge and attaches its veth, and while a failed ADD takes a bridge it created away. */
+export function bridgeLinkLock(cmd: StateEnv, bridge: string): FileLock {
+  const dir = join(stateRoot(cmd.env), 'bridge', 'links');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return new FileLock(join(dir, `${bridge}.lock`));
+}
 
 export const masquerade = (cmd: StateEnv) => newMasquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
 

@@ -8,8 +8,7 @@ export const masqueradeSpec: ElementSpec<MasqEntry> = {
   elements: (e): SetElement[] => [{ family: 'inet', kind: 'map', set: mapName(e.family), elem: e.ip, text: e.ip }],
   install: (nft, entries) => nft.apply(addTransaction(entries)),
   // every address of a subnet jumps to the subnet's chain: the chain goes with the last of them
-  group: chainName,
-  teardown: (chain) => [{ delete: { chain: inTable({ name: chain }) } }],
+  releaseWith: (entries) => [...new Set(entries.map(chainName))].map((name) => ({ delete: { chain: inTable({ name }) } })),
   structure: (entries) => ({
     commands: addTransaction(entries),
     chains: [{ family: 'inet', name: 'postrouting' }, ...[...new Set(entries.map(chainName))].map((name) => ({ family: 'inet' as const, name }))],

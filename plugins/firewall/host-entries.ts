@@ -37,7 +37,7 @@ export function firewallEntries(nft: NftRunner, iptables: Iptables): EntrySpec<F
         const script = uninstallScript(filterTable(family), allow.map((e) => e.address));
         if (script) iptables.restore(family, script);
       }
-      isolation.uninstall(entries.filter(isIsolation), []);
+      isolation.uninstall(entries.filter(isIsolation));
     },
     brokenStructure: (entries) => {
       const isolate = entries.filter(isIsolation);

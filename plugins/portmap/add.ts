@@ -8,6 +8,7 @@ import { parseConfig, type PortMapConfig } from './config';
 import { containerAddresses, planEntries, type PortmapEntry } from './entries';
 import { enableLocalnetRouting } from './localnet';
 import { isExclusive } from './port-maps';
+import { hostIPOf } from './rules';
 
 /** Installs the mappings (one nftables transaction) and passes prevResult through. */
 export async function add(cmd: CmdArgs): Promise<Result> {
@@ -35,10 +36,9 @@ function portInUse(conf: PortMapConfig, err: ResourceTakenError<PortmapEntry>): 
   const e = err.entry;
   if (e.kind !== 'dnat') return new CniError(ErrorCode.PortInUse, err.message);
   const mapping = conf.mappings.find((m) => m.protocol === e.protocol && m.hostPort === e.hostPort && m.hostIP === e.hostIP);
-  const where = (hostIP: string | undefined) => (hostIP ? hostIP : `every IPv${e.family} address`);
-  const heldOn = err.held.split('/')[1];
+  const where = (hostIP: string | undefined) => hostIP ?? `every IPv${e.family} address`;
   return new CniError(
     ErrorCode.PortInUse,
-    `${mapping ? `field "${mapping.field}": ` : ''}host port ${e.protocol}/${e.hostPort} on ${where(e.hostIP)} is not free: it is mapped on ${where(heldOn === '*' ? undefined : heldOn)}, ${err.message}`,
+    `${mapping ? `field "${mapping.field}": ` : ''}host port ${e.protocol}/${e.hostPort} on ${where(e.hostIP)} is not free: it is mapped on ${where(hostIPOf(err.held))}, ${err.message}`,
   );
 }

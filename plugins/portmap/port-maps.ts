@@ -2,7 +2,7 @@ import { NftError } from '../../lib/errors';
 import { OwnedElements, type ElementSpec, type NftRunner } from '../../lib/nft';
 import type { AttachmentState } from '../../lib/state/attachment-state';
 import type { DnatEntry, PortmapEntry } from './entries';
-import { deleteLine, elementLine, elementOf, getLine, isEveryAddress, portGroup, resourceOf, STRUCTURE_CHAINS, structureScript } from './rules';
+import { deleteLine, elementLine, elementOf, getLine, hostIPOf, portGroup, resourceOf, STRUCTURE_CHAINS, structureScript } from './rules';
 
 /**
  * One text transaction: the fixed structure, then the entries' elements. A map element whose key
@@ -42,7 +42,7 @@ export const portmapSpec: ElementSpec<PortmapEntry> = {
   elements: (e) => [elementOf(e)],
   install,
   group: (e) => (e.kind === 'dnat' ? portGroup(e) : undefined),
-  conflicts: (e, held) => e.kind === 'dnat' && (e.hostIP === undefined || isEveryAddress(held)),
+  conflicts: (e, held) => e.kind === 'dnat' && (e.hostIP === undefined || hostIPOf(held) === undefined),
   structure: () => ({ script: structureScript(), chains: STRUCTURE_CHAINS.map((name) => ({ family: 'inet', name })) }),
 };
 

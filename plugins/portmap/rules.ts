@@ -110,8 +110,11 @@ export function resourceOf(e: PortmapEntry): string {
 /** Every DNAT resource of one family, protocol and host port, whatever its host address. */
 export const portGroup = (e: DnatEntry): string => `dnat${e.family}/${e.protocol}/${e.hostPort}`;
 
-/** Whether a DNAT resource (see resourceOf) holds its port on every host address. */
-export const isEveryAddress = (resource: string): boolean => resource.split('/')[1] === '*';
+/** The host address a DNAT resource (see resourceOf) holds its port on; undefined for every address. */
+export function hostIPOf(resource: string): string | undefined {
+  const hostIP = resource.split('/')[1];
+  return hostIP === '*' ? undefined : hostIP;
+}
 
 export const deleteLine = (e: DnatEntry): string => `delete element ${T} ${dnatMap(e)} { ${dnatKey(e)} }`;
 

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readJsonIfValid, unlinkIfExists, writeFileAtomic } from '../../lib/fs';
+import { readJsonIfValid, TEMP_SUFFIX, unlinkIfExists, writeFileAtomic } from '../../lib/fs';
 
 /** What ADD changed, as it was before; the reference's file format (`<dataDir>/<containerID>_<ifname>.json`). */
 export interface SavedAttributes {
@@ -26,5 +26,5 @@ export function loadAttributes(dataDir: string, containerId: string, ifname: str
 
 export function forgetAttributes(dataDir: string, containerId: string, ifname: string): void {
   unlinkIfExists(path(dataDir, containerId, ifname));
-  unlinkIfExists(`${path(dataDir, containerId, ifname)}.tmp`); // left by an ADD killed mid-write
+  unlinkIfExists(`${path(dataDir, containerId, ifname)}${TEMP_SUFFIX}`); // left by an ADD killed mid-write
 }

@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { invalidField } from '../../lib/errors';
 import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
 import { requestedMac } from '../../lib/skel/mac';
-import { NetConf, parseWith } from '../../lib/types';
+import { lenientString, NetConf, parseWith } from '../../lib/types';
 
 const opt = z.optional;
 const Attributes = {
@@ -36,8 +36,11 @@ export interface TuningConfig {
 
 export const DEFAULT_DATA_DIR = '/run/cni/tuning';
 
-/** The backup directory alone (STATUS and GC have no interface whose sysctl keys could be checked). */
-export const dataDirOf = (cmd: CmdArgs): string => parseWith(TuningConf, cmd.config, 'tuning config').dataDir || DEFAULT_DATA_DIR;
+/**
+ * The backup directory alone, read leniently: for STATUS (no interface whose sysctl keys could be
+ * checked) and DEL (which must not refuse a config ADD refused).
+ */
+export const dataDirOf = (cmd: Pick<CmdArgs, 'config'>): string => lenientString(cmd.config, 'dataDir') || DEFAULT_DATA_DIR;
 
 /** args.cni.* override the config's fields, per attachment, as in the reference. */
 export function parseConfig(cmd: CmdArgs): TuningConfig {

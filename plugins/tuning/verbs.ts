@@ -5,11 +5,11 @@ import { linkByName, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '.
 import { netnsExists, withNetns } from '../../lib/netns';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import { readSysctl, writeSysctl } from '../../lib/sysctl';
-import { lenientString, type Result } from '../../lib/types';
+import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
 import { applyAttributes, currentAttributes, differences } from './attributes';
 import { forgetAttributes, loadAttributes, saveAttributes, type SavedAttributes } from './backup';
-import { dataDirOf, DEFAULT_DATA_DIR, parseConfig, type TuningConfig } from './config';
+import { dataDirOf, parseConfig, type TuningConfig } from './config';
 
 const wantedAttributes = (conf: TuningConfig): SavedAttributes => ({ mac: conf.mac, mtu: conf.mtu, promisc: conf.promisc, allmulti: conf.allmulti, txQLen: conf.txQLen });
 
@@ -58,7 +58,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
  * only dataDir, so a config ADD refused (a sysctl outside net.*) does not stop it.
  */
 export async function del(cmd: CmdArgs): Promise<void> {
-  const dataDir = lenientString(cmd.config, 'dataDir') || DEFAULT_DATA_DIR;
+  const dataDir = dataDirOf(cmd);
   const saved = loadAttributes(dataDir, cmd.containerId, cmd.ifname);
   if (!saved) return forgetAttributes(dataDir, cmd.containerId, cmd.ifname);
   try {

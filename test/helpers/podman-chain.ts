@@ -73,28 +73,23 @@ export const inHost = (node: ChainNode, command: string, ...args: string[]): str
     env: { PATH: process.env.PATH, ...chainEnv(node) },
   });
 
-/** The suite's tables in the host namespace (empty when there are none). */
+/** The suite's tables in the host namespace (empty when there are none; any other nft failure throws). */
 export function suiteTables(node: ChainNode): string {
-  const list = (family: string) => {
-    try {
-      return inHost(node, 'nft', 'list', 'table', family, 'cni_ts');
-    } catch {
-      return '';
-    }
-  };
-  return list('inet') + list('bridge');
+  const tables = inHost(node, 'nft', 'list', 'tables');
+  return ['inet', 'bridge']
+    .filter((family) => tables.includes(`table ${family} cni_ts\n`))
+    .map((family) => inHost(node, 'nft', 'list', 'table', family, 'cni_ts'))
+    .join('');
 }
 
 /** The elements of every set and map in the suite's tables, as "family set element" lines. */
 export function suiteElements(node: ChainNode): string[] {
   const out: string[] = [];
-  for (const family of ['inet', 'bridge']) {
-    let listing: { nftables: Array<{ set?: { name: string; elem?: unknown[] }; map?: { name: string; elem?: unknown[] } }> };
-    try {
-      listing = JSON.parse(inHost(node, 'nft', '-j', 'list', 'table', family, 'cni_ts'));
-    } catch {
-      continue;
-    }
+  const tables = inHost(node, 'nft', 'list', 'tables');
+  for (const family of ['inet', 'bridge'].filter((f) => tables.includes(`table ${f} cni_ts\n`))) {
+    const listing: { nftables: Array<{ set?: { name: string; elem?: unknown[] }; map?: { name: string; elem?: unknown[] } }> } = JSON.parse(
+      inHost(node, 'nft', '-j', 'list', 'table', family, 'cni_ts'),
+    );
     for (const x of listing.nftables) {
       const s = x.set ?? x.map;
       for (const e of s?.elem ?? []) out.push(`${family} ${s!.name} ${JSON.stringify(e)}`);

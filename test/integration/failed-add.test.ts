@@ -28,6 +28,14 @@ describe('a failed bridge ADD leaves nothing, not even the bridge it created', (
     expect(suiteTables(node)).toBe('');
   });
 
+  it('refuses a bad IPAM config before touching the kernel: a non-bridge interface holding the bridge name is not even looked at', async () => {
+    // were the bridge step reached first, this interface would make ADD fail with 110 "not a bridge"
+    node.host.exec('ip', ['link', 'add', BRIDGE, 'type', 'veth', 'peer', 'name', 'cnifadd1']);
+    const add = await invokeChainPlugin(node, NET, 'bridge', 'ADD', pool.make('c'), undefined, ipam({ subnet: '10.63.0.0/33' }));
+    expect(add.json?.code, add.stdout).toBe(7);
+    expect(add.json.msg).toContain('ipam.ranges[0][0].subnet');
+  });
+
   it('a failure after the bridge was created (the interface name is taken) takes the new bridge away', async () => {
     const ctr = pool.make('c');
     ctr.exec('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);

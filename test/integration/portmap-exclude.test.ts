@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
 import { addChain, inHost, invokeChainPlugin, ok } from '../helpers/podman-chain';
+import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
 
 let node: NodeFixture;
@@ -29,7 +30,7 @@ describe('portmap exclusion set for local addresses that are not host ports', ()
 
     inHost(node, 'nft', 'add', 'element', 'inet', 'cni_ts', 'portmap4_exclude', '{ 10.96.0.0/12 }');
     expect(ask(pod, 'tcp', CLUSTER_IP, 8080)).toMatch(/^service saw /);
-    expect(ask(node.outside, 'tcp', '198.51.100.1', 8080)).toMatch(/^hostport saw /);
+    expect(ask(node.outside, 'tcp', UPLINK.host4, 8080)).toMatch(/^hostport saw /);
 
     // the administrator's elements survive later ADDs, which rebuild the chains
     const other = pool.make('other');

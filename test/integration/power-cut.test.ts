@@ -1,7 +1,7 @@
 import { readdirSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { execGc } from '../helpers/exec-plugin';
+import { BIN_DIR, execGc } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { addChain, chainConfs, chainEnv, inHost, invokeChainPlugin, ok, suiteElements, type ChainNode, type ChainPlugin } from '../helpers/podman-chain';
@@ -52,6 +52,18 @@ describe('state files emptied by a power cut', () => {
     expect(elementsMentioning(ipB)).toEqual([]);
   });
 
+  it('records: a cni-ts-reapply (which lists every record) before the DEL does not make the DEL forget what it owned', async () => {
+    const { b, ipB } = await twoContainers();
+    truncateAll(join(node.dir, 'state'), (p) => p.includes('/attachments/'));
+    inHost(node, join(BIN_DIR, 'cni-ts-reapply'));
+    for (const plugin of DEL_ORDER) ok(await invokeChainPlugin(node, NET, plugin, 'DEL', b));
+    expect(elementsMentioning(ipB)).toEqual([]);
+    // its host port is free again
+    const c = pool.make('c');
+    const bridge = await addChain(node, NET, c, ['bridge']);
+    ok(await invokeChainPlugin(node, NET, 'portmap', 'ADD', c, bridge.json));
+  });
+
   it('records: GC removes what the stale container owned and keeps the valid one', async () => {
     const { a, ipA, ipB } = await twoContainers();
     truncateAll(join(node.dir, 'state'), (p) => p.includes('/attachments/'));
@@ -64,7 +76,7 @@ describe('state files emptied by a power cut', () => {
     expect(elementsMentioning(ipA).length).toBeGreaterThan(0);
   });
 
-  it('owners, group markers and the tuning backup: DEL succeeds and removes the container\'s entries, not the other\'s', async () => {
+  it('owners and the tuning backup: DEL succeeds and removes the container\'s entries, not the other\'s', async () => {
     const { a, ipA, ipB } = await twoContainers();
     expect(truncateAll(join(node.dir, 'state'), (p) => p.includes('/owners/'))).toBeGreaterThan(4);
     expect(truncateAll(join(node.dir, 'tuning'), () => true)).toBe(2);
