@@ -1,4 +1,4 @@
-import { CniError, ErrorCode, invalidField as invalid } from '../../lib/errors';
+import { invalidField as invalid } from '../../lib/errors';
 import {
   addToIP,
   bitsOf,

@@ -19,8 +19,13 @@ const conf = () => ({
   ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.67.0.0/24' }]] },
 });
 
-const add = (ctr: TestNetns) =>
-  execPlugin('bridge', { command: 'ADD', containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin: conf(), inNetns: host.name, env: { CNI_TS_STATE_DIR: join(dir, 'state') } });
+/** A bridge ADD for each container, in turn; each must succeed. */
+async function addAll(...ctrs: TestNetns[]): Promise<void> {
+  for (const ctr of ctrs) {
+    const r = await execPlugin('bridge', { command: 'ADD', containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin: conf(), inNetns: host.name, env: { CNI_TS_STATE_DIR: join(dir, 'state') } });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  }
+}
 
 /**
  * Sends one UDP datagram from `ns` to host:port with SO_BROADCAST set (without it the kernel refuses
@@ -57,10 +62,7 @@ describe('bridge IPv4 broadcast', () => {
   it('gives the container and bridge addresses the subnet broadcast (brd), as the reference does', async () => {
     const c1 = pool.make('c');
     const c2 = pool.make('c');
-    for (const c of [c1, c2]) {
-      const r = await add(c);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-    }
+    await addAll(c1, c2);
     expect(ipv4(c1, 'eth0')).toEqual([expect.objectContaining({ local: '10.67.0.2', prefixlen: 24, broadcast: '10.67.0.255' })]);
     expect(ipv4(c2, 'eth0')).toEqual([expect.objectContaining({ local: '10.67.0.3', prefixlen: 24, broadcast: '10.67.0.255' })]);
     expect(ipv4(host, 'cnitb0')).toEqual([expect.objectContaining({ local: '10.67.0.1', prefixlen: 24, broadcast: '10.67.0.255' })]);
@@ -69,10 +71,7 @@ describe('bridge IPv4 broadcast', () => {
   it("lets a container send a UDP datagram to its interface's broadcast address and the other container receive it", async () => {
     const sender = pool.make('c');
     const receiver = pool.make('c');
-    for (const c of [sender, receiver]) {
-      const r = await add(c);
-      expect(r.code, r.stdout + r.stderr).toBe(0);
-    }
+    await addAll(sender, receiver);
     const target = reportedBroadcast(sender, 'eth0');
     expect(target).toBe('10.67.0.255');
     expect(reportedBroadcast(host, 'cnitb0')).toBe('10.67.0.255');

@@ -1,27 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
-import { netnsPool, type TestNetns } from '../helpers/netns';
-import { requireRoot } from '../helpers/root';
+import { useDirFixture } from '../helpers/dir-fixture';
+import type { TestNetns } from '../helpers/netns';
 
 // Issue 11: a full /16 answered "no addresses" after 24-29 s under the network's lock, and a
 // 20,000-range config spun ADD for over a minute.
 const REFERENCE = '/usr/lib/cni/host-local';
-const pool = netnsPool();
 let dataDir: string;
 let ns: TestNetns;
-
-beforeAll(requireRoot);
-beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), 'cnit-hls-'));
-  ns = pool.make('hls');
-});
-afterEach(() => {
-  pool.destroyAll();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const pool = useDirFixture('cnit-hls-', 'hls', (dir, made) => ((dataDir = dir), (ns = made)));
 afterAll(() => pool.destroyAll());
 
 const conf = (ranges: unknown) => ({ cniVersion: '1.0.0', name: 'big', type: 'bridge', ipam: { type: 'host-local', dataDir, ranges } });

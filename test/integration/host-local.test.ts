@@ -1,27 +1,16 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { delegate } from '../../lib/invoke/delegate';
 import { parseCniArgs, type CmdArgs } from '../../lib/skel';
 import { BIN_DIR, execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
-import { netnsPool, type TestNetns } from '../helpers/netns';
-import { requireRoot } from '../helpers/root';
+import { useDirFixture } from '../helpers/dir-fixture';
+import type { TestNetns } from '../helpers/netns';
 
 const REFERENCE = '/usr/lib/cni/host-local';
-const pool = netnsPool();
 let dataDir: string;
 let ns: TestNetns;
-
-beforeAll(requireRoot);
-beforeEach(() => {
-  dataDir = mkdtempSync(join(tmpdir(), 'cnit-hl-'));
-  ns = pool.make('hl');
-});
-afterEach(() => {
-  pool.destroyAll();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const pool = useDirFixture('cnit-hl-', 'hl', (dir, made) => ((dataDir = dir), (ns = made)));
 
 function conf(ipam: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
   return {

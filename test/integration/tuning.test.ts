@@ -1,27 +1,18 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
-import { netnsPool, type TestNetns } from '../helpers/netns';
-import { requireRoot } from '../helpers/root';
+import { useDirFixture } from '../helpers/dir-fixture';
+import type { TestNetns } from '../helpers/netns';
 
-const pool = netnsPool();
 let dir: string;
 let ctr: TestNetns;
-
-beforeAll(requireRoot);
+const pool = useDirFixture('cnit-tune-', 'tune', (made, ns) => ((dir = made), (ctr = ns)));
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'cnit-tune-'));
-  ctr = pool.make('tune');
   // the interface a main plugin would have created: a veth whose peer stays in a second namespace
   const peer = pool.make('peer');
   ctr.exec('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'p0', 'netns', peer.name]);
   ctr.exec('ip', ['link', 'set', 'eth0', 'up']);
-});
-afterEach(() => {
-  pool.destroyAll();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 const prevResult = () => ({ cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: ctr.path, mac: link().address }], ips: [{ address: '10.9.0.2/24', interface: 0 }] });
