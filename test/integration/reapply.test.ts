@@ -1,46 +1,27 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN_DIR, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
+import { BIN_DIR } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
-import { useNodeFixture } from '../helpers/node-fixture';
+import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
+import { inHost, invokeChainPlugin, ok } from '../helpers/podman-chain';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
 
-let dir: string;
-let host: TestNetns;
-let outside: TestNetns;
-const pool = useNodeFixture('cnit-reapply-', (node) => ({ dir, host, outside } = node));
+let node: NodeFixture;
+const pool = useNodeFixture('cnit-reapply-', (fixture) => (node = fixture));
 
-const NET = 'renet';
-const confs = (prevResult?: object) => ({
-  bridge: {
-    type: 'bridge',
-    bridge: 'cnire0',
-    isGateway: true,
-    isDefaultGateway: true,
-    ipMasq: true,
-    macspoofchk: true,
-    ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.49.0.0/24' }], [{ subnet: 'fd49::/64' }]] },
-    ...(prevResult ? { prevResult } : {}),
-  },
-  portmap: { type: 'portmap', runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }, ...(prevResult ? { prevResult } : {}) },
-  firewall: { type: 'firewall', ingressPolicy: 'same-bridge', ...(prevResult ? { prevResult } : {}) },
-});
-const env = () => ({ CNI_TS_STATE_DIR: join(dir, 'state') });
+const NET = { name: 'renet', octet: 49 };
+// the ingress policy in our table only: no iptables rules, so the ruleset can be compared whole
+const NFT_ONLY = { backend: '' };
 const invoke = (plugin: 'bridge' | 'portmap' | 'firewall', command: string, ctr: TestNetns, prevResult?: object) =>
-  execPlugin(plugin, { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin: { cniVersion: '1.1.0', name: NET, ...confs(prevResult)[plugin] }, inNetns: host.name, env: env() });
-const ok = (r: PluginOutcome) => expect(r.code, r.stdout + r.stderr).toBe(0);
+  invokeChainPlugin(node, NET, plugin, command, ctr, prevResult, plugin === 'firewall' ? NFT_ONLY : {});
 
-function reapply() {
-  const r = spawnSync('ip', ['netns', 'exec', host.name, join(BIN_DIR, 'cni-ts-reapply')], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env() } });
-  expect(r.status, r.stdout + r.stderr).toBe(0);
-  return JSON.parse(r.stdout);
-}
+const reapply = () => JSON.parse(inHost(node, join(BIN_DIR, 'cni-ts-reapply')));
 
 /** The host's ruleset, table by table in name order (re-creating tables changes their order in the listing). */
 const ruleset = () =>
-  execFileSync('ip', ['netns', 'exec', host.name, 'nft', 'list', 'ruleset'], { encoding: 'utf8' })
+  execFileSync('ip', ['netns', 'exec', node.host.name, 'nft', 'list', 'ruleset'], { encoding: 'utf8' })
     .split(/^(?=table )/m)
     .sort()
     .join('');
@@ -53,12 +34,12 @@ describe('cni-ts-reapply', () => {
     ok(await invoke('portmap', 'ADD', ctr, bridge.json));
     ok(await invoke('firewall', 'ADD', ctr, bridge.json));
     await serve(ctr, 'tcp', 80, 'web');
-    await serve(outside, 'tcp', 7000, 'world');
-    const works = () => [ask(outside, 'tcp', UPLINK.host4, 8080), ask(ctr, 'tcp', UPLINK.outside4, 7000)];
+    await serve(node.outside, 'tcp', 7000, 'world');
+    const works = () => [ask(node.outside, 'tcp', UPLINK.host4, 8080), ask(ctr, 'tcp', UPLINK.outside4, 7000)];
     expect(works()).toEqual([`web saw ${UPLINK.outside4}`, `world saw ${UPLINK.host4}`]);
     const before = ruleset();
 
-    execFileSync('ip', ['netns', 'exec', host.name, 'nft', 'flush', 'ruleset']);
+    execFileSync('ip', ['netns', 'exec', node.host.name, 'nft', 'flush', 'ruleset']);
     expect(works()).toEqual([undefined, undefined]);
     for (const plugin of ['bridge', 'portmap', 'firewall'] as const) {
       const check = await invoke(plugin, 'CHECK', ctr, bridge.json);
@@ -84,7 +65,7 @@ describe('cni-ts-reapply', () => {
     ok(await invoke('portmap', 'ADD', ctr, bridge.json));
     ok(await invoke('portmap', 'DEL', ctr));
     ok(await invoke('bridge', 'DEL', ctr));
-    execFileSync('ip', ['netns', 'exec', host.name, 'nft', 'flush', 'ruleset']);
+    execFileSync('ip', ['netns', 'exec', node.host.name, 'nft', 'flush', 'ruleset']);
     expect(reapply().installed).toEqual({ 'bridge ipMasq': 0, 'bridge macspoofchk': 0, portmap: 0, firewall: 0 });
     expect(ruleset().trim()).toBe('');
   });
