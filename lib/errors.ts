@@ -24,6 +24,8 @@ export const ErrorCode = {
   /** iptables (the firewall plugin's FORWARD rules) refused or failed. */
   FirewallFailure: 132,
   CheckFailed: 140,
+  /** The DNS server a plugin runs (dnsname's dnsmasq) failed to start. */
+  DnsServerFailure: 150,
   Internal: 999,
 } as const;
 

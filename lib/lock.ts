@@ -11,7 +11,8 @@ export const lockTimeoutMs = (env: Readonly<Record<string, string | undefined>> 
 };
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-const sleepSync = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
+/** Blocks the thread for `ms` (a plugin is one short synchronous job; nothing else waits on its event loop). */
+export const sleepSync = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
 
 /**
  * An exclusive flock(2) on `path` (created if missing), compatible with the Go plugins'

@@ -48,3 +48,8 @@ export function prefixContains(prefix: Prefix, ip: IP): boolean {
 export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
   return prefixContains(a, networkAddress(b)) || prefixContains(b, networkAddress(a));
 }
+
+const NOT_GLOBAL = ['0.0.0.0/8', '127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4', '255.255.255.255/32', '::/128', '::1/128', 'fe80::/10', 'ff00::/8'].map((p) => parsePrefix(p)!);
+
+/** Go's net.IP.IsGlobalUnicast: not unspecified, loopback, link-local or multicast (private ranges count). */
+export const isGlobalUnicast = (ip: IP): boolean => !NOT_GLOBAL.some((p) => prefixContains(p, ip));

@@ -114,6 +114,11 @@ export class AttachmentState<T> {
     );
   }
 
+  /** Whether `network` has any record left (readable or not), without reading them. */
+  hasRecords(network: string): boolean {
+    return readdirIfExists(join(this.dir, 'attachments', network)).some((f) => !f.endsWith(TEMP_SUFFIX));
+  }
+
   /** The owner of `resource`; undefined when none, or when its file cannot be read. */
   owner(resource: string): AttachmentKey | undefined {
     const owner = readJsonIfValid<unknown>(this.ownerPath(resource));

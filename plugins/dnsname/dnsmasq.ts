@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { CniError, ErrorCode } from '../../lib/errors';
+import { readFileIfExists } from '../../lib/fs';
+import { sleepSync } from '../../lib/lock';
+import type { NetworkDns } from './files';
+
+// Debian puts dnsmasq in /usr/sbin, which a runtime's PATH may lack
+const FALLBACK_DIRS = ['/usr/sbin', '/sbin'];
+
+/** The dnsmasq executable on PATH (or in /usr/sbin), or undefined. */
+export function findDnsmasq(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  for (const dir of [...(env.PATH ?? '').split(':').filter(Boolean), ...FALLBACK_DIRS]) {
+    const candidate = join(dir, 'dnsmasq');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export function requireDnsmasq(env: Readonly<Record<string, string | undefined>>): string {
+  const path = findDnsmasq(env);
+  if (!path) throw new CniError(ErrorCode.PluginNotAvailable, 'dnsmasq is not installed (Debian: apt install dnsmasq-base): the dnsname plugin runs one per network');
+  return path;
+}
+
+/**
+ * The pid of this network's dnsmasq when it runs: the pidfile's pid, alive, and really a dnsmasq
+ * with this network's config (a pid is reused after a crash; a killed process waiting to be
+ * reaped has no command line).
+ */
+export function runningPid(dns: NetworkDns): number | undefined {
+  const pid = Number((readFileIfExists(dns.pidfile) ?? '').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const cmdline = readFileIfExists(`/proc/${pid}/cmdline`) ?? '';
+  return cmdline.split('\0').includes(`--conf-file=${dns.conf}`) ? pid : undefined;
+}
+
+/**
+ * Starts dnsmasq for the network and waits until it serves (it daemonises once its sockets are
+ * bound, and writes its pidfile). Its startup errors go to a file, not to a pipe the daemon
+ * would keep open.
+ */
+export function startDnsmasq(executable: string, dns: NetworkDns): number {
+  const errors = openSync(dns.errors, 'w', 0o600);
+  let status: number | null;
+  try {
+    status = spawnSync(executable, ['-u', 'root', `--conf-file=${dns.conf}`], { stdio: ['ignore', 'ignore', errors] }).status;
+  } finally {
+    closeSync(errors);
+  }
+  const pid = runningPid(dns);
+  if (status !== 0 || pid === undefined) {
+    const why = (readFileIfExists(dns.errors) ?? '').trim() || `exit status ${status}`;
+    throw new CniError(ErrorCode.DnsServerFailure, `cannot start dnsmasq for network ${JSON.stringify(dns.network)}: ${why}`);
+  }
+  return pid;
+}
+
+/** Tells dnsmasq to read its hosts file again (its pid and sockets stay). */
+export const reloadDnsmasq = (pid: number): void => void process.kill(pid, 'SIGHUP');
+
+/** Stops this network's dnsmasq, if it runs: SIGTERM, then SIGKILL after 1 s. */
+export function stopDnsmasq(dns: NetworkDns): void {
+  const pid = runningPid(dns);
+  if (pid === undefined) return;
+  signal(pid, 'SIGTERM');
+  const deadline = Date.now() + 1000;
+  while (runningPid(dns) === pid && Date.now() < deadline) sleepSync(10);
+  if (runningPid(dns) === pid) signal(pid, 'SIGKILL');
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
