@@ -1,4 +1,4 @@
-import { CniError, ErrorCode } from '../../lib/errors';
+import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
 import { addToIP, formatIP, networkAddress, parseIP, parsePrefix, type IP, type Prefix } from '../../lib/ip';
 import { addAddress, addRoute, listAddresses, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { withNetns } from '../../lib/netns';
@@ -59,7 +59,13 @@ export async function configureContainer(
   for (const route of routes) {
     const dst = parsePrefix(route.dst)!;
     const gateway = route.gw ? parseIP(route.gw) : addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
-    await addRoute(sock, { dst: { ip: networkAddress(dst), length: dst.length }, gw: gateway, linkIndex: link.index, priority: route.priority, table: route.table, scope: route.scope, mtu: route.mtu });
+    try {
+      await addRoute(sock, { dst: { ip: networkAddress(dst), length: dst.length }, gw: gateway, linkIndex: link.index, priority: route.priority, table: route.table, scope: route.scope, mtu: route.mtu });
+    } catch (err) {
+      // the first route wins, as in the reference's ConfigureIface: a container joining a second
+      // network (podman network connect) already has its default route through the first
+      if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) throw err;
+    }
   }
   if (enableDad) await waitForDad(sock, link);
 }
