@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readdirIfExists } from '../../lib/fs';
 import { cacheFiles, hostVeths, ipamFiles, runCnitool, stateRecords } from '../helpers/cnitool';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
@@ -37,13 +38,23 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
     const list = install(file);
     const ctr = pool.make('c');
     const wantsPorts = list.plugins.some((p) => p.capabilities?.portMappings);
-    const env: Record<string, string> = wantsPorts ? { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] }) } : {};
+    const env: Record<string, string> = {
+      ...(wantsPorts ? { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] }) } : {}),
+      // dnsname: the container's name as Podman passes it, and its dnsmasq's files in the test's directory
+      CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=example',
+      XDG_RUNTIME_DIR: join(dir, 'run'),
+    };
 
     const add = runCnitool(host, dir, ['add', list.name, ctr.path], env);
     expect(add.code, add.stdout + add.stderr).toBe(0);
     expect(add.json.cniVersion).toBe(list.cniVersion);
     // 0.4.0 results carry ips[].version; 1.x results do not
     for (const ip of add.json.ips ?? []) expect('version' in ip).toBe(list.cniVersion.startsWith('0.'));
+    const dnsDir = join(dir, 'run', 'containers', 'cni', 'dnsname', list.name);
+    if (list.plugins.some((p) => p.type === 'dnsname')) {
+      expect(readFileSync(join(dnsDir, 'addnhosts'), 'utf8')).toContain('\texample\n');
+      expect(add.json.dns.search).toEqual(['dns.podman']);
+    }
     const check = runCnitool(host, dir, ['check', list.name, ctr.path], env);
     expect(check.code, check.stdout + check.stderr).toBe(0);
 
@@ -53,5 +64,7 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
     expect(ipamFiles(join(dir, 'ipam'), list.name)).toEqual([]);
     expect(stateRecords(dir)).toEqual([]);
     expect(cacheFiles(dir)).toEqual([]);
+    // the last container's DEL stops its network's dnsmasq and removes its files
+    expect(readdirIfExists(dnsDir).filter((f) => !['attachments', 'lock', 'owners'].includes(f))).toEqual([]);
   });
 });
