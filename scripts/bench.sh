@@ -6,3 +6,5 @@ bash scripts/setup.sh >/dev/null
 node scripts/bench.mjs "$@"
 echo
 node scripts/bench-portmap.mjs
+echo
+node scripts/bench-dnsname.mjs

@@ -6,10 +6,10 @@ cd "$(dirname "$0")/.."
 
 # iproute2: ip netns for demo and tests; nftables + libnftables1: rule plumbing;
 # iptables: the firewall plugin's FORWARD rules where iptables is in use; iputils-ping: traffic checks;
-# containernetworking-plugins: the reference plugins for side-by-side tests;
+# containernetworking-plugins, golang-github-containernetworking-plugin-dnsname: the reference plugins for side-by-side tests and benchmarks;
 # dnsmasq-base: the DNS server the dnsname plugin runs per network;
 # podman + runc + busybox-static + podman-compose: the end-to-end tests with a real runtime (busybox is the container's root filesystem).
-APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins podman runc busybox-static podman-compose)
+APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins golang-github-containernetworking-plugin-dnsname podman runc busybox-static podman-compose)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,6 +1,8 @@
 // A minimal DNS client and responder for tests, run inside a namespace with `ip netns exec`.
 //   node dns.mjs ask <server> <name> <A|AAAA>       prints {"rcode":0,"answers":["10.0.0.2"]}; exits 1 without an answer in 2 s
 //   node dns.mjs serve <address> <name> <ipv4>       answers A <name> -> <ipv4> (TTL 60), NXDOMAIN for anything else
+//   node dns.mjs time <server> <count> <name>...     asks A for <count> names taken round-robin, one at a time; prints the
+//                                                    latencies in ms as JSON, exits 1 on a query without an answer
 import { createSocket } from 'node:dgram';
 
 const TYPES = { A: 1, AAAA: 28 };
@@ -34,14 +36,36 @@ function formatAddress(type, data) {
   return groups.join(':').replace(/\b(?:0:){2,}/, ':').replace(/^0::|:::/, '::');
 }
 
-if (mode === 'ask') {
-  const [server, name, type] = [a, b, TYPES[c ?? 'A']];
-  const id = Math.floor(Math.random() * 65535);
+function query(id, name, type) {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(id, 0);
   header.writeUInt16BE(0x0100, 2); // recursion desired
   header.writeUInt16BE(1, 4);
-  const question = Buffer.concat([encodeName(name), Buffer.from([0, type, 0, 1])]);
+  return Buffer.concat([header, encodeName(name), Buffer.from([0, type, 0, 1])]);
+}
+
+if (mode === 'time') {
+  const [server, count, names] = [a, Number(b), process.argv.slice(5)];
+  const sock = createSocket(server.includes(':') ? 'udp6' : 'udp4');
+  const latencies = [];
+  let started = 0n;
+  let timer;
+  const next = () => {
+    if (latencies.length === count) return console.log(JSON.stringify(latencies)), process.exit(0);
+    timer = setTimeout(() => process.exit(1), 2000);
+    started = process.hrtime.bigint();
+    sock.send(query(latencies.length % 65536, names[latencies.length % names.length], 1), 53, server);
+  };
+  sock.on('message', (msg) => {
+    if (msg.readUInt16BE(0) !== latencies.length % 65536) return;
+    clearTimeout(timer);
+    latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+    next();
+  });
+  next();
+} else if (mode === 'ask') {
+  const [server, name, type] = [a, b, TYPES[c ?? 'A']];
+  const id = Math.floor(Math.random() * 65535);
   const sock = createSocket(server.includes(':') ? 'udp6' : 'udp4');
   setTimeout(() => process.exit(1), 2000);
   sock.on('message', (msg) => {
@@ -60,7 +84,7 @@ if (mode === 'ask') {
     console.log(JSON.stringify({ rcode, answers }));
     process.exit(0);
   });
-  sock.send(Buffer.concat([header, question]), 53, server);
+  sock.send(query(id, name, type), 53, server);
 } else if (mode === 'serve') {
   const [address, served, ip] = [a, b.toLowerCase(), c];
   const sock = createSocket(address.includes(':') ? 'udp6' : 'udp4');
