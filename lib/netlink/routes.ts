@@ -32,6 +32,11 @@ export interface RouteInfo {
 
 const describe = (r: { dst: Prefix; gw?: IP }) => `${formatIP(r.dst.ip)}/${r.dst.length}${r.gw ? ` via ${formatIP(r.gw)}` : ''}`;
 
+/**
+ * Adds the route beside any to the same destination (NLM_F_APPEND, as the reference's
+ * netlink.RouteAddEcmp): a container on a second network gets a second default route, which takes
+ * over when the first network is disconnected. An identical route is EEXIST.
+ */
 export async function addRoute(sock: RtNetlinkSocket, route: RouteSpec): Promise<void> {
   const table = route.table ?? MAIN_TABLE;
   await call(`add route ${describe(route)}`, () =>
@@ -52,7 +57,7 @@ export async function addRoute(sock: RtNetlinkSocket, route: RouteSpec): Promise
         table: table >= 256 ? table : undefined,
         metrics: route.mtu ? { mtu: u32(route.mtu) } : undefined,
       },
-      { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+      { flags: FlagsNew.CREATE | FlagsNew.APPEND },
     ),
   );
 }

@@ -62,8 +62,7 @@ export async function configureContainer(
     try {
       await addRoute(sock, { dst: { ip: networkAddress(dst), length: dst.length }, gw: gateway, linkIndex: link.index, priority: route.priority, table: route.table, scope: route.scope, mtu: route.mtu });
     } catch (err) {
-      // the first route wins, as in the reference's ConfigureIface: a container joining a second
-      // network (podman network connect) already has its default route through the first
+      // the same route twice (IPAM and isDefaultGateway both asking for it) is one route
       if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) throw err;
     }
   }

@@ -82,6 +82,8 @@ describe('Podman 4 on our plugins', () => {
     expect(ip2).toMatch(/^10\.79\.0\.\d+$/);
     expect(host.busybox('hub', 'ip', '-o', '-4', 'addr', 'show', 'eth1').stdout).toContain(`inet ${ip2}/24`);
     expect(host.veths()).toHaveLength(veths + 1);
+    // a default route through each network, as the reference leaves them (the second takes over when the first goes)
+    expect(host.busybox('hub', 'ip', 'route', 'show', 'default').stdout).toContain('default via 10.79.0.1 dev eth1');
     // by name from a container on each network, each network's own address
     expect(lookup('peer1', 'hub')).toEqual([ip1]);
     expect(lookup('peer2', 'hub')).toEqual([ip2]);

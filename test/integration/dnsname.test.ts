@@ -234,6 +234,9 @@ describe('dnsname: containers find each other by name', () => {
     expect(await nxdomain(onB, gateway4(nets.b), 'both-a.dns.podman')).toBe(true);
     expect(dnsmasqPids(nets.a)).toHaveLength(1);
     expect(dnsmasqPids(nets.b)).toHaveLength(1);
+    // a default route through each network, as the reference's RouteAddEcmp leaves them
+    const defaults = () => both.ipJson<Array<{ dst: string; gateway: string }>>('route', 'show', 'default').map((r) => r.gateway).sort();
+    expect(defaults()).toEqual([gateway4(nets.a), gateway4(nets.b)]);
 
     // podman network disconnect: DEL of eth1 on the second network
     ok(await run('dnsname', 'DEL', both, dnsnameConf(nets.b), 'both', 'eth1'));
@@ -241,5 +244,6 @@ describe('dnsname: containers find each other by name', () => {
     expect(await nxdomain(onB, gateway4(nets.b), 'both.dns.podman')).toBe(true);
     expect(await resolves(onA, gateway4(nets.a), 'both')).toEqual([addressOf(inA, 4)]);
     expect(both.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
+    expect(defaults()).toEqual([gateway4(nets.a)]);
   });
 });
