@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
+import { BIN_DIR, execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
 import { UPLINK } from '../helpers/topology';
@@ -202,6 +202,21 @@ describe('dnsname: containers find each other by name', () => {
     expect(dnsmasqPids(nets.a)[0]).not.toBe(pid);
     expect(await resolves(two, gateway4(nets.a), 'one')).toEqual([addressOf(first, 4)]);
     ok(await run('dnsname', 'CHECK', one, dnsnameConf(nets.a, first.json), 'one'));
+  });
+
+  it('STATUS fails with 50 naming dnsmasq when it is not installed, and ADD refuses before writing anything', () => {
+    // a private mount namespace where /usr/sbin/dnsmasq is /dev/null (not executable); PATH without it
+    const hide = (command: string, stdin: object) =>
+      spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind /dev/null /usr/sbin/dnsmasq && exec "$@"', 'sh', 'ip', 'netns', 'exec', node.host.name, join(BIN_DIR, 'dnsname')], {
+        input: JSON.stringify(stdin),
+        encoding: 'utf8',
+        env: { PATH: '/usr/bin:/bin', CNI_COMMAND: command, CNI_PATH: BIN_DIR, CNI_CONTAINERID: 'x', CNI_NETNS: pool.make('c').path, CNI_IFNAME: 'eth0', ...env() },
+      });
+    const status = hide('STATUS', { ...dnsnameConf(nets.a), cniVersion: '1.1.0' });
+    expect(JSON.parse(status.stdout)).toMatchObject({ code: 50, msg: expect.stringContaining('dnsmasq is not installed') });
+    const add = hide('ADD', dnsnameConf(nets.a, { cniVersion: '1.0.0', interfaces: [{ name: 'cnidnsa0' }], ips: [{ address: '10.71.0.9/24' }] }));
+    expect(JSON.parse(add.stdout)).toMatchObject({ code: 50 });
+    expect(existsSync(join(base(), nets.a.name))).toBe(false);
   });
 
   it('DEL works without the netns and without prevResult; GC removes stale names and stops a dnsmasq that serves nobody', async () => {
