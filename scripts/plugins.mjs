@@ -9,4 +9,5 @@ export const PLUGINS = [
   { name: 'dnsname', main: 'plugins/dnsname/main.ts' },
   { name: 'cnitool', main: 'tools/cnitool/main.ts' },
   { name: 'cni-ts-reapply', main: 'tools/reapply/main.ts' },
+  { name: 'cni-ts', main: 'tools/cni-ts/main.ts' },
 ];

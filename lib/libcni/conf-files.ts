@@ -19,6 +19,22 @@ function asList(raw: Record<string, unknown>): unknown {
   return { cniVersion, name, plugins: [plugin] };
 }
 
+/** Every network file of `dir` in libcni's order (sorted by name), parsed; a file that does not parse comes back with its error. */
+export function loadNetworks(dir: string): Array<LoadedNetwork | { file: string; error: string }> {
+  return readdirIfExists(dir)
+    .filter((f) => EXTENSIONS.includes(extname(f)))
+    .sort()
+    .map((f) => {
+      const file = join(dir, f);
+      try {
+        const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+        return { list: parseWith(NetConfList, asList(raw), file, ErrorCode.InvalidNetworkConfig), file };
+      } catch (err) {
+        return { file, error: (err as Error).message };
+      }
+    });
+}
+
 /** The network called `name`: files sorted by name, the first whose network name matches wins. */
 export function loadNetwork(dir: string, name: string): LoadedNetwork {
   const files = readdirIfExists(dir)

@@ -27,22 +27,25 @@ function keyText(element: unknown): string {
   return String(value);
 }
 
+/** The keys of one set or map of the suite's table, as `SetElement.text` spells them (a missing table or set has none). */
+export function listedKeys(nft: NftRunner, family: SetElement['family'], kind: SetElement['kind'], set: string): string[] {
+  try {
+    const entry = nft
+      .list(`list ${kind} ${family} ${TABLE.name} ${set}`)
+      .find((x) => typeof x === 'object' && x !== null && ('set' in x || 'map' in x)) as { set?: { elem?: unknown[] }; map?: { elem?: unknown[] } } | undefined;
+    return ((entry?.set ?? entry?.map)?.elem ?? []).map(keyText);
+  } catch (err) {
+    if (err instanceof NftError) return [];
+    throw err;
+  }
+}
+
 /** The elements, of those given, that the kernel has (a missing table or set means none). */
 export function presentElements(nft: NftRunner, elements: SetElement[]): SetElement[] {
   const listed = new Map<string, Set<string>>();
   for (const e of elements) {
     const id = `${e.family} ${e.kind} ${e.set}`;
-    if (listed.has(id)) continue;
-    let keys: string[] = [];
-    try {
-      const entry = nft
-        .list(`list ${e.kind} ${e.family} ${TABLE.name} ${e.set}`)
-        .find((x) => typeof x === 'object' && x !== null && ('set' in x || 'map' in x)) as { set?: { elem?: unknown[] }; map?: { elem?: unknown[] } } | undefined;
-      keys = ((entry?.set ?? entry?.map)?.elem ?? []).map(keyText);
-    } catch (err) {
-      if (!(err instanceof NftError)) throw err;
-    }
-    listed.set(id, new Set(keys));
+    if (!listed.has(id)) listed.set(id, new Set(listedKeys(nft, e.family, e.kind, e.set)));
   }
   return elements.filter((e) => listed.get(`${e.family} ${e.kind} ${e.set}`)!.has(e.text));
 }

@@ -105,6 +105,11 @@ export class OwnedEntries<E> {
     });
   }
 
+  /** Every readable record, of every network (for an operator's listing). */
+  records(): Array<{ key: AttachmentKey; data: E[] }> {
+    return this.state.withLock(() => this.state.list());
+  }
+
   recorded(key: AttachmentKey): E[] | undefined {
     return this.state.withLock(() => this.state.read(key));
   }

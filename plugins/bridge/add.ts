@@ -34,7 +34,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
       });
 
       const state = bridgeState(cmd);
-      state.withLock(() => state.write(attachmentKey(cmd), { bridge: bridge.name, hostVeth: veth.host.name }));
+      state.withLock(() => state.write(attachmentKey(cmd), { bridge: bridge.name, hostVeth: veth.host.name, netns: cmd.netns }));
       undo.push('bridge record', () => state.withLock(() => state.remove(attachmentKey(cmd))));
 
       if (conf.macSpoofCheck && veth.container.mac) {

@@ -1,0 +1,204 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalizeRangeSet, type RangeInput } from '../../ipam/host-local/range';
+import { formatIP, formatPrefix, prefixesOverlap } from '../../lib/ip';
+import { loadNetworks } from '../../lib/libcni/conf-files';
+import { listAddresses, listLinks, openHostSocket } from '../../lib/netlink';
+import { listedKeys, openNft, type ElementSpec, type SetElement } from '../../lib/nft';
+import type { OwnedEntries } from '../../lib/state/owned-entries';
+import { assertNftUsable } from '../../lib/nft/usable';
+import type { NetConfList } from '../../lib/types';
+import { masquerade, spoofCheck } from '../../plugins/bridge/attachment';
+import { masqueradeSpec } from '../../plugins/bridge/masquerade';
+import { spoofCheckSpec } from '../../plugins/bridge/spoofcheck';
+import { findDnsmasq } from '../../plugins/dnsname/dnsmasq';
+import { firewall } from '../../plugins/firewall/attachment';
+import { portMaps } from '../../plugins/portmap/attachment';
+import { portmapSpec } from '../../plugins/portmap/port-maps';
+import type { NetworkView, Places } from './inventory';
+
+export type Status = 'ok' | 'warn' | 'fail';
+
+export interface Finding {
+  check: string;
+  status: Status;
+  detail: string;
+  /** The command (or change) that fixes it. */
+  fix?: string;
+}
+
+const ok = (check: string, detail: string): Finding => ({ check, status: 'ok', detail });
+
+/** `cni-ts doctor`: the usual traps of a host, then drift between the suite's state and the kernel. */
+export async function doctor(places: Places, binDirs: string[], networks: NetworkView[]): Promise<Finding[]> {
+  const lists = loadNetworks(places.confDir).flatMap((l) => ('list' in l ? [l.list] : []));
+  const unreadable = loadNetworks(places.confDir).flatMap((l) => ('error' in l ? [l] : []));
+  return [
+    ...unreadable.map((l) => ({ check: 'conflist', status: 'fail' as const, detail: `${l.file} cannot be used: ${l.error}`, fix: `fix or remove ${l.file}` })),
+    nftables(),
+    forwarding(),
+    bridgeNetfilter(),
+    iptablesForward(lists),
+    ...pluginsInstalled(lists, binDirs),
+    ...dnsServer(lists, places),
+    ...(await rangeOverlaps(lists)),
+    ...goneNamespaces(networks),
+    ...entriesMissing(places),
+    ...unownedElements(places),
+  ];
+}
+
+function nftables(): Finding {
+  const backend = openNft().backend;
+  try {
+    assertNftUsable();
+  } catch (err) {
+    return { check: 'nftables', status: 'fail', detail: (err as Error).message, fix: 'apt install libnftables1 nftables' };
+  }
+  if (backend === 'libnftables') return ok('nftables', 'libnftables loads (rules are applied in-process)');
+  return { check: 'nftables', status: 'warn', detail: 'libnftables.so.1 does not load: every rule change runs the nft binary', fix: 'apt install libnftables1' };
+}
+
+function forwarding(): Finding {
+  const value = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+  if (value === '1') return ok('forwarding', 'net.ipv4.ip_forward is 1');
+  return { check: 'forwarding', status: 'warn', detail: 'net.ipv4.ip_forward is 0: containers reach nothing beyond their bridge until a bridge with "isGateway" turns it on', fix: 'sysctl -w net.ipv4.ip_forward=1' };
+}
+
+function bridgeNetfilter(): Finding {
+  if (existsSync('/proc/sys/net/bridge')) return ok('br_netfilter', 'loaded');
+  // portmap masquerades connections from a container's own subnet to a published port, so replies come back through the host
+  return ok('br_netfilter', 'not loaded, and not needed: hairpin connections to published ports are masqueraded by portmap');
+}
+
+function iptablesForward(lists: NetConfList[]): Finding {
+  const save = spawnSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' });
+  if (save.error || save.status !== 0) return ok('iptables FORWARD', 'no iptables filter table');
+  if (!/^:FORWARD DROP/m.test(save.stdout)) return ok('iptables FORWARD', 'policy ACCEPT');
+  const without = lists.filter((l) => l.plugins.some((p) => p.type === 'bridge') && !l.plugins.some((p) => p.type === 'firewall')).map((l) => l.name);
+  if (!without.length) return ok('iptables FORWARD', "policy DROP (Docker or ufw); the firewall plugin's CNI-FORWARD rules admit container traffic");
+  return {
+    check: 'iptables FORWARD',
+    status: 'fail',
+    detail: `policy DROP (left by Docker or ufw) drops every forwarded packet of network(s) ${without.join(', ')}, which have no firewall plugin`,
+    fix: 'add {"type": "firewall"} after bridge in their conflists (it adds the CNI-FORWARD accept rules), or: iptables -P FORWARD ACCEPT',
+  };
+}
+
+function pluginsInstalled(lists: NetConfList[], binDirs: string[]): Finding[] {
+  const executable = (type: string) =>
+    binDirs.some((dir) => {
+      try {
+        accessSync(join(dir, type), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  return lists.flatMap((l) => {
+    const types = l.plugins.flatMap((p) => [p.type, (p.ipam as { type?: string } | undefined)?.type]).filter((t): t is string => Boolean(t));
+    const missing = [...new Set(types)].filter((t) => !executable(t));
+    if (!missing.length) return [ok(`network ${l.name}`, `every plugin is installed (${[...new Set(types)].join(', ')})`)];
+    return [{ check: `network ${l.name}`, status: 'fail' as const, detail: `plugin(s) ${missing.join(', ')} not found in ${binDirs.join(':')}`, fix: 'install them (scripts/install.sh), or fix the "type" in the conflist' }];
+  });
+}
+
+function dnsServer(lists: NetConfList[], places: Places): Finding[] {
+  if (!lists.some((l) => l.plugins.some((p) => p.type === 'dnsname'))) return [];
+  if (findDnsmasq(places.env)) return [ok('dnsmasq', 'installed (dnsname runs one per network)')];
+  return [{ check: 'dnsmasq', status: 'fail', detail: 'a conflist uses dnsname, but dnsmasq is not installed', fix: 'apt install dnsmasq-base' }];
+}
+
+/** A range that overlaps an address the host already has on another interface (docker0, the uplink) makes that network unreachable. */
+async function rangeOverlaps(lists: NetConfList[]): Promise<Finding[]> {
+  const sock = openHostSocket();
+  try {
+    const names = new Map((await listLinks(sock)).map((l) => [l.index, l.name]));
+    const addresses = (await listAddresses(sock)).map((a) => ({ ...a, link: names.get(a.linkIndex) ?? '?' }));
+    return lists.flatMap((l) => {
+      const bridgePlugin = l.plugins.find((p) => p.type === 'bridge') as { bridge?: string } | undefined;
+      const bridge = bridgePlugin ? bridgePlugin.bridge || 'cni0' : undefined;
+      const ranges = l.plugins.flatMap((p) => ((p.ipam as { ranges?: RangeInput[][] } | undefined)?.ranges ?? []));
+      return ranges.flatMap((set, i) => {
+        let subnets;
+        try {
+          subnets = canonicalizeRangeSet(set, `ranges[${i}]`).map((r) => r.subnet);
+        } catch {
+          return [];
+        }
+        return subnets.flatMap((subnet) =>
+          addresses
+            .filter((a) => a.link !== bridge && a.link !== 'lo' && prefixesOverlap(subnet, { ip: a.ip, length: a.prefixLength }))
+            .map((a) => ({
+              check: `network ${l.name}`,
+              status: 'warn' as const,
+              detail: `range ${formatPrefix(subnet)} overlaps ${formatIP(a.ip)}/${a.prefixLength} on ${a.link}`,
+              fix: `pick a subnet that no interface of this host uses (ip -br addr)`,
+            })),
+        );
+      });
+    });
+  } finally {
+    sock.socket.close();
+  }
+}
+
+function goneNamespaces(networks: NetworkView[]): Finding[] {
+  return networks.flatMap((net) =>
+    net.attachments
+      .filter((a) => a.netnsExists === false)
+      .map((a) => ({
+        check: `network ${net.name}`,
+        status: 'warn' as const,
+        detail: `container ${a.containerId} (${a.ifname}) still holds ${[...a.addresses, ...a.ports].join(', ') || 'state'}, but its namespace ${a.netns} is gone`,
+        fix: 'cni-ts gc --yes',
+      })),
+  );
+}
+
+/** The suite's components with kernel entries, each with its records. */
+function components(places: Places): Array<{ name: string; owned: OwnedEntries<unknown> }> {
+  const state = { env: places.env };
+  const as = (owned: unknown) => owned as OwnedEntries<unknown>;
+  return [
+    { name: 'masquerade', owned: as(masquerade(state)) },
+    { name: 'MAC spoof check', owned: as(spoofCheck(state)) },
+    { name: 'port mappings', owned: as(portMaps(state)) },
+    { name: 'firewall', owned: as(firewall(state)) },
+  ];
+}
+
+/** What a record says should be in the kernel and is not: rules or elements flushed away. */
+function entriesMissing(places: Places): Finding[] {
+  const findings: Finding[] = [];
+  for (const { name, owned } of components(places)) {
+    const records = owned.records();
+    const all = records.flatMap((r) => r.data);
+    const missing = owned.missing(all).length;
+    const broken = owned.brokenStructure(all);
+    if (!missing && !broken.length) findings.push(ok(name, `${records.length} container(s), every entry and rule in place`));
+    if (missing) findings.push({ check: name, status: 'fail', detail: `${missing} of ${all.length} recorded entries are missing from the kernel`, fix: 'cni-ts reapply' });
+    for (const b of broken) findings.push({ check: name, status: 'fail', detail: b, fix: 'cni-ts reapply' });
+  }
+  return findings;
+}
+
+/** Elements of the suite's sets and maps that no record holds: left by a crash or by hand. */
+function unownedElements(places: Places): Finding[] {
+  const nft = openNft();
+  const state = { env: places.env };
+  const checks: Array<[string, ElementSpec<never>, { records(): Array<{ data: unknown[] }> }, Array<[SetElement['family'], SetElement['kind'], string]>]> = [
+    ['masquerade', masqueradeSpec as ElementSpec<never>, masquerade(state), [['inet', 'map', 'masq4'], ['inet', 'map', 'masq6']]],
+    ['MAC spoof check', spoofCheckSpec as ElementSpec<never>, spoofCheck(state), [['bridge', 'set', 'spoofchecked']]],
+    ['port mappings', portmapSpec as ElementSpec<never>, portMaps(state), [['inet', 'map', 'portmap4'], ['inet', 'map', 'portmap4_hostip'], ['inet', 'map', 'portmap6'], ['inet', 'map', 'portmap6_hostip']]],
+  ];
+  return checks.flatMap(([name, spec, owned, sets]) => {
+    const known = new Set(owned.records().flatMap((r) => r.data.flatMap((e) => spec.elements(e as never).map((el) => `${el.set} ${el.text}`))));
+    return sets.flatMap(([family, kind, set]) =>
+      listedKeys(nft, family, kind, set)
+        .filter((key) => !known.has(`${set} ${key}`))
+        .map((key) => ({ check: name, status: 'warn' as const, detail: `${family} cni_ts ${set} holds { ${key} }, which no container's record holds`, fix: `nft delete element ${family} cni_ts ${set} '{ ${key} }'` })),
+    );
+  });
+}

@@ -1,0 +1,99 @@
+import { dirname } from 'node:path';
+import { DEFAULT_CACHE_DIR } from '../../lib/libcni/cache';
+import { DEFAULT_CONF_DIR } from '../../lib/libcni/conf-files';
+import { main as reapply } from '../reapply/main';
+import { doctor, type Status } from './doctor';
+import { removeStale, staleAttachments } from './gc';
+import { inventory, type Places } from './inventory';
+import { findContainer, renderNetworks } from './ls';
+import { styles, table } from './table';
+
+const USAGE = `usage: cni-ts ls [--json]            every network, each container's addresses, ports, rules and names, each range's use
+       cni-ts inspect ID [--json]    one container (id prefix)
+       cni-ts doctor [--json]        checks the host for the usual traps and the state against the kernel; exit 1 on a failure
+       cni-ts gc [--yes]             containers whose namespace is gone; --yes removes them through their network's DEL
+       cni-ts reapply                installs every recorded rule again (after nft flush ruleset or a firewall reload)
+options: --conf-dir DIR (default ${DEFAULT_CONF_DIR}), --cache-dir DIR (default ${DEFAULT_CACHE_DIR}),
+         --bin-dir DIR[:DIR] (default CNI_PATH, else this tool's directory and /opt/cni/bin)
+reads the suite's state (CNI_TS_STATE_DIR, default /var/lib/cni-ts) and the kernel; writes only with gc --yes and reapply`;
+
+interface Options {
+  command?: string;
+  args: string[];
+  json: boolean;
+  yes: boolean;
+  places: Places;
+  binDirs: string[];
+}
+
+function parse(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const options: Options = {
+    args: [],
+    json: false,
+    yes: false,
+    places: { confDir: DEFAULT_CONF_DIR, cacheDir: DEFAULT_CACHE_DIR, env },
+    binDirs: (env.CNI_PATH || `${dirname(process.argv[1] ?? '.')}:/opt/cni/bin`).split(':').filter(Boolean),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (argv[i + 1] === undefined) throw new Error(`${arg} needs a value\n${USAGE}`);
+      return argv[++i];
+    };
+    if (arg === '--json') options.json = true;
+    else if (arg === '--yes') options.yes = true;
+    else if (arg === '--conf-dir') options.places.confDir = value();
+    else if (arg === '--cache-dir') options.places.cacheDir = value();
+    else if (arg === '--bin-dir') options.binDirs = value().split(':').filter(Boolean);
+    else if (arg.startsWith('-')) throw new Error(`unknown option ${arg}\n${USAGE}`);
+    else if (options.command === undefined) options.command = arg;
+    else options.args.push(arg);
+  }
+  return options;
+}
+
+const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const json = (value: unknown) => print(JSON.stringify(value, null, 2));
+
+async function run(o: Options): Promise<number> {
+  const style = styles(process.stdout.isTTY === true && !o.json);
+  if (o.command === 'ls') {
+    const networks = inventory(o.places);
+    o.json ? json({ networks }) : print(renderNetworks(networks, style));
+    return 0;
+  }
+  if (o.command === 'inspect' && o.args[0]) {
+    const found = findContainer(inventory(o.places), o.args[0]);
+    if (!found.length) throw new Error(`no container whose id starts with ${JSON.stringify(o.args[0])}`);
+    json(found);
+    return 0;
+  }
+  if (o.command === 'doctor') {
+    const findings = await doctor(o.places, o.binDirs, inventory(o.places));
+    const paint: Record<Status, (t: string) => string> = { ok: style.green, warn: style.yellow, fail: style.red };
+    if (o.json) json({ findings });
+    else print(table(['STATUS', 'CHECK', 'DETAIL', 'FIX'], findings.map((f) => [paint[f.status](f.status), f.check, f.detail, f.fix ?? '']), style).join('\n'));
+    return findings.some((f) => f.status === 'fail') ? 1 : 0;
+  }
+  if (o.command === 'gc') {
+    const stale = staleAttachments(inventory(o.places));
+    for (const a of stale) print(`${a.network} ${a.containerId} ${a.ifname}: namespace ${a.netns} is gone (${[...a.addresses, ...a.ports].join(', ') || 'no addresses'})`);
+    if (!stale.length) print('no container whose namespace is gone');
+    if (!o.yes) return 0;
+    const failures = await removeStale(o.places, o.binDirs, stale);
+    for (const f of failures) print(`could not remove ${f}`);
+    print(`removed ${stale.length - failures.length} of ${stale.length}`);
+    return failures.length ? 1 : 0;
+  }
+  if (o.command === 'reapply') return reapply();
+  throw new Error(USAGE);
+}
+
+export async function main(): Promise<number> {
+  try {
+    return await run(parse(process.argv.slice(2), process.env));
+  } catch (err) {
+    process.stderr.write(`cni-ts: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
