@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN_DIR } from '../helpers/exec-plugin';
+import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
+import { addChain, chainConfs, chainEnv, inHost, suiteElements, type ChainPlugin } from '../helpers/podman-chain';
+
+let node: NodeFixture;
+const pool = useNodeFixture('cnit-cts-', (fixture) => (node = fixture));
+const NET = { name: 'cts', octet: 74 };
+const PLUGINS: ChainPlugin[] = ['bridge', 'portmap', 'firewall', 'tuning'];
+
+/** The chain's conflist where cni-ts (and a runtime) find it; `extra` adds plugins. */
+function writeConflist(extra: object[] = [], name = NET.name): string {
+  const dir = join(node.dir, 'net.d');
+  mkdirSync(dir, { recursive: true });
+  const confs = chainConfs(node, NET);
+  writeFileSync(join(dir, `${name}.conflist`), JSON.stringify({ cniVersion: '1.1.0', name, plugins: [...PLUGINS.map((p) => confs[p]), ...extra] }));
+  return dir;
+}
+
+function cniTs(...args: string[]): { status: number; stdout: string; json: any } {
+  const r = spawnSync('ip', ['netns', 'exec', node.host.name, join(BIN_DIR, 'cni-ts'), ...args, '--conf-dir', join(node.dir, 'net.d'), '--cache-dir', join(node.dir, 'cache'), '--bin-dir', BIN_DIR], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, ...chainEnv(node) },
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status ?? -1, stdout: r.stdout + r.stderr, json };
+}
+
+const findings = (json: { findings: Array<{ status: string; check: string; detail: string; fix?: string }> }) => json.findings;
+
+describe('cni-ts', () => {
+  it('ls shows each container with its addresses, host veth, ports, masquerade and firewall entries, and the range use', async () => {
+    writeConflist();
+    const ctr = pool.make('c');
+    const bridge = await addChain(node, NET, ctr, PLUGINS);
+    const ls = cniTs('ls', '--json');
+    expect(ls.status, ls.stdout).toBe(0);
+    const net = ls.json.networks.find((n: { name: string }) => n.name === NET.name);
+    expect(net.plugins).toEqual(PLUGINS);
+    expect(net.ranges.map((r: { used: number }) => r.used)).toEqual([1, 1]);
+    const [a] = net.attachments;
+    const ip4 = bridge.json.ips[0].address.split('/')[0];
+    expect(a).toMatchObject({ containerId: `ctr-${ctr.name}`, ifname: 'eth0', netns: ctr.path, netnsExists: true, hostVeth: bridge.json.interfaces[1].name });
+    expect(a.addresses).toContain(ip4);
+    expect(a.ports).toContain(`tcp 0.0.0.0:8080 -> ${ip4}:80`);
+    expect(a.masquerade).toContain(ip4);
+    expect(a.firewall.join(' ')).toContain(`${ip4}/32`);
+
+    const table = cniTs('ls');
+    expect(table.stdout).toMatch(new RegExp(`ctr-${ctr.name}\\s+eth0\\s+${ctr.path}\\s+${ip4.replaceAll('.', '\\.')}`));
+    expect(cniTs('inspect', 'ctr-').json).toEqual([{ network: NET.name, ...a }]);
+    expect(cniTs('inspect', 'nobody').status).toBe(2);
+  });
+
+  it('doctor: healthy, then a flushed ruleset fails with the fix, and cni-ts reapply makes it healthy again', async () => {
+    writeConflist();
+    await addChain(node, NET, pool.make('c'), PLUGINS);
+    const healthy = cniTs('doctor', '--json');
+    expect(healthy.status, healthy.stdout).toBe(0);
+    expect(findings(healthy.json).filter((f) => f.status !== 'ok')).toEqual([]);
+
+    inHost(node, 'nft', 'flush', 'ruleset');
+    const broken = cniTs('doctor', '--json');
+    expect(broken.status).toBe(1);
+    expect(findings(broken.json)).toContainEqual(expect.objectContaining({ check: 'port mappings', status: 'fail', fix: 'cni-ts reapply' }));
+    expect(cniTs('reapply').status).toBe(0);
+    expect(cniTs('doctor').status).toBe(0);
+  });
+
+  it('doctor names a plugin that is not installed, an element nobody owns, and a FORWARD drop policy without the firewall plugin', async () => {
+    writeConflist([{ type: 'no-such-plugin' }]);
+    writeFileSync(join(node.dir, 'net.d', 'bare.conflist'), JSON.stringify({ cniVersion: '1.1.0', name: 'bare', plugins: [{ type: 'bridge', bridge: 'cnibare0' }] }));
+    await addChain(node, NET, pool.make('c'), PLUGINS);
+    inHost(node, 'nft', 'add', 'element', 'inet', 'cni_ts', 'portmap4', '{ tcp . 9999 : 10.74.0.250 . 80 }');
+    inHost(node, 'iptables', '-P', 'FORWARD', 'DROP');
+    const r = cniTs('doctor', '--json');
+    expect(r.status).toBe(1);
+    const all = findings(r.json);
+    expect(all).toContainEqual(expect.objectContaining({ check: `network ${NET.name}`, status: 'fail', detail: expect.stringContaining('no-such-plugin') }));
+    expect(all).toContainEqual(expect.objectContaining({ status: 'warn', detail: expect.stringContaining('{ tcp . 9999 }'), fix: "nft delete element inet cni_ts portmap4 '{ tcp . 9999 }'" }));
+    expect(all).toContainEqual(expect.objectContaining({ check: 'iptables FORWARD', status: 'fail', detail: expect.stringContaining('bare') }));
+    expect(all.find((f) => f.check === 'iptables FORWARD')!.detail).not.toContain(NET.name);
+  });
+
+  it('gc lists containers whose namespace is gone and, with --yes, removes them through their DEL chain', async () => {
+    writeConflist();
+    const [gone, kept] = [pool.make('c'), pool.make('c')];
+    const goneResult = await addChain(node, NET, gone, PLUGINS);
+    await addChain(node, NET, kept, ['bridge', 'firewall', 'tuning']);
+    const goneIP = goneResult.json.ips[0].address.split('/')[0];
+    gone.destroy();
+    expect(findings(cniTs('doctor', '--json').json)).toContainEqual(expect.objectContaining({ status: 'warn', fix: 'cni-ts gc --yes', detail: expect.stringContaining(`ctr-${gone.name}`) }));
+
+    const dry = cniTs('gc');
+    expect(dry.stdout).toContain(`ctr-${gone.name} eth0: namespace ${gone.path} is gone`);
+    expect(suiteElements(node).some((e) => e.includes(goneIP))).toBe(true);
+    const wet = cniTs('gc', '--yes');
+    expect(wet.status, wet.stdout).toBe(0);
+    expect(wet.stdout).toContain('removed 1 of 1');
+    expect(suiteElements(node).some((e) => e.includes(goneIP))).toBe(false);
+    const ls = cniTs('ls', '--json').json.networks.find((n: { name: string }) => n.name === NET.name);
+    expect(ls.attachments.map((a: { containerId: string }) => a.containerId)).toEqual([`ctr-${kept.name}`]);
+  });
+});
