@@ -1,5 +1,5 @@
-import { accessSync, closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, closeSync, constants, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CniError, ErrorCode, isNodeErrorCode } from './errors';
 import { log } from './log';
 
@@ -100,6 +100,22 @@ export function syncDirectory(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The first regular, executable file called `name` in `dirs` (PATH or CNI_PATH order), or undefined. */
+export function findExecutable(name: string, dirs: string[]): string | undefined {
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    try {
+      if (statSync(candidate).isFile()) {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
 }
 
 /** For STATUS: `dir` exists (created if missing) and is writable; otherwise error 50 naming it. */

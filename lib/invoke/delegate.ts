@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { findExecutable } from '../fs';
 import { dirname, join } from 'node:path';
 import { CniError, ErrorCode } from '../errors';
 import type { CmdArgs, PluginVerbs } from '../skel';
@@ -13,17 +14,8 @@ export function findPlugin(type: string, path: string[]): string {
   if (!type || type.includes('/') || type.includes('\\') || type === '.' || type === '..') {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid plugin type ${JSON.stringify(type)}: it must be a plain executable name`);
   }
-  for (const dir of path) {
-    const candidate = join(dir, type);
-    try {
-      if (statSync(candidate).isFile()) {
-        accessSync(candidate, constants.X_OK);
-        return candidate;
-      }
-    } catch {
-      // not in this directory
-    }
-  }
+  const found = findExecutable(type, path);
+  if (found) return found;
   throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to find plugin ${JSON.stringify(type)} in path [${path.join(' ')}]`);
 }
 

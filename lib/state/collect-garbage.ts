@@ -14,7 +14,13 @@ export interface CollectableComponent {
  * `network`'s attachments that are not in cni.dev/valid-attachments. Tries every one, then
  * reports those it could not remove.
  */
-export async function removeInvalidAttachments(components: CollectableComponent[], network: string, valid: Attachment[] | undefined, what: string): Promise<void> {
+export async function removeInvalidAttachments(
+  components: CollectableComponent[],
+  network: string,
+  valid: Attachment[] | undefined,
+  what: string,
+  code: number = ErrorCode.NftablesFailure,
+): Promise<void> {
   const isValid = (key: AttachmentKey) => (valid ?? []).some((v) => v.containerID === key.containerId && v.ifname === key.ifname);
   const failures: string[] = [];
   for (const component of components) {
@@ -26,5 +32,5 @@ export async function removeInvalidAttachments(components: CollectableComponent[
       }
     }
   }
-  if (failures.length) throw new CniError(ErrorCode.NftablesFailure, `GC could not remove every stale ${what}: ${failures.join('; ')}`);
+  if (failures.length) throw new CniError(code, `GC could not remove every stale ${what}: ${failures.join('; ')}`);
 }

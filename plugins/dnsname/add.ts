@@ -5,7 +5,7 @@ import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import { attachmentKey } from '../../lib/state/attachment-state';
 import type { Result } from '../../lib/types';
 import { parseConfig } from './config';
-import { requireDnsmasq } from './dnsmasq';
+import { requireDnsmasq, stopDnsmasq } from './dnsmasq';
 import { dnsnameBase, hostsLines, NetworkDns } from './files';
 import { containerIPs } from './result';
 import { serveNetwork } from './server';
@@ -24,7 +24,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   const dns = new NetworkDns(dnsnameBase(cmd.env), conf.networkName);
   const key = attachmentKey(cmd);
   dns.records.withLock(() => {
-    const lines = hostsLines(ips, conf.names);
+    const lines = hostsLines(ips, conf.names, conf.domain);
     // a repeated ADD replaces what the attachment registered before; recorded before written, so DEL can undo a crash
     const before = dns.records.read(key)?.lines ?? [];
     dns.records.write(key, { lines });
@@ -33,9 +33,15 @@ export async function add(cmd: CmdArgs): Promise<Result> {
     try {
       serveNetwork(executable, dns, conf.domain, listen);
     } catch (err) {
+      // a failed ADD leaves what was there before it: the earlier registration of a repeated ADD, no server for nobody
       dns.removeHosts(lines);
-      dns.records.remove(key);
-      if (!dns.records.hasRecords(conf.networkName)) dns.removeServerFiles();
+      dns.appendHosts(before);
+      if (before.length) dns.records.write(key, { lines: before });
+      else dns.records.remove(key);
+      if (!dns.records.hasRecords(conf.networkName)) {
+        stopDnsmasq(dns);
+        dns.removeServerFiles();
+      }
       throw err;
     }
   });

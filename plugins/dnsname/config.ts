@@ -23,23 +23,23 @@ export interface DnsnameConfig {
 
 // a DNS label as container engines write names: letters, digits, "_" and "-", starting with a letter or digit
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
+const isName = (value: string) => value.length <= 253 && value.split('.').every((l) => LABEL.test(l));
 
 /**
  * Every name goes into dnsmasq's hosts file and the domain into its config, so anything but DNS
- * labels (a newline, a space, "#", "=") is refused here, before anything is written.
+ * labels is refused here, before anything is written: no newline, space, "#" or "=" can reach
+ * dnsmasq. Dots are allowed between labels, as Podman allows them in container names ("my.app").
  */
 function label(value: string, field: string): string {
-  if (!LABEL.test(value)) throw invalidField(field, `${JSON.stringify(value)} is not a DNS label (1-63 letters, digits, "_" or "-", starting with a letter or digit)`);
+  if (!isName(value)) throw invalidField(field, `${JSON.stringify(value)} is not a DNS name (labels of 1-63 letters, digits, "_" or "-", starting with a letter or digit, separated by ".")`);
   return value;
 }
 
 function domain(value: string | undefined): string {
   if (value === undefined || value === '') return DEFAULT_DOMAIN;
-  const labels = value.replace(/\.$/, '').split('.');
-  if (value.length > 253 || !labels.every((l) => LABEL.test(l))) {
-    throw invalidField('domainName', `${JSON.stringify(value)} is not a domain name (DNS labels separated by ".")`);
-  }
-  return labels.join('.');
+  const name = value.replace(/\.$/, '');
+  if (!isName(name)) throw invalidField('domainName', `${JSON.stringify(value)} is not a domain name (DNS labels separated by ".")`);
+  return name;
 }
 
 /** containers/dnsname's fields; names from CNI_ARGS K8S_POD_NAME (as Podman passes them) and runtimeConfig.aliases[network]. */

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync } from 'node:fs';
 import { CniError, ErrorCode } from '../../lib/errors';
-import { readFileIfExists } from '../../lib/fs';
+import { findExecutable, readFileIfExists } from '../../lib/fs';
 import { sleepSync } from '../../lib/lock';
 import type { NetworkDns } from './files';
 
@@ -10,18 +9,8 @@ import type { NetworkDns } from './files';
 const FALLBACK_DIRS = ['/usr/sbin', '/sbin'];
 
 /** The dnsmasq executable on PATH (or in /usr/sbin), or undefined. */
-export function findDnsmasq(env: Readonly<Record<string, string | undefined>>): string | undefined {
-  for (const dir of [...(env.PATH ?? '').split(':').filter(Boolean), ...FALLBACK_DIRS]) {
-    const candidate = join(dir, 'dnsmasq');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
+export const findDnsmasq = (env: Readonly<Record<string, string | undefined>>): string | undefined =>
+  findExecutable('dnsmasq', [...(env.PATH ?? '').split(':').filter(Boolean), ...FALLBACK_DIRS]);
 
 export function requireDnsmasq(env: Readonly<Record<string, string | undefined>>): string {
   const path = findDnsmasq(env);
@@ -65,14 +54,20 @@ export function startDnsmasq(executable: string, dns: NetworkDns): number {
 /** Tells dnsmasq to read its hosts file again (its pid and sockets stay). */
 export const reloadDnsmasq = (pid: number): void => void process.kill(pid, 'SIGHUP');
 
-/** Stops this network's dnsmasq, if it runs: SIGTERM, then SIGKILL after 1 s. */
+/**
+ * Stops this network's dnsmasq, if it runs: SIGTERM, then SIGKILL after 1 s; returns once the
+ * process has exited (it removes its pidfile before it closes its sockets, so a new one started
+ * too early finds port 53 still taken).
+ */
 export function stopDnsmasq(dns: NetworkDns): void {
   const pid = runningPid(dns);
   if (pid === undefined) return;
+  const alive = () => (readFileIfExists(`/proc/${pid}/cmdline`) ?? '') !== '';
   signal(pid, 'SIGTERM');
-  const deadline = Date.now() + 1000;
-  while (runningPid(dns) === pid && Date.now() < deadline) sleepSync(10);
-  if (runningPid(dns) === pid) signal(pid, 'SIGKILL');
+  for (const [deadline, next] of [[Date.now() + 1000, 'SIGKILL'], [Date.now() + 2000, undefined]] as const) {
+    while (alive() && Date.now() < deadline) sleepSync(10);
+    if (next && alive()) signal(pid, next);
+  }
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFileIfExists, unlinkIfExists, writeFileAtomic } from '../../lib/fs';
+import { readFileIfExists, removeDirIfEmpty, unlinkIfExists, writeFileAtomic } from '../../lib/fs';
 import { AttachmentState } from '../../lib/state/attachment-state';
 
 /** What one network's DNS holds per attachment: the hosts lines it added (one per address). */
@@ -8,9 +8,14 @@ export interface NameRecord {
   lines: string[];
 }
 
-/** containers/dnsname's place: $XDG_RUNTIME_DIR/containers/cni/dnsname, or /run/containers/cni/dnsname (root Podman passes it empty). */
+/**
+ * containers/dnsname's place: $XDG_RUNTIME_DIR/containers/cni/dnsname, or /run/containers/cni/dnsname
+ * (root Podman passes it empty). The path goes into dnsmasq's config: a value that is not an
+ * absolute path of plain characters is ignored, as the XDG spec says of relative ones.
+ */
 export function dnsnameBase(env: Readonly<Record<string, string | undefined>>): string {
-  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'containers', 'cni', 'dnsname') : '/run/containers/cni/dnsname';
+  const xdg = env.XDG_RUNTIME_DIR;
+  return xdg && /^\/[A-Za-z0-9._/+-]*$/.test(xdg) ? join(xdg, 'containers', 'cni', 'dnsname') : '/run/containers/cni/dnsname';
 }
 
 /**
@@ -72,8 +77,9 @@ export class NetworkDns {
 
   /** Removes one occurrence of each line (another attachment may have written the same one). */
   removeHosts(lines: string[]): void {
+    if (!lines.length) return;
     const text = readFileIfExists(this.hosts);
-    if (text === undefined || !lines.length) return;
+    if (text === undefined) return;
     const kept = text.split('\n').filter((l) => l !== '');
     for (const line of lines) {
       const at = kept.indexOf(line);
@@ -82,15 +88,23 @@ export class NetworkDns {
     writeFileAtomic(this.hosts, kept.map((l) => `${l}\n`).join(''), { mode: 0o644 });
   }
 
-  hostsLines(): Set<string> {
+  presentLines(): Set<string> {
     return new Set((readFileIfExists(this.hosts) ?? '').split('\n').filter((l) => l !== ''));
   }
 
   /** After the last attachment: everything but the lock file, which a waiting ADD may hold open. */
   removeServerFiles(): void {
     for (const path of [this.conf, this.hosts, this.pidfile, this.errors]) unlinkIfExists(path);
+    for (const dir of [join(this.dir, 'attachments', this.network), join(this.dir, 'attachments'), join(this.dir, 'owners')]) removeDirIfEmpty(dir);
   }
 }
 
-/** The hosts-file lines for a container: one per address, its names and aliases after it, tab-separated (the reference's format). */
-export const hostsLines = (ips: string[], names: string[]): string[] => (names.length ? ips.map((ip) => [ip, ...names].join('\t')) : []);
+/**
+ * The hosts-file lines for a container: one per address, its names and aliases after it,
+ * tab-separated (the reference's format). dnsmasq's expand-hosts adds the domain only to names
+ * without a dot, so a dotted name ("my.app") is also written with the domain.
+ */
+export const hostsLines = (ips: string[], names: string[], domain: string): string[] => {
+  const all = names.flatMap((n) => (n.includes('.') ? [n, `${n}.${domain}`] : [n]));
+  return all.length ? ips.map((ip) => [ip, ...all].join('\t')) : [];
+};

@@ -174,6 +174,32 @@ describe('dnsname: containers find each other by name', () => {
     expect(dnsmasqPids(nets.a)).toEqual([]);
   });
 
+  it('a dnsmasq that cannot start fails the ADD with 150 and leaves no line, record or server', async () => {
+    // something else already answers DNS on the gateway address
+    const ctr = pool.make('c');
+    const bridge = await run('bridge', 'ADD', ctr, bridgeConf(nets.a), 'c');
+    ok(bridge);
+    const squatter = spawn('ip', ['netns', 'exec', node.host.name, process.execPath, DNS_HELPER, 'serve', gateway4(nets.a), 'x', '192.0.2.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => squatter.stdout!.once('data', resolve));
+      const r = await run('dnsname', 'ADD', ctr, dnsnameConf(nets.a, bridge.json), 'c');
+      expect(r.json?.code, r.stdout).toBe(150);
+      expect(r.json.msg).toContain('Address already in use');
+      expect(readdirSync(join(base(), nets.a.name))).toEqual(['lock']);
+      expect(dnsmasqPids(nets.a)).toEqual([]);
+    } finally {
+      squatter.kill('SIGKILL');
+    }
+  });
+
+  it('a container name with dots (Podman allows "my.app") is a name too', async () => {
+    const [app, peer] = [pool.make('c'), pool.make('c')];
+    const added = await attach(app, 'my.app');
+    await attach(peer, 'peer');
+    expect(await resolves(peer, gateway4(nets.a), 'my.app')).toEqual([addressOf(added, 4)]);
+    expect(await resolves(peer, gateway4(nets.a), `my.app.${DOMAIN}`)).toEqual([addressOf(added, 4)]);
+  });
+
   it('64 concurrent ADDs on a new network start exactly one dnsmasq, and every name is there afterwards', async () => {
     const ctrs = Array.from({ length: 64 }, () => pool.make('c'));
     const added = await Promise.all(ctrs.map((c, i) => attach(c, `svc${i}`)));
@@ -183,7 +209,7 @@ describe('dnsname: containers find each other by name', () => {
     for (const i of [0, 17, 63]) expect(await resolves(ctrs[0], gateway4(nets.a), `svc${i}`)).toEqual([addressOf(added[i], 4)]);
     await Promise.all(ctrs.map(async (c, i) => ok(await run('dnsname', 'DEL', c, dnsnameConf(nets.a), `svc${i}`))));
     expect(dnsmasqPids(nets.a)).toEqual([]);
-    expect(readdirSync(join(base(), nets.a.name)).sort()).toEqual(['attachments', 'lock', 'owners']);
+    expect(readdirSync(join(base(), nets.a.name))).toEqual(['lock']);
   });
 
   it('a dnsmasq killed from outside fails CHECK and STATUS, and the next ADD starts it again with every name', async () => {
