@@ -1,2 +1,4 @@
-/** The suite's version, printed by every plugin run without CNI_COMMAND. Kept in step with package.json. */
-export const VERSION = '0.1.0';
+import { version } from '../package.json';
+
+/** The suite's version, printed by every plugin run without CNI_COMMAND: package.json's, inlined by the bundler. */
+export const VERSION: string = version;

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { CniError } from '../errors';
 import type { CmdArgs, PluginVerbs } from './cmd-args';
-import { fakeIO } from './fake-io';
+import { fakeIO } from '../../test/helpers/fake-io';
 import { runPlugin } from './run';
 
 const about = { name: 'test', version: '0.0.1' };

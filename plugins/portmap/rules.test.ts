@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ResourceTakenError } from '../../lib/nft';
-import { FakeNftRunner } from '../../lib/nft/fake-runner';
+import { FakeNftRunner } from '../../test/helpers/fake-nft-runner';
 import { AttachmentState } from '../../lib/state/attachment-state';
 import type { DnatEntry, PortmapEntry, SnatEntry } from './entries';
 import { isExclusive, newPortMaps } from './port-maps';

@@ -1,4 +1,4 @@
-import type { NftCommand, NftRunner } from './runner';
+import type { NftCommand, NftRunner } from '../../lib/nft/runner';
 
 /** Records transactions instead of applying them: golden tests of rule generation without root. */
 export class FakeNftRunner implements NftRunner {

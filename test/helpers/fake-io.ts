@@ -1,4 +1,4 @@
-import type { PluginIO } from './io';
+import type { PluginIO } from '../../lib/skel/io';
 
 /** A PluginIO that records what the plugin wrote, for unit tests of skel and verbs. */
 export function fakeIO(env: Record<string, string | undefined>, stdin: string | Buffer | Error = ''): PluginIO & { stdout: string; stderr: string } {
