@@ -106,7 +106,9 @@ describe('cnitool', () => {
 describe('scripts/install.sh', () => {
   it('installs into a plugin directory of the user\'s choice that works from anywhere, cnitool finding its plugins beside itself', async () => {
     const target = join(dir, 'opt', 'cni', 'bin');
-    const install = spawnSync('bash', [join(__dirname, '..', '..', 'scripts', 'install.sh'), target], { encoding: 'utf8', env: { ...process.env, CNI_TS_SKIP_SETUP: '1' } });
+    // lib and unit directories in the test's directory too, never the machine's /usr/lib/cni-ts or systemd
+    const env = { ...process.env, CNI_TS_LIB_DIR: join(dir, 'usr', 'lib', 'cni-ts'), CNI_TS_UNIT_DIR: join(dir, 'units'), CNI_TS_SKIP_BUILD: '1' };
+    const install = spawnSync('bash', [join(__dirname, '..', '..', 'scripts', 'install.sh'), target], { encoding: 'utf8', env });
     expect(install.status, install.stdout + install.stderr).toBe(0);
     expect(readdirSync(target).sort()).toEqual(readdirSync(BIN_DIR).sort());
     const ctr = pool.make('c');
