@@ -1,0 +1,185 @@
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { installTree, parseUnit, REPO, runInstall, type InstallTree } from '../helpers/install-tree';
+import type { TestNetns } from '../helpers/netns';
+import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
+import { chainEnv, invokeChainPlugin, ok } from '../helpers/podman-chain';
+import { UPLINK } from '../helpers/topology';
+import { ask, serve } from '../helpers/traffic';
+
+let node: NodeFixture;
+const pool = useNodeFixture('cnit-units-', (fixture) => (node = fixture));
+
+/** Processes a test started (the firewalld watcher, a private D-Bus daemon), killed after it, pass or fail. */
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of started.splice(0)) {
+    // each was started as the leader of its own process group: the group goes with it
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
+const NFT_UNIT = 'cni-ts-nftables-reload.service';
+const FIREWALLD_UNIT = 'cni-ts-firewalld-reload.service';
+const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+
+/** Installs the suite into the test's directory and returns the installed units, parsed. */
+function install(): { tree: InstallTree; nft: ReturnType<typeof parseUnit>; firewalld: ReturnType<typeof parseUnit> } {
+  const tree = installTree(node.dir);
+  const r = runInstall(tree);
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  const unit = (name: string) => parseUnit(readFileSync(join(tree.units, name), 'utf8'));
+  return { tree, nft: unit(NFT_UNIT), firewalld: unit(FIREWALLD_UNIT) };
+}
+
+const NET = { name: 'unitnet', octet: 52 };
+const NFT_ONLY = { backend: '' };
+const invoke = (plugin: 'bridge' | 'portmap' | 'firewall', command: string, ctr: TestNetns, prevResult?: object) =>
+  invokeChainPlugin(node, NET, plugin, command, ctr, prevResult, plugin === 'firewall' ? NFT_ONLY : {});
+
+/** A container on the bridge with a published port (8080 → 80) and a firewall entry, serving HTTP-ish echo. */
+async function containerWithRules(): Promise<TestNetns> {
+  const ctr = pool.make('c');
+  const bridge = await invoke('bridge', 'ADD', ctr);
+  ok(bridge);
+  ok(await invoke('portmap', 'ADD', ctr, bridge.json));
+  ok(await invoke('firewall', 'ADD', ctr, bridge.json));
+  await serve(ctr, 'tcp', 80, 'web');
+  return ctr;
+}
+
+const published = () => ask(node.outside, 'tcp', UPLINK.host4, 8080);
+
+/** The host's ruleset, table by table in name order (re-creating tables changes their order). */
+const ruleset = () =>
+  execFileSync('ip', ['netns', 'exec', node.host.name, 'nft', 'list', 'ruleset'], { encoding: 'utf8' })
+    .split(/^(?=table )/m)
+    .sort()
+    .join('');
+
+const flush = () => execFileSync('ip', ['netns', 'exec', node.host.name, 'nft', 'flush', 'ruleset']);
+
+/** Runs a unit's Exec line as systemd would (no shell: the words), in the host namespace, with the chain's state. */
+const runExec = (line: string) => {
+  const [command, ...args] = line.split(/\s+/);
+  return spawnSync('ip', ['netns', 'exec', node.host.name, command, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...chainEnv(node) } });
+};
+
+async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('systemd units', () => {
+  it('are what systemd expects: re-run with nftables.service (start, restart, reload, stop) and with firewalld.service, on the installed paths', () => {
+    const { tree, nft, firewalld } = install();
+    const reapply = `${tree.lib}/current/bin/cni-ts-reapply`;
+    expect(nft).toEqual({
+      Unit: {
+        Description: [expect.any(String)],
+        After: ['nftables.service'],
+        PartOf: ['nftables.service'],
+        ReloadPropagatedFrom: ['nftables.service'],
+      },
+      Service: { Type: ['oneshot'], RemainAfterExit: ['yes'], ExecStart: [reapply], ExecReload: [reapply] },
+      Install: { WantedBy: ['nftables.service'] },
+    });
+    expect(firewalld).toEqual({
+      Unit: { Description: [expect.any(String)], After: ['firewalld.service dbus.service'], PartOf: ['firewalld.service'] },
+      Service: { Type: ['simple'], ExecStart: [`${tree.lib}/current/libexec/cni-ts-firewalld-reload`], Restart: ['on-failure'], RestartSec: ['5'] },
+      Install: { WantedBy: ['firewalld.service'] },
+    });
+    // the repository's units differ from the installed ones only by the lib directory
+    for (const name of [NFT_UNIT, FIREWALLD_UNIT]) {
+      const template = readFileSync(join(REPO, 'systemd', name), 'utf8');
+      expect(template.replaceAll('@LIBDIR@', tree.lib)).toBe(readFileSync(join(tree.units, name), 'utf8'));
+    }
+  });
+
+  it.skipIf(!has('systemd-analyze'))('pass `systemd-analyze verify` without a word (keys, values, executables)', () => {
+    const { tree } = install();
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(tree.units, NFT_UNIT), join(tree.units, FIREWALLD_UNIT)], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toBe('');
+  });
+
+  it(`${NFT_UNIT}: its ExecStart and ExecReload, run as installed, bring every rule and the published port back after \`nft flush ruleset\``, async () => {
+    const { nft } = install();
+    await containerWithRules();
+    expect(published()).toBe(`web saw ${UPLINK.outside4}`);
+    const before = ruleset();
+
+    for (const key of ['ExecStart', 'ExecReload'] as const) {
+      flush();
+      expect(published(), `after the flush (${key})`).toBeUndefined();
+      const r = runExec(nft.Service[key][0]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).installed).toMatchObject({ 'bridge ipMasq': 2, portmap: expect.any(Number), firewall: 1 });
+      expect(ruleset(), key).toBe(before);
+      expect(published(), key).toBe(`web saw ${UPLINK.outside4}`);
+    }
+  });
+
+  it.skipIf(!has('dbus-daemon') || !has('dbus-monitor') || !has('dbus-send'))(
+    `${FIREWALLD_UNIT}: its ExecStart re-applies when it starts and after each firewalld Reloaded signal (a private D-Bus as the system bus), and on nothing else`,
+    async () => {
+      const { firewalld } = install();
+      await containerWithRules();
+      const before = ruleset();
+
+      // a bus of the test's own, in its directory, standing in for the system bus
+      const busSocket = join(node.dir, 'system_bus_socket');
+      const busConf = join(node.dir, 'bus.conf');
+      writeFileSync(
+        busConf,
+        `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>system</type><listen>unix:path=${busSocket}</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow user="root"/><allow own="*"/><allow send_type="signal"/><allow send_type="method_call"/><allow receive_type="signal"/><allow eavesdrop="true"/></policy></busconfig>`,
+      );
+      const bus = spawn('dbus-daemon', [`--config-file=${busConf}`, '--nofork', '--print-address'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+      started.push(bus);
+      await new Promise<void>((resolve, reject) => {
+        bus.stdout!.once('data', () => resolve());
+        bus.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
+      });
+      const address = `unix:path=${busSocket}`;
+      const signal = (member: string) => execFileSync('dbus-send', [`--bus=${address}`, '--type=signal', '/org/fedoraproject/FirewallD1', `org.fedoraproject.FirewallD1.${member}`]);
+
+      // firewalld (re)started: the ruleset is gone when the unit starts
+      flush();
+      const [command, ...args] = firewalld.Service.ExecStart[0].split(/\s+/);
+      const watcher = spawn('ip', ['netns', 'exec', node.host.name, command, ...args], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH, DBUS_SYSTEM_BUS_ADDRESS: address, ...chainEnv(node) },
+      });
+      started.push(watcher);
+      let log = '';
+      watcher.stdout!.on('data', (c) => (log += c));
+      watcher.stderr!.on('data', (c) => (log += c));
+      await until('the first re-apply', () => log.includes('watching firewalld: running cni-ts-reapply') && ruleset() === before);
+
+      // firewall-cmd --reload: firewalld emits Reloaded once it is done
+      flush();
+      signal('Other');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(ruleset(), `a signal other than Reloaded re-applied: ${log}`).not.toBe(before);
+      signal('Reloaded');
+      await until(`the re-apply after Reloaded (log: ${log})`, () => ruleset() === before);
+      expect(published()).toBe(`web saw ${UPLINK.outside4}`);
+      expect(log.match(/firewalld reloaded: running cni-ts-reapply/g)).toHaveLength(1);
+      expect(log).not.toContain('failed');
+    },
+  );
+});
