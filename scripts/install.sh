@@ -66,7 +66,7 @@ lock() {
 
 # the manifest as shell arrays: m_version (current), m_versions (kept), m_bin_dir, m_unit_dir, m_links, m_units, m_backups
 read_manifest() {
-  m_version= m_bin_dir= m_unit_dir= m_versions=() m_links=() m_units=() m_backups=()
+  m_version='' m_bin_dir='' m_unit_dir='' m_versions=() m_links=() m_units=() m_backups=()
   [ -f "$MANIFEST" ] || return 0
   local key value
   while IFS=$'\t' read -r key value; do
@@ -152,7 +152,7 @@ install_suite() {
   BIN_DIR="$(realpath -m "${bin_arg:-/opt/cni/bin}")"
   check_node
   command -v flock >/dev/null || die "flock (util-linux) is needed"
-  if [ -d "$LIB_DIR" ] && [ ! -f "$MANIFEST" ] && [ -n "$(ls -A "$LIB_DIR" | grep -vx '\.lock')" ]; then
+  if [ -d "$LIB_DIR" ] && [ ! -f "$MANIFEST" ] && find "$LIB_DIR" -mindepth 1 -maxdepth 1 ! -name .lock | grep -q .; then
     die "$LIB_DIR was not installed by this script (the cni-ts Debian package? then: apt remove cni-ts), leaving it alone"
   fi
   read_manifest_for_bin_dir
