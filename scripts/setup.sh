@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 # iptables: the firewall plugin's FORWARD rules where iptables is in use; iputils-ping: traffic checks;
 # containernetworking-plugins, golang-github-containernetworking-plugin-dnsname: the reference plugins for side-by-side tests and benchmarks;
 # dnsmasq-base: the DNS server the dnsname plugin runs per network;
-# podman + runc + busybox-static + podman-compose: the end-to-end tests with a real runtime (busybox is the container's root filesystem).
-APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins golang-github-containernetworking-plugin-dnsname podman runc busybox-static podman-compose)
+# podman + runc + busybox-static + podman-compose: the end-to-end tests with a real runtime (busybox is the container's root filesystem);
+# systemd (systemd-analyze) + dbus-daemon + dbus-bin: the tests of the reapply units (verify, and the firewalld watcher on a private bus).
+APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins golang-github-containernetworking-plugin-dnsname podman runc busybox-static podman-compose systemd dbus-daemon dbus-bin)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
