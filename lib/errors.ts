@@ -114,9 +114,7 @@ export const Errno = {
   ENETUNREACH: 101,
 } as const;
 
-const errnoNames: Record<number, string> = Object.fromEntries(
-  Object.entries(Errno).map(([name, value]) => [value, name]),
-);
+const errnoNames: Record<number, string> = Object.fromEntries(Object.entries(Errno).map(([name, value]) => [value, name]));
 
 export function errnoName(errno: number): string {
   return errnoNames[errno] ?? `errno ${errno}`;

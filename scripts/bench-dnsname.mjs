@@ -108,10 +108,20 @@ try {
 
   console.log(`dnsname, median of ${ITERATIONS} ADD and DEL of one container; ms of wall time per exec\n`);
   console.log('names on the network'.padEnd(22), 'ours ADD / DEL'.padEnd(18), 'reference ADD / DEL'.padEnd(22), 'ratio ADD / DEL');
-  for (const [label, r] of [['1', small], [String(FILL), large]]) {
-    console.log(label.padEnd(22), `${r.ours.add.toFixed(1)} / ${r.ours.del.toFixed(1)}`.padEnd(18), `${r.reference.add.toFixed(1)} / ${r.reference.del.toFixed(1)}`.padEnd(22), `${(r.ours.add / r.reference.add).toFixed(2)}x / ${(r.ours.del / r.reference.del).toFixed(2)}x`);
+  for (const [label, r] of [
+    ['1', small],
+    [String(FILL), large],
+  ]) {
+    console.log(
+      label.padEnd(22),
+      `${r.ours.add.toFixed(1)} / ${r.ours.del.toFixed(1)}`.padEnd(18),
+      `${r.reference.add.toFixed(1)} / ${r.reference.del.toFixed(1)}`.padEnd(22),
+      `${(r.ours.add / r.reference.add).toFixed(2)}x / ${(r.ours.del / r.reference.del).toFixed(2)}x`,
+    );
   }
-  console.log(`\nADD at ${FILL} names / ADD at 1 name: ours x${(large.ours.add / small.ours.add).toFixed(2)}, reference x${(large.reference.add / small.reference.add).toFixed(2)}`);
+  console.log(
+    `\nADD at ${FILL} names / ADD at 1 name: ours x${(large.ours.add / small.ours.add).toFixed(2)}, reference x${(large.reference.add / small.reference.add).toFixed(2)}`,
+  );
 
   console.log(`\n1,000 lookups from a container, one at a time (names and aliases of the ${FILL} containers); ms`);
   const names = Array.from({ length: 50 }, (_, i) => (i % 2 ? `ctr${i * 17}` : `alias${i * 19}.dns.podman`));

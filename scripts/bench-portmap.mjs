@@ -62,12 +62,23 @@ function addDel(dir) {
 
 function fill(dir) {
   for (let n = 0; n < FILL_CONTAINERS; n++) {
-    exec(dir, 'ADD', n, Array.from({ length: PORTS_PER_CONTAINER }, (_, i) => 20000 + n * PORTS_PER_CONTAINER + i));
+    exec(
+      dir,
+      'ADD',
+      n,
+      Array.from({ length: PORTS_PER_CONTAINER }, (_, i) => 20000 + n * PORTS_PER_CONTAINER + i),
+    );
   }
 }
 
 function empty(dir) {
-  for (let n = 0; n < FILL_CONTAINERS; n++) exec(dir, 'DEL', n, Array.from({ length: PORTS_PER_CONTAINER }, (_, i) => 20000 + n * PORTS_PER_CONTAINER + i));
+  for (let n = 0; n < FILL_CONTAINERS; n++)
+    exec(
+      dir,
+      'DEL',
+      n,
+      Array.from({ length: PORTS_PER_CONTAINER }, (_, i) => 20000 + n * PORTS_PER_CONTAINER + i),
+    );
 }
 
 const ip = (...args) => execFileSync('ip', args);
@@ -86,19 +97,20 @@ try {
     [`${FILL_CONTAINERS * PORTS_PER_CONTAINER}`, (dir) => fill(dir)],
   ]) {
     const result = {};
-    for (const [name, dir] of [['ours', OURS], ['ref', REFERENCE]]) {
+    for (const [name, dir] of [
+      ['ours', OURS],
+      ['ref', REFERENCE],
+    ]) {
       prepare(dir);
       result[name] = addDel(dir);
     }
     rows.push([label, result]);
-    console.log(
-      label.padEnd(20),
-      `${result.ours.add.toFixed(1)} / ${result.ours.del.toFixed(1)}`.padEnd(18),
-      `${result.ref.add.toFixed(1)} / ${result.ref.del.toFixed(1)}`,
-    );
+    console.log(label.padEnd(20), `${result.ours.add.toFixed(1)} / ${result.ours.del.toFixed(1)}`.padEnd(18), `${result.ref.add.toFixed(1)} / ${result.ref.del.toFixed(1)}`);
   }
   const [small, large] = rows.map((r) => r[1]);
-  console.log(`\ngrowth 0 -> 1000: ours ADD x${(large.ours.add / small.ours.add).toFixed(2)}, DEL x${(large.ours.del / small.ours.del).toFixed(2)}; reference ADD x${(large.ref.add / small.ref.add).toFixed(2)}, DEL x${(large.ref.del / small.ref.del).toFixed(2)}`);
+  console.log(
+    `\ngrowth 0 -> 1000: ours ADD x${(large.ours.add / small.ours.add).toFixed(2)}, DEL x${(large.ours.del / small.ours.del).toFixed(2)}; reference ADD x${(large.ref.add / small.ref.add).toFixed(2)}, DEL x${(large.ref.del / small.ref.del).toFixed(2)}`,
+  );
   empty(OURS);
   empty(REFERENCE);
 } finally {

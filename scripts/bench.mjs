@@ -14,7 +14,16 @@ const hostNs = `cni-bench-host-${process.pid}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'cni-bench-'));
 
 function timeOnce(executable, command, stdin, extraEnv = {}, inHostNs = false) {
-  const env = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_CONTAINERID: 'bench', CNI_NETNS: `/run/netns/${ns}`, CNI_IFNAME: 'eth0', CNI_PATH: OURS, CNI_TS_STATE_DIR: join(dataDir, 'state'), ...extraEnv };
+  const env = {
+    PATH: process.env.PATH,
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: 'bench',
+    CNI_NETNS: `/run/netns/${ns}`,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: OURS,
+    CNI_TS_STATE_DIR: join(dataDir, 'state'),
+    ...extraEnv,
+  };
   const [file, args] = inHostNs ? ['ip', ['netns', 'exec', hostNs, executable]] : [executable, []];
   const start = process.hrtime.bigint();
   const r = spawnSync(file, args, { env, input: JSON.stringify(stdin) });
@@ -28,7 +37,12 @@ const stats = (xs) => {
   return { median: s[Math.floor(s.length / 2)], p90: s[Math.floor(s.length * 0.9)] };
 };
 
-const ipam = (name) => ({ cniVersion: '1.0.0', name, type: 'host-local', ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.201.0.0/16' }], [{ subnet: 'fd20:1::/64' }]] } });
+const ipam = (name) => ({
+  cniVersion: '1.0.0',
+  name,
+  type: 'host-local',
+  ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.201.0.0/16' }], [{ subnet: 'fd20:1::/64' }]] },
+});
 const lo = { cniVersion: '1.0.0', name: 'bench-lo', type: 'loopback' };
 // ipMasq off so both sides do the same work (Debian's reference masquerades with iptables)
 const bridge = (name) => ({ cniVersion: '1.0.0', name, type: 'bridge', bridge: 'bench0', isGateway: true, isDefaultGateway: true, ipam: ipam(name).ipam });

@@ -14,10 +14,7 @@ const netlinkBinding = {
   setup(b) {
     b.onLoad({ filter: /netlink[\\/]dist[\\/]raw\.js$/ }, async (args) => {
       const source = readFileSync(args.path, 'utf8');
-      const patched = source.replace(
-        "require('node-gyp-build')(__dirname + '/..')",
-        "require('node-gyp-build')(require('path').dirname(require.resolve('netlink/package.json')))",
-      );
+      const patched = source.replace("require('node-gyp-build')(__dirname + '/..')", "require('node-gyp-build')(require('path').dirname(require.resolve('netlink/package.json')))");
       if (patched === source) throw new Error('netlink raw.js changed shape; update scripts/build.mjs');
       return { contents: patched, loader: 'js' };
     });

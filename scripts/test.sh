@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: type check, unit, privileged and integration tests. Run as root.
+# The whole test suite: type check, lint and format, unit, privileged and integration tests, the demo. Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npx tsc --noEmit -p .
+# lint and format (Biome): `npm run format` rewrites what this refuses
+npx biome check .
 
 report="$(mktemp /tmp/cni-ts-vitest-XXXXXX.json)"
 trap 'rm -f "$report"' EXIT

@@ -125,12 +125,15 @@ function anchors(markdown: string): Set<string> {
 /** Relative link targets outside code: [text](target) and ![alt](target), titles dropped. */
 function relativeLinks(markdown: string): string[] {
   const text = withoutCodeBlocks(markdown).replace(/`[^`\n]*`/g, '');
-  return [...text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)]
-    .map((m) => m[1])
-    .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target));
+  return [...text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)].map((m) => m[1]).filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target));
 }
 
-const markdownFiles = [readme, ...readdirSync(docsDir).filter((f) => f.endsWith('.md')).map((f) => join(docsDir, f))];
+const markdownFiles = [
+  readme,
+  ...readdirSync(docsDir)
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(docsDir, f)),
+];
 
 describe.each(markdownFiles.map((file) => [relative(root, file), file]))('links in %s', (_name, file) => {
   const text = readFileSync(file, 'utf8');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CniError } from '../../lib/errors';
+import type { CniError } from '../../lib/errors';
 import { formatIP, parseIP } from '../../lib/ip';
 import { allocate, collectGarbage, release } from './allocator';
 import { MemoryStore } from './memory-store';

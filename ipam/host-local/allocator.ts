@@ -37,9 +37,7 @@ export function allocate(store: Store, rangeSets: RangeSet[], who: Attachment, r
         result.push({ ip: existing.ip, range: rangeFor(set, existing.ip)!, rangeSetIndex: index });
         return;
       }
-      const got = wanted
-        ? reserveRequested(store, set, index, who, wanted)
-        : reserveNext(store, set, index, who, (taken ??= new Set(store.reservedAddresses().map(addressKey))));
+      const got = wanted ? reserveRequested(store, set, index, who, wanted) : reserveNext(store, set, index, who, (taken ??= new Set(store.reservedAddresses().map(addressKey))));
       reserved.push(got);
       result.push(got);
     });
@@ -63,10 +61,7 @@ function reserveRequested(store: Store, set: RangeSet, index: number, who: Attac
   }
   if (!store.reserve(ip, who.containerId, who.ifname, index)) {
     const owner = store.allocations().find((a) => ipEquals(a.ip, ip));
-    throw new CniError(
-      ErrorCode.AddressConflict,
-      `requested IP address ${formatIP(ip)} is already allocated to container ${JSON.stringify(owner?.containerId ?? '?')}`,
-    );
+    throw new CniError(ErrorCode.AddressConflict, `requested IP address ${formatIP(ip)} is already allocated to container ${JSON.stringify(owner?.containerId ?? '?')}`);
   }
   return { ip, range, rangeSetIndex: index };
 }

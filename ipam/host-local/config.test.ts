@@ -18,10 +18,7 @@ describe('host-local parseConfig', () => {
 
   it('puts runtimeConfig.ipRanges first, then the legacy subnet, then ranges', () => {
     const conf = parseConfig(
-      cmd(
-        { subnet: '10.2.0.0/24', ranges: [[{ subnet: '10.3.0.0/24' }]], dataDir: '/tmp/x' },
-        { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.0/24' }]] } },
-      ),
+      cmd({ subnet: '10.2.0.0/24', ranges: [[{ subnet: '10.3.0.0/24' }]], dataDir: '/tmp/x' }, { runtimeConfig: { ipRanges: [[{ subnet: '10.1.0.0/24' }]] } }),
     );
     expect(conf.rangeSets.map((s) => formatIP(s[0].subnet.ip))).toEqual(['10.1.0.0', '10.2.0.0', '10.3.0.0']);
     expect(conf.storeDir).toBe('/tmp/x/net1');
@@ -29,7 +26,11 @@ describe('host-local parseConfig', () => {
 
   it('collects requested IPs from the ips capability, args.cni.ips and CNI_ARGS IP=', () => {
     const conf = parseConfig(
-      cmd({ ranges: [[{ subnet: '10.1.0.0/16' }], [{ subnet: 'fd00::/64' }]] }, { runtimeConfig: { ips: ['10.1.0.9/16'] }, args: { cni: { ips: ['fd00::9'] } } }, 'IP=10.1.0.9,fd00::7'),
+      cmd(
+        { ranges: [[{ subnet: '10.1.0.0/16' }], [{ subnet: 'fd00::/64' }]] },
+        { runtimeConfig: { ips: ['10.1.0.9/16'] }, args: { cni: { ips: ['fd00::9'] } } },
+        'IP=10.1.0.9,fd00::7',
+      ),
     );
     expect(conf.requestedIPs.map(formatIP)).toEqual(['10.1.0.9', 'fd00::9', 'fd00::7']);
   });
@@ -87,7 +88,11 @@ describe('host-local parseConfig', () => {
     it(`validates ${MAX_RANGES} disjoint ranges in one set, and ${MAX_RANGES} single-range sets, in well under a second`, () => {
       // given in reverse order, so the checks cannot rely on sorted input; pairwise checks took ~0.2 s for each
       const oneSet = cmd({ ranges: [subnets(MAX_RANGES).reverse()] });
-      const manySets = cmd({ ranges: subnets(MAX_RANGES).reverse().map((r) => [r]) });
+      const manySets = cmd({
+        ranges: subnets(MAX_RANGES)
+          .reverse()
+          .map((r) => [r]),
+      });
       const timeBoth = () => {
         const start = performance.now();
         expect(parseConfig(oneSet).rangeSets[0]).toHaveLength(MAX_RANGES);

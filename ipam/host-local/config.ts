@@ -55,8 +55,9 @@ export function parseConfig(cmd: CmdArgs): HostLocalConfig {
     [ipam.ranges?.flat().length ?? 0, 'ipam.ranges'],
   ]);
   const sets: Array<{ set: RangeSet; field: string }> = [];
-  const addSets = (list: RangeInput[][] | undefined, field: string) =>
-    list?.forEach((inputs, i) => sets.push({ set: canonicalizeRangeSet(inputs, `${field}[${i}]`), field: `${field}[${i}]` }));
+  const addSets = (list: RangeInput[][] | undefined, field: string) => {
+    for (const [i, inputs] of (list ?? []).entries()) sets.push({ set: canonicalizeRangeSet(inputs, `${field}[${i}]`), field: `${field}[${i}]` });
+  };
   addSets(conf.runtimeConfig?.ipRanges, 'runtimeConfig.ipRanges');
   if (ipam.subnet) {
     // the deprecated single range, whose fields sit directly under "ipam", comes first
@@ -66,7 +67,10 @@ export function parseConfig(cmd: CmdArgs): HostLocalConfig {
   addSets(ipam.ranges, 'ipam.ranges');
   if (sets.length === 0) throw new CniError(ErrorCode.InvalidNetworkConfig, 'invalid field "ipam.ranges": no IP ranges specified');
   const rangeSets = sets.map((s) => s.set);
-  checkRangeSetsDisjoint(rangeSets, sets.map((s) => s.field));
+  checkRangeSetsDisjoint(
+    rangeSets,
+    sets.map((s) => s.field),
+  );
   checkFamiliesAllowed(rangeSets, conf.cniVersion);
 
   return {
@@ -105,7 +109,14 @@ function requestedIPs(cmd: CmdArgs, conf: z.infer<typeof HostLocalConf>): IP[] {
   const sources: Array<{ values: string[]; field: string; code: number }> = [
     { values: conf.runtimeConfig?.ips ?? [], field: 'runtimeConfig.ips', code: ErrorCode.InvalidNetworkConfig },
     { values: conf.args?.cni?.ips ?? [], field: 'args.cni.ips', code: ErrorCode.InvalidNetworkConfig },
-    { values: (cmd.args.get('IP') ?? '').split(',').map((s) => s.trim()).filter(Boolean), field: 'CNI_ARGS IP', code: ErrorCode.InvalidEnvironment },
+    {
+      values: (cmd.args.get('IP') ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      field: 'CNI_ARGS IP',
+      code: ErrorCode.InvalidEnvironment,
+    },
   ];
   const ips: IP[] = [];
   const seen = new Set<string>(); // a set, not a scan per address: runtimeConfig.ips can be long

@@ -62,12 +62,24 @@ describe('DiskStore (the reference layout)', () => {
     mkdirSync(join(dir, '10.0.0.10')); // not a record
     writeFileSync(join(dir, 'ctr'), 'ctr\r\neth0'); // not an address
     const expected = (containerId: string, ifname: string) =>
-      store.allocations().filter((a) => ownedBy(a, containerId, ifname)).map((a) => formatIP(a.ip)).sort();
+      store
+        .allocations()
+        .filter((a) => ownedBy(a, containerId, ifname))
+        .map((a) => formatIP(a.ip))
+        .sort();
     store.withLock(() => {
-      const got = store.heldBy('ctr', 'eth0').map((a) => formatIP(a.ip)).sort();
+      const got = store
+        .heldBy('ctr', 'eth0')
+        .map((a) => formatIP(a.ip))
+        .sort();
       expect(got).toEqual(['10.0.0.2', '10.0.0.4', '10.0.0.5', 'fd00::2']);
       expect(got).toEqual(expected('ctr', 'eth0'));
-      expect(store.heldBy('ctr', 'eth1').map((a) => formatIP(a.ip)).sort()).toEqual(['10.0.0.3', '10.0.0.4']);
+      expect(
+        store
+          .heldBy('ctr', 'eth1')
+          .map((a) => formatIP(a.ip))
+          .sort(),
+      ).toEqual(['10.0.0.3', '10.0.0.4']);
       expect(store.heldBy(`${'c'.repeat(5000)}ctr`, 'eth0').map((a) => formatIP(a.ip))).toEqual(['10.0.0.9']);
       expect(store.heldBy('nobody', 'eth0')).toEqual([]);
       expect(store.heldBy('ctr', 'eth0').find((a) => formatIP(a.ip) === '10.0.0.5')).toMatchObject({ containerId: 'ctr', ifname: 'eth0' });

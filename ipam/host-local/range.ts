@@ -1,19 +1,5 @@
 import { invalidField as invalid } from '../../lib/errors';
-import {
-  addToIP,
-  bitsOf,
-  compareIP,
-  formatIP,
-  hasHostBits,
-  ipEquals,
-  lastAddress,
-  networkAddress,
-  parseIP,
-  parsePrefix,
-  prefixContains,
-  type IP,
-  type Prefix,
-} from '../../lib/ip';
+import { addToIP, bitsOf, compareIP, formatIP, hasHostBits, ipEquals, lastAddress, networkAddress, parseIP, parsePrefix, prefixContains, type IP, type Prefix } from '../../lib/ip';
 
 /** One pool of addresses: a subnet and the inclusive start..end inside it that may be handed out. */
 export interface Range {
@@ -32,7 +18,6 @@ export interface RangeInput {
   rangeEnd?: string;
   gateway?: string;
 }
-
 
 /** Validates one range and fills its defaults the way the reference host-local does. */
 export function canonicalizeRange(input: RangeInput, field: string): Range {

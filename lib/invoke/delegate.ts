@@ -121,9 +121,7 @@ export function execPlugin(executable: string, env: NodeJS.ProcessEnv, stdin: Bu
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', (err) => reject(new CniError(ErrorCode.DelegateFailure, `cannot run ${JSON.stringify(executable)}: ${err.message}`)));
-    child.on('close', (code, signal) =>
-      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(chunks).toString('utf8') }),
-    );
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(chunks).toString('utf8') }));
     child.stdin.on('error', () => undefined); // a delegate may exit before reading stdin
     child.stdin.end(stdin);
   });

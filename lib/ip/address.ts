@@ -49,8 +49,14 @@ export function formatIP(ip: IP): string {
   const groups = Array.from({ length: 8 }, (_, i) => Number((ip.value >> BigInt(112 - 16 * i)) & 0xffffn));
   const [runStart, runLength] = longestZeroRun(groups);
   if (runLength < 2) return groups.map((g) => g.toString(16)).join(':');
-  const before = groups.slice(0, runStart).map((g) => g.toString(16)).join(':');
-  const after = groups.slice(runStart + runLength).map((g) => g.toString(16)).join(':');
+  const before = groups
+    .slice(0, runStart)
+    .map((g) => g.toString(16))
+    .join(':');
+  const after = groups
+    .slice(runStart + runLength)
+    .map((g) => g.toString(16))
+    .join(':');
   return `${before}::${after}`;
 }
 

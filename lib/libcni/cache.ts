@@ -32,8 +32,7 @@ export function readCache(cacheDir: string, network: string, containerId: string
   return entry?.kind === 'cniCacheV1' ? entry : undefined;
 }
 
-export const removeCache = (cacheDir: string, network: string, containerId: string, ifname: string): void =>
-  unlinkIfExists(fileOf(cacheDir, network, containerId, ifname));
+export const removeCache = (cacheDir: string, network: string, containerId: string, ifname: string): void => unlinkIfExists(fileOf(cacheDir, network, containerId, ifname));
 
 /** Every cached attachment of `network` (its valid attachments, for GC). */
 export function cachedAttachments(cacheDir: string, network: string): CachedAttachment[] {

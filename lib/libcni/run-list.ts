@@ -98,7 +98,8 @@ export async function delList(ctx: ListContext, rt: RuntimeConf): Promise<void> 
 }
 
 export async function checkList(ctx: ListContext, rt: RuntimeConf): Promise<void> {
-  if (!versionAtLeast(ctx.list.cniVersion, '0.4.0')) throw new CniError(ErrorCode.IncompatibleVersion, `CHECK needs cniVersion 0.4.0 or later, the list has ${ctx.list.cniVersion}`);
+  if (!versionAtLeast(ctx.list.cniVersion, '0.4.0'))
+    throw new CniError(ErrorCode.IncompatibleVersion, `CHECK needs cniVersion 0.4.0 or later, the list has ${ctx.list.cniVersion}`);
   const cached = readCache(ctx.cacheDir, ctx.list.name, rt.containerId, rt.ifname);
   if (!cached?.result) throw new CniError(ErrorCode.InvalidNetworkConfig, `no cached result for ${rt.containerId}/${rt.ifname} on ${ctx.list.name}: CHECK needs a prior ADD`);
   const withCaps = withCachedCapabilities(rt, cached);

@@ -59,9 +59,7 @@ export async function listLinks(sock: RtNetlinkSocket): Promise<LinkInfo[]> {
 }
 
 export async function setLinkUp(sock: RtNetlinkSocket, link: LinkInfo, up: boolean): Promise<void> {
-  await call(`set link ${JSON.stringify(link.name)} ${up ? 'up' : 'down'}`, () =>
-    sock.setLink({ index: link.index, flags: { up: up || undefined }, change: { up: true } }),
-  );
+  await call(`set link ${JSON.stringify(link.name)} ${up ? 'up' : 'down'}`, () => sock.setLink({ index: link.index, flags: { up: up || undefined }, change: { up: true } }));
 }
 
 export async function linkByIndex(sock: RtNetlinkSocket, index: number): Promise<LinkInfo | undefined> {
@@ -76,9 +74,7 @@ export async function linkByIndex(sock: RtNetlinkSocket, index: number): Promise
 
 /** Creates a bridge; EEXIST is left to the caller (someone else may have created it first). */
 export async function createBridge(sock: RtNetlinkSocket, name: string, mtu?: number): Promise<void> {
-  await call(`create bridge ${JSON.stringify(name)}`, () =>
-    sock.newLink({}, { ifname: name, mtu, linkinfo: linkInfo('bridge') }, CREATE_EXCLUSIVE),
-  );
+  await call(`create bridge ${JSON.stringify(name)}`, () => sock.newLink({}, { ifname: name, mtu, linkinfo: linkInfo('bridge') }, CREATE_EXCLUSIVE));
 }
 
 export interface VethPairSpec {

@@ -65,7 +65,12 @@ describe('links, addresses and routes (privileged)', () => {
       expect(eth0).toMatchObject({ kind: 'veth', mtu: 1400, mac: '02:42:ac:11:00:02' });
       await setMaster(hostSock, hostVeth, br.index);
       expect((await linkByName(hostSock, 'veth-t1'))!.masterIndex).toBe(br.index);
-      for (const [sock, link] of [[hostSock, hostVeth], [hostSock, br], [ctrSock, eth0]] as const) await setLinkUp(sock, link, true);
+      for (const [sock, link] of [
+        [hostSock, hostVeth],
+        [hostSock, br],
+        [ctrSock, eth0],
+      ] as const)
+        await setLinkUp(sock, link, true);
       await addAddress(hostSock, br.index, parseIP('10.66.0.1')!, 24);
       await addAddress(ctrSock, eth0.index, parseIP('10.66.0.2')!, 24);
       await addAddress(ctrSock, eth0.index, parseIP('fd66::2')!, 64, true);

@@ -13,7 +13,7 @@ export async function call<T>(operation: string, request: () => Promise<T>): Pro
   } catch (err) {
     const match = /Request rejected: (E[A-Z0-9]+|\d+)/.exec((err as Error)?.message ?? '');
     if (!match) throw err;
-    const errno = /^\d+$/.test(match[1]) ? Number(match[1]) : (constants.errno as Record<string, number>)[match[1]] ?? 0;
+    const errno = /^\d+$/.test(match[1]) ? Number(match[1]) : ((constants.errno as Record<string, number>)[match[1]] ?? 0);
     throw new NetlinkError(errno, operation);
   }
 }

@@ -30,9 +30,9 @@ function keyText(element: unknown): string {
 /** The keys of one set or map of the suite's table, as `SetElement.text` spells them (a missing table or set has none). */
 export function listedKeys(nft: NftRunner, family: SetElement['family'], kind: SetElement['kind'], set: string): string[] {
   try {
-    const entry = nft
-      .list(`list ${kind} ${family} ${TABLE.name} ${set}`)
-      .find((x) => typeof x === 'object' && x !== null && ('set' in x || 'map' in x)) as { set?: { elem?: unknown[] }; map?: { elem?: unknown[] } } | undefined;
+    const entry = nft.list(`list ${kind} ${family} ${TABLE.name} ${set}`).find((x) => typeof x === 'object' && x !== null && ('set' in x || 'map' in x)) as
+      | { set?: { elem?: unknown[] }; map?: { elem?: unknown[] } }
+      | undefined;
     return ((entry?.set ?? entry?.map)?.elem ?? []).map(keyText);
   } catch (err) {
     if (err instanceof NftError) return [];

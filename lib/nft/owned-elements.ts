@@ -30,10 +30,20 @@ export function elementEntries<E>(nft: NftRunner, spec: ElementSpec<E>): EntrySp
     group: spec.group && ((e) => spec.group!(e)),
     conflicts: spec.conflicts && ((e, held) => spec.conflicts!(e, held)),
     install: (entries) => spec.install(nft, entries),
-    uninstall: (entries) => deleteElements(nft, entries.flatMap((e) => spec.elements(e)), entries.length ? (spec.releaseWith?.(entries) ?? []) : []),
+    uninstall: (entries) =>
+      deleteElements(
+        nft,
+        entries.flatMap((e) => spec.elements(e)),
+        entries.length ? (spec.releaseWith?.(entries) ?? []) : [],
+      ),
     brokenStructure: spec.structure && ((entries) => brokenChains(nft, spec.structure!(entries))),
     missing: (entries) => {
-      const present = new Set(presentElements(nft, entries.flatMap((e) => spec.elements(e))).map(elementId));
+      const present = new Set(
+        presentElements(
+          nft,
+          entries.flatMap((e) => spec.elements(e)),
+        ).map(elementId),
+      );
       return entries.filter((e) => !spec.elements(e).every((el) => present.has(elementId(el))));
     },
   };

@@ -36,12 +36,16 @@ export function brokenChains(nft: NftRunner, structure: Structure): string[] {
       return actual === chainBody(nft, chain.family, scratch, chain.name) ? [] : [`chain ${chain.family} ${TABLE.name} ${chain.name} does not hold the rules it should`];
     });
   } finally {
-    for (const f of families) {
-      try {
-        nft.run(`delete table ${f} ${scratch}`);
-      } catch (err) {
-        if (!(err instanceof NftError)) throw err;
-      }
+    dropScratch(nft, families, scratch);
+  }
+}
+
+function dropScratch(nft: NftRunner, families: string[], scratch: string): void {
+  for (const f of families) {
+    try {
+      nft.run(`delete table ${f} ${scratch}`);
+    } catch (err) {
+      if (!(err instanceof NftError)) throw err;
     }
   }
 }

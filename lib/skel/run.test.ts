@@ -102,7 +102,10 @@ describe('runPlugin', () => {
   it('lets every verb through with a real config (libcni DEL input: runtimeConfig, args, prevResult with routes and dns)', async () => {
     const prevResult = {
       cniVersion: '1.1.0',
-      interfaces: [{ name: 'cni0', mac: '02:00:00:00:00:01' }, { name: 'eth0', sandbox: '/run/netns/x', mac: '02:00:00:00:00:02' }],
+      interfaces: [
+        { name: 'cni0', mac: '02:00:00:00:00:01' },
+        { name: 'eth0', sandbox: '/run/netns/x', mac: '02:00:00:00:00:02' },
+      ],
       ips: [{ address: '10.88.0.2/16', gateway: '10.88.0.1', interface: 1 }],
       routes: [{ dst: '0.0.0.0/0', gw: '10.88.0.1' }],
       dns: { nameservers: ['10.88.0.1'], search: ['svc.local'], options: ['ndots:5'] },

@@ -1,13 +1,4 @@
-import {
-  CniError,
-  ErrorCode,
-  LockTimeoutError,
-  NetlinkError,
-  NetnsNotFoundError,
-  NftError,
-  NotANetnsError,
-  SyscallError,
-} from '../errors';
+import { CniError, ErrorCode, LockTimeoutError, NetlinkError, NetnsNotFoundError, NftError, NotANetnsError, SyscallError } from '../errors';
 
 /**
  * Maps the typed errors of the lower layers to CNI errors when a plugin did not translate them

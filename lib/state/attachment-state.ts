@@ -27,8 +27,7 @@ export const attachmentKey = (cmd: Pick<CmdArgs, 'config' | 'containerId' | 'ifn
   ifname: cmd.ifname,
 });
 
-export const sameAttachment = (a: AttachmentKey, b: AttachmentKey): boolean =>
-  a.network === b.network && a.containerId === b.containerId && a.ifname === b.ifname;
+export const sameAttachment = (a: AttachmentKey, b: AttachmentKey): boolean => a.network === b.network && a.containerId === b.containerId && a.ifname === b.ifname;
 
 const keyOf = (x: AttachmentKey): AttachmentKey => ({ network: x.network, containerId: x.containerId, ifname: x.ifname });
 

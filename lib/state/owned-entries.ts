@@ -62,7 +62,10 @@ export class OwnedEntries<E> {
       for (const entry of entries.filter(exclusive)) this.assertFree(key, entry);
       // a repeated ADD may carry fewer entries: drop the ones it no longer wants first
       const wanted = new Set(entries.map((e) => this.spec.resource(e)));
-      this.removeOwned(key, (this.state.read(key) ?? []).filter((e) => !wanted.has(this.spec.resource(e))));
+      this.removeOwned(
+        key,
+        (this.state.read(key) ?? []).filter((e) => !wanted.has(this.spec.resource(e))),
+      );
       // recorded before installing: a crash in between leaves a record DEL can act on, never an orphan entry
       this.state.write(key, entries);
       for (const e of entries) if (!this.isShared(e)) this.state.setOwner(this.spec.resource(e), key, e, this.spec.group?.(e));

@@ -17,13 +17,7 @@ export function fieldPath(path: readonly PropertyKey[], prefix = ''): string {
  * Validates `value` against `schema`; on failure throws a CniError whose message names every
  * offending field and what was expected there.
  */
-export function parseWith<S extends $ZodType>(
-  schema: S,
-  value: unknown,
-  what: string,
-  code: number = ErrorCode.InvalidNetworkConfig,
-  pathPrefix = '',
-): z.infer<S> {
+export function parseWith<S extends $ZodType>(schema: S, value: unknown, what: string, code: number = ErrorCode.InvalidNetworkConfig, pathPrefix = ''): z.infer<S> {
   const parsed = safeParse(schema, value, { reportInput: true });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `field "${fieldPath(issue.path, pathPrefix)}": ${describeIssue(issue)}`);

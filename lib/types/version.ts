@@ -16,8 +16,7 @@ export function compareVersions(a: string, b: string): number {
 
 export const versionAtLeast = (version: string, minimum: string): boolean => compareVersions(version, minimum) >= 0;
 
-export const isSupportedVersion = (version: string): boolean =>
-  (SUPPORTED_VERSIONS as readonly string[]).includes(version);
+export const isSupportedVersion = (version: string): boolean => (SUPPORTED_VERSIONS as readonly string[]).includes(version);
 
 /** 0.3.x and 0.4.0 results carry ips[].version; 1.0.0 removed it. */
 export const isLegacyResultVersion = (version: string): boolean => !versionAtLeast(version, '1.0.0');

@@ -53,7 +53,12 @@ export async function add(cmd: CmdArgs): Promise<Result> {
         await configureContainer(ctr, cmd.netns, veth.container, addressing, routes, conf.enableDad);
       }
       if (conf.isGateway && addressing.length) {
-        await ensureGatewayAddresses(host, bridge, addressing.map((a) => ({ ip: a.gateway, subnet: a.subnet })), conf.forceAddress);
+        await ensureGatewayAddresses(
+          host,
+          bridge,
+          addressing.map((a) => ({ ip: a.gateway, subnet: a.subnet })),
+          conf.forceAddress,
+        );
         enableForwarding(new Set(addressing.map((a) => a.ip.family)));
       }
       if (conf.ipMasq && addressing.length) {

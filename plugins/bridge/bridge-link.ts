@@ -41,7 +41,7 @@ export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): P
     // second of IPv6 traffic from outside to a container (e.g. through a mapped port) was lost
     writeSysctl(['net', 'ipv6', 'conf', conf.bridge, 'accept_dad'], '0');
   }
-  if (!link || link.kind !== 'bridge') {
+  if (link?.kind !== 'bridge') {
     throw new CniError(ErrorCode.LinkFailure, `cannot use bridge ${JSON.stringify(conf.bridge)}: an interface of that name exists and is not a bridge`);
   }
   if (conf.promiscMode && !link.promisc) await setPromisc(sock, link, true);
@@ -71,9 +71,7 @@ export async function ensureGatewayAddresses(sock: RtNetlinkSocket, bridge: Link
   for (const { ip, subnet } of gateways) {
     const existing = await listAddresses(sock, bridge.index);
     if (existing.some((a) => a.ip.family === ip.family && a.ip.value === ip.value)) continue;
-    const clashing = existing.filter(
-      (a) => a.ip.family === ip.family && (ip.family === 4 || prefixesOverlap({ ip: a.ip, length: a.prefixLength }, subnet)),
-    );
+    const clashing = existing.filter((a) => a.ip.family === ip.family && (ip.family === 4 || prefixesOverlap({ ip: a.ip, length: a.prefixLength }, subnet)));
     if (clashing.length && !forceAddress) {
       throw new CniError(
         ErrorCode.LinkFailure,

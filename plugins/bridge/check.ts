@@ -51,7 +51,7 @@ function containerIPs(cmd: CmdArgs, prev: Result): IPConfig[] {
 
 async function checkHostSide(host: RtNetlinkSocket, conf: BridgeConfig, prev: Result): Promise<void> {
   const bridge = await linkByName(host, conf.bridge);
-  if (!bridge || bridge.kind !== 'bridge') throw fail(`bridge ${JSON.stringify(conf.bridge)} is missing or not a bridge`);
+  if (bridge?.kind !== 'bridge') throw fail(`bridge ${JSON.stringify(conf.bridge)} is missing or not a bridge`);
   const hostVeth = (prev.interfaces ?? []).find((i) => !i.sandbox && i.name !== conf.bridge);
   if (!hostVeth) return;
   const link = await linkByName(host, hostVeth.name);

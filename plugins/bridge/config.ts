@@ -88,8 +88,7 @@ export function parseConfig(cmd: CmdArgs): BridgeConfig {
 
 /** VLANs and port isolation are not built yet: refuse them rather than silently ignore them. */
 function rejectUnimplemented(conf: z.infer<typeof BridgeConf>): void {
-  const unsupported = (field: string) =>
-    new CniError(ErrorCode.UnsupportedField, `unsupported field "${field}": not implemented by this bridge plugin yet`);
+  const unsupported = (field: string) => new CniError(ErrorCode.UnsupportedField, `unsupported field "${field}": not implemented by this bridge plugin yet`);
   if (conf.vlan) throw unsupported('vlan');
   if (conf.vlanTrunk?.length) throw unsupported('vlanTrunk');
   if (conf.portIsolation) throw unsupported('portIsolation');

@@ -12,7 +12,10 @@ describe('addressing and routes from an IPAM result', () => {
   });
 
   it('adds a default route per family via its gateway when isDefaultGateway, unless IPAM gave one', () => {
-    const a = addressingOf([{ address: '10.1.2.7/24', gateway: '10.1.2.1' }, { address: 'fd00::7/64', gateway: 'fd00::1' }]);
+    const a = addressingOf([
+      { address: '10.1.2.7/24', gateway: '10.1.2.1' },
+      { address: 'fd00::7/64', gateway: 'fd00::1' },
+    ]);
     expect(containerRoutes([], a, true)).toEqual([
       { dst: '0.0.0.0/0', gw: '10.1.2.1' },
       { dst: '::/0', gw: 'fd00::1' },

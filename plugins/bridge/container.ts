@@ -38,14 +38,7 @@ export function containerRoutes(ipamRoutes: Route[], addressing: Addressing[], i
 }
 
 /** Addresses, link up, routes, in the container; IPv6 usable at once unless DAD is asked for. */
-export async function configureContainer(
-  sock: RtNetlinkSocket,
-  netnsPath: string,
-  link: LinkInfo,
-  addressing: Addressing[],
-  routes: Route[],
-  enableDad: boolean,
-): Promise<void> {
+export async function configureContainer(sock: RtNetlinkSocket, netnsPath: string, link: LinkInfo, addressing: Addressing[], routes: Route[], enableDad: boolean): Promise<void> {
   withNetns(netnsPath, () => {
     writeSysctl(['net', 'ipv4', 'conf', link.name, 'arp_notify'], '1');
     if (addressing.some((a) => a.ip.family === 6)) {
@@ -60,7 +53,15 @@ export async function configureContainer(
     const dst = parsePrefix(route.dst)!;
     const gateway = route.gw ? parseIP(route.gw) : addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
     try {
-      await addRoute(sock, { dst: { ip: networkAddress(dst), length: dst.length }, gw: gateway, linkIndex: link.index, priority: route.priority, table: route.table, scope: route.scope, mtu: route.mtu });
+      await addRoute(sock, {
+        dst: { ip: networkAddress(dst), length: dst.length },
+        gw: gateway,
+        linkIndex: link.index,
+        priority: route.priority,
+        table: route.table,
+        scope: route.scope,
+        mtu: route.mtu,
+      });
     } catch (err) {
       // the same route twice (IPAM and isDefaultGateway both asking for it) is one route
       if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) throw err;

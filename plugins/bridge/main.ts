@@ -4,4 +4,8 @@ import { lazyVerbs, runPlugin } from '../../lib/skel';
 
 registerInProcessDelegate('host-local', () => import('../../ipam/host-local/verbs'));
 
-export const main = (): Promise<number> => runPlugin(lazyVerbs(() => import('./verbs')), { name: 'bridge', version: VERSION });
+export const main = (): Promise<number> =>
+  runPlugin(
+    lazyVerbs(() => import('./verbs')),
+    { name: 'bridge', version: VERSION },
+  );

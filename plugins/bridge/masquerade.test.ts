@@ -70,7 +70,7 @@ describe('Masquerade ownership (fake nft runner, real state files)', () => {
     ]);
   });
 
-  it("skips an element a newer attachment took over (address reuse)", () => {
+  it('skips an element a newer attachment took over (address reuse)', () => {
     masq.add(a, [v4]);
     masq.add(b, [v4]);
     masq.remove(a);

@@ -15,11 +15,7 @@ const NAME_ATTEMPTS = 10;
  * Creates the pair from the host socket with the peer born inside the container namespace under
  * its final name (one netlink message, no move or rename step), host end named veth<8 hex>.
  */
-export async function createVeth(
-  host: RtNetlinkSocket,
-  ctr: RtNetlinkSocket,
-  spec: { netnsPath: string; ifname: string; mtu?: number; mac?: string },
-): Promise<VethPair> {
+export async function createVeth(host: RtNetlinkSocket, ctr: RtNetlinkSocket, spec: { netnsPath: string; ifname: string; mtu?: number; mac?: string }): Promise<VethPair> {
   if (await linkByName(ctr, spec.ifname)) {
     throw new CniError(ErrorCode.LinkFailure, `container interface ${JSON.stringify(spec.ifname)} already exists in ${JSON.stringify(spec.netnsPath)}`);
   }

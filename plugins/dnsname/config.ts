@@ -31,7 +31,8 @@ const isName = (value: string) => value.length <= 253 && value.split('.').every(
  * dnsmasq. Dots are allowed between labels, as Podman allows them in container names ("my.app").
  */
 function label(value: string, field: string): string {
-  if (!isName(value)) throw invalidField(field, `${JSON.stringify(value)} is not a DNS name (labels of 1-63 letters, digits, "_" or "-", starting with a letter or digit, separated by ".")`);
+  if (!isName(value))
+    throw invalidField(field, `${JSON.stringify(value)} is not a DNS name (labels of 1-63 letters, digits, "_" or "-", starting with a letter or digit, separated by ".")`);
   return value;
 }
 
@@ -49,6 +50,6 @@ export function parseConfig(cmd: CmdArgs): DnsnameConfig {
   const podName = cmd.args.get('K8S_POD_NAME');
   const names = podName ? [label(podName, 'CNI_ARGS K8S_POD_NAME')] : [];
   const aliases = conf.runtimeConfig?.aliases?.[conf.name] ?? [];
-  aliases.forEach((alias, i) => names.push(label(alias, `runtimeConfig.aliases[${JSON.stringify(conf.name)}][${i}]`)));
+  for (const [i, alias] of aliases.entries()) names.push(label(alias, `runtimeConfig.aliases[${JSON.stringify(conf.name)}][${i}]`));
   return { cniVersion: conf.cniVersion, networkName: conf.name, domain: domain(conf.domainName), names: [...new Set(names)] };
 }

@@ -29,6 +29,11 @@ export async function del(cmd: CmdArgs): Promise<void> {
 }
 
 function linesOfAddresses(dns: NetworkDns, cmd: CmdArgs): string[] {
-  const ips = new Set((cmd.prevResult?.ips ?? []).map((ip) => parsePrefix(ip.address)).filter((p) => p !== undefined).map((p) => formatIP(p.ip)));
+  const ips = new Set(
+    (cmd.prevResult?.ips ?? [])
+      .map((ip) => parsePrefix(ip.address))
+      .filter((p) => p !== undefined)
+      .map((p) => formatIP(p.ip)),
+  );
   return [...dns.presentLines()].filter((line) => ips.has(line.split('\t')[0]));
 }

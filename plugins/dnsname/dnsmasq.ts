@@ -64,7 +64,10 @@ export function stopDnsmasq(dns: NetworkDns): void {
   if (pid === undefined) return;
   const alive = () => (readFileIfExists(`/proc/${pid}/cmdline`) ?? '') !== '';
   signal(pid, 'SIGTERM');
-  for (const [deadline, next] of [[Date.now() + 1000, 'SIGKILL'], [Date.now() + 2000, undefined]] as const) {
+  for (const [deadline, next] of [
+    [Date.now() + 1000, 'SIGKILL'],
+    [Date.now() + 2000, undefined],
+  ] as const) {
     while (alive() && Date.now() < deadline) sleepSync(10);
     if (next && alive()) signal(pid, next);
   }

@@ -19,4 +19,3 @@ export function containerIPs(prev: Result, ifname: string): string[] {
   if (!chosen.length) throw new CniError(ErrorCode.InvalidNetworkConfig, `prevResult has no IP address for interface ${JSON.stringify(ifname)}: no name to register`);
   return chosen.map((ip) => formatIP(parsePrefix(ip.address)!.ip));
 }
-

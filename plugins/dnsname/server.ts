@@ -10,7 +10,10 @@ import type { NetworkDns } from './files';
 export function serveNetwork(executable: string, dns: NetworkDns, domain: string, listen: string[]): void {
   const changed = dns.writeConf(domain, listen);
   const pid = runningPid(dns);
-  if (pid !== undefined && !changed) return reloadDnsmasq(pid);
+  if (pid !== undefined && !changed) {
+    reloadDnsmasq(pid);
+    return;
+  }
   if (pid !== undefined) stopDnsmasq(dns);
   startDnsmasq(executable, dns);
 }

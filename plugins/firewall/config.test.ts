@@ -5,12 +5,16 @@ import { parseConfig } from './config';
 const parse = (extra: object) => parseConfig(cmdArgs({ cniVersion: '0.4.0', name: 'podman', type: 'firewall', ...extra }));
 
 describe('firewall config', () => {
-  it('takes Podman\'s empty backend and the reference defaults', () => {
+  it("takes Podman's empty backend and the reference defaults", () => {
     expect(parse({ backend: '' })).toEqual({ cniVersion: '0.4.0', networkName: 'podman', iptablesAlways: false, adminChain: 'CNI-ADMIN', ingressPolicy: 'open' });
   });
 
   it('"iptables" asks for the rules whatever the host has; policies and admin chain are kept', () => {
-    expect(parse({ backend: 'iptables', ingressPolicy: 'isolated', iptablesAdminChainName: 'ADM' })).toMatchObject({ iptablesAlways: true, ingressPolicy: 'isolated', adminChain: 'ADM' });
+    expect(parse({ backend: 'iptables', ingressPolicy: 'isolated', iptablesAdminChainName: 'ADM' })).toMatchObject({
+      iptablesAlways: true,
+      ingressPolicy: 'isolated',
+      adminChain: 'ADM',
+    });
     expect(parse({ ingressPolicy: '' }).ingressPolicy).toBe('open');
   });
 

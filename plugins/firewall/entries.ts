@@ -38,7 +38,8 @@ export function planEntries(conf: FirewallConfig, prev: Result, host: HostFirewa
   const allow: AllowEntry[] = [];
   for (const [i, ipc] of (prev.ips ?? []).entries()) {
     const prefix = parsePrefix(ipc.address);
-    if (!prefix) throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid field "prevResult.ips[${i}].address": ${JSON.stringify(ipc.address)} is not an address with a prefix length`);
+    if (!prefix)
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid field "prevResult.ips[${i}].address": ${JSON.stringify(ipc.address)} is not an address with a prefix length`);
     const family = prefix.ip.family;
     if (!conf.iptablesAlways && !host.iptablesForward(family)) continue;
     allow.push({ kind: 'allow', family, address: `${formatIP(prefix.ip)}/${bitsOf(family)}`, adminChain: conf.adminChain });
@@ -63,4 +64,6 @@ function isolationEntries(conf: FirewallConfig, prev: Result): IsolationEntry[] 
 export const resourceOf = (e: FirewallEntry): string => (e.kind === 'allow' ? `allow${e.family}/${e.address}` : `${e.kind}/${e.bridge}`);
 
 export const describeEntry = (e: FirewallEntry): string =>
-  e.kind === 'allow' ? `${e.family === 4 ? 'iptables' : 'ip6tables'} CNI-FORWARD rules for ${e.address}` : `${e.kind === 'icc' ? 'isolated' : 'same-bridge'} policy of bridge ${JSON.stringify(e.bridge)}`;
+  e.kind === 'allow'
+    ? `${e.family === 4 ? 'iptables' : 'ip6tables'} CNI-FORWARD rules for ${e.address}`
+    : `${e.kind === 'icc' ? 'isolated' : 'same-bridge'} policy of bridge ${JSON.stringify(e.bridge)}`;

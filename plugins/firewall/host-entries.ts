@@ -34,7 +34,10 @@ export function firewallEntries(nft: NftRunner, iptables: Iptables): EntrySpec<F
     },
     uninstall(entries) {
       for (const [family, allow] of byFamily(entries)) {
-        const script = uninstallScript(filterTable(family), allow.map((e) => e.address));
+        const script = uninstallScript(
+          filterTable(family),
+          allow.map((e) => e.address),
+        );
         if (script) iptables.restore(family, script);
       }
       isolation.uninstall(entries.filter(isIsolation));

@@ -1,15 +1,6 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, parsePrefix, prefixContains } from '../../lib/ip';
-import {
-  formatAddress,
-  linkByName,
-  listAddresses,
-  openSocketIn,
-  setLinkUp,
-  type AddressInfo,
-  type LinkInfo,
-  type RtNetlinkSocket,
-} from '../../lib/netlink';
+import { formatAddress, linkByName, listAddresses, openSocketIn, setLinkUp, type AddressInfo, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { netnsExists } from '../../lib/netns';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';

@@ -32,14 +32,30 @@ describe('portmap config', () => {
     [[{ containerPort: 1 }], /portMappings\[0\]\.hostPort.*required/],
     [[{ hostPort: 1, containerPort: 1, protocol: 'icmp' }], /portMappings\[0\]\.protocol/],
     [[{ hostPort: 1, containerPort: 1, hostIP: '300.1.1.1' }], /portMappings\[0\]\.hostIP/],
-    [[{ hostPort: 1, containerPort: 1 }, { hostPort: 1, containerPort: 2, hostIP: '::' }], /portMappings\[1\]\.hostPort.*already mapped by runtimeConfig\.portMappings\[0\]/],
+    [
+      [
+        { hostPort: 1, containerPort: 1 },
+        { hostPort: 1, containerPort: 2, hostIP: '::' },
+      ],
+      /portMappings\[1\]\.hostPort.*already mapped by runtimeConfig\.portMappings\[0\]/,
+    ],
   ])('rejects %j naming the field', (mappings, message) => {
     expect(() => withMappings(mappings)).toThrow(message);
   });
 
   it('allows one port on two different host addresses, and on tcp and udp', () => {
-    expect(() => withMappings([{ hostPort: 1, containerPort: 1, hostIP: '10.0.0.1' }, { hostPort: 1, containerPort: 1, hostIP: '10.0.0.2' }])).not.toThrow();
-    expect(() => withMappings([{ hostPort: 1, containerPort: 1 }, { hostPort: 1, containerPort: 1, protocol: 'udp' }])).not.toThrow();
+    expect(() =>
+      withMappings([
+        { hostPort: 1, containerPort: 1, hostIP: '10.0.0.1' },
+        { hostPort: 1, containerPort: 1, hostIP: '10.0.0.2' },
+      ]),
+    ).not.toThrow();
+    expect(() =>
+      withMappings([
+        { hostPort: 1, containerPort: 1 },
+        { hostPort: 1, containerPort: 1, protocol: 'udp' },
+      ]),
+    ).not.toThrow();
   });
 
   it('accepts the reference backends and iptables-only fields, refuses what it cannot honour', () => {

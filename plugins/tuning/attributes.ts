@@ -23,5 +23,7 @@ export async function applyAttributes(sock: RtNetlinkSocket, link: LinkInfo, att
 /** The attributes of `attrs` that differ on `link`, by name. */
 export function differences(link: LinkInfo, attrs: SavedAttributes): string[] {
   const current = currentAttributes(link, attrs);
-  return (Object.keys(attrs) as Array<keyof SavedAttributes>).filter((k) => attrs[k] !== undefined && current[k] !== attrs[k]).map((k) => `${k} is ${current[k]}, expected ${attrs[k]}`);
+  return (Object.keys(attrs) as Array<keyof SavedAttributes>)
+    .filter((k) => attrs[k] !== undefined && current[k] !== attrs[k])
+    .map((k) => `${k} is ${current[k]}, expected ${attrs[k]}`);
 }

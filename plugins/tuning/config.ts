@@ -72,7 +72,7 @@ export function parseConfig(cmd: CmdArgs): TuningConfig {
 export function sysctlSegments(key: string, ifname: string): string[] {
   const field = `sysctl[${JSON.stringify(key)}]`;
   const segments = key.replaceAll('IFNAME', ifname).split(key.includes('/') ? '/' : '.');
-  if (segments[0] !== 'net') throw invalidField(field, 'only net.* sysctls can be set: they are the ones that belong to the container\'s network namespace');
+  if (segments[0] !== 'net') throw invalidField(field, "only net.* sysctls can be set: they are the ones that belong to the container's network namespace");
   if (segments.some((s) => s === '' || s === '.' || s === '..' || s.includes('\0'))) throw invalidField(field, 'is not a sysctl name');
   return segments;
 }

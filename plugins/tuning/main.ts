@@ -1,4 +1,8 @@
 import { VERSION } from '../../lib/about';
 import { lazyVerbs, runPlugin } from '../../lib/skel';
 
-export const main = (): Promise<number> => runPlugin(lazyVerbs(() => import('./verbs')), { name: 'tuning', version: VERSION });
+export const main = (): Promise<number> =>
+  runPlugin(
+    lazyVerbs(() => import('./verbs')),
+    { name: 'tuning', version: VERSION },
+  );

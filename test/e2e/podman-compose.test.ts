@@ -42,7 +42,10 @@ beforeAll(() => {
   host.importImage(IMAGE);
   composeFile = join(host.dir, 'compose.yaml');
   // JSON is YAML
-  writeFileSync(composeFile, JSON.stringify({ version: '3', services: { api: service('api', 8080, API_PORT), web: service('web', 80, WEB_PORT) }, networks: { appnet: {} } }, null, 2));
+  writeFileSync(
+    composeFile,
+    JSON.stringify({ version: '3', services: { api: service('api', 8080, API_PORT), web: service('web', 80, WEB_PORT) }, networks: { appnet: {} } }, null, 2),
+  );
 });
 
 afterAll(() => host?.destroy([NETWORK]));
@@ -65,7 +68,11 @@ describe('podman-compose on our plugins', () => {
     expect(await eventually(() => host.httpGet(`http://127.0.0.1:${WEB_PORT}/`))).toBe('web\n');
     // one dnsmasq for the network, both containers' names in its hosts file
     expect(host.dnsmasqs([NETWORK])).toHaveLength(1);
-    expect(dnsnameHosts(NETWORK).map((l) => l.slice(1, 3)).sort()).toEqual([
+    expect(
+      dnsnameHosts(NETWORK)
+        .map((l) => l.slice(1, 3))
+        .sort(),
+    ).toEqual([
       [API, 'api'],
       [WEB, 'web'],
     ]);

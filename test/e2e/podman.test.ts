@@ -67,7 +67,7 @@ describe('Podman 4 on our plugins', () => {
     expect(host.httpGet(`http://127.0.0.1:${HOST_PORT}/`)).toBeUndefined();
   });
 
-  it('connects a running container to a second network (eth1, its name on both) and disconnects it (only that network\'s names and addresses go)', async () => {
+  it("connects a running container to a second network (eth1, its name on both) and disconnects it (only that network's names and addresses go)", async () => {
     podman('network', 'create', '--subnet', SUBNET2, NETWORK2);
     const id = run(NETWORK, ['-d', '--name', 'hub'], ['/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/www']);
     sleeper(NETWORK, 'peer1');

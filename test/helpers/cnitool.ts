@@ -41,7 +41,9 @@ export const cacheFiles = (dir: string) => filesIn(join(dir, 'cache', 'results')
 /** Attachment records the plugins keep in `<dir>/state`, over every component. */
 export const stateRecords = (dir: string) =>
   filesIn(join(dir, 'state')).flatMap((component) =>
-    filesIn(join(dir, 'state', component, 'attachments')).flatMap((network) => filesIn(join(dir, 'state', component, 'attachments', network)).map((f) => `${component}/${network}/${f}`)),
+    filesIn(join(dir, 'state', component, 'attachments')).flatMap((network) =>
+      filesIn(join(dir, 'state', component, 'attachments', network)).map((f) => `${component}/${network}/${f}`),
+    ),
   );
 
 /** The host's veths except the test topology's uplink. */

@@ -9,7 +9,13 @@ const TYPES = { A: 1, AAAA: 28 };
 const [mode, a, b, c] = process.argv.slice(2);
 
 function encodeName(name) {
-  return Buffer.concat([...name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...name
+      .split('.')
+      .filter(Boolean)
+      .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])),
+    Buffer.from([0]),
+  ]);
 }
 
 /** Reads a (possibly compressed) name at `offset`; returns [name, offset after it]. */
@@ -33,7 +39,10 @@ function formatAddress(type, data) {
   if (type === 1) return [...data].join('.');
   const groups = [];
   for (let i = 0; i < 16; i += 2) groups.push(data.readUInt16BE(i).toString(16));
-  return groups.join(':').replace(/\b(?:0:){2,}/, ':').replace(/^0::|:::/, '::');
+  return groups
+    .join(':')
+    .replace(/\b(?:0:){2,}/, ':')
+    .replace(/^0::|:::/, '::');
 }
 
 function query(id, name, type) {
@@ -51,7 +60,7 @@ if (mode === 'time') {
   let started = 0n;
   let timer;
   const next = () => {
-    if (latencies.length === count) return console.log(JSON.stringify(latencies)), process.exit(0);
+    if (latencies.length === count) return (console.log(JSON.stringify(latencies)), process.exit(0));
     timer = setTimeout(() => process.exit(1), 2000);
     started = process.hrtime.bigint();
     sock.send(query(latencies.length % 65536, names[latencies.length % names.length], 1), 53, server);

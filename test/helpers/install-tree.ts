@@ -12,7 +12,11 @@ export interface InstallTree {
   units: string;
 }
 
-export const installTree = (dir: string): InstallTree => ({ bin: join(dir, 'opt', 'cni', 'bin'), lib: join(dir, 'usr', 'lib', 'cni-ts'), units: join(dir, 'etc', 'systemd', 'system') });
+export const installTree = (dir: string): InstallTree => ({
+  bin: join(dir, 'opt', 'cni', 'bin'),
+  lib: join(dir, 'usr', 'lib', 'cni-ts'),
+  units: join(dir, 'etc', 'systemd', 'system'),
+});
 
 export interface ScriptOutcome {
   code: number | null;

@@ -55,7 +55,12 @@ export function invokeChainPlugin(
 export const ok = (r: PluginOutcome) => expect(r.code, r.stdout + r.stderr).toBe(0);
 
 /** ADD of every plugin of the chain, each with the previous result; returns bridge's result. */
-export async function addChain(node: ChainNode, net: { name: string; octet: number }, ctr: TestNetns, plugins: ChainPlugin[] = ['bridge', 'portmap', 'firewall', 'tuning']): Promise<PluginOutcome> {
+export async function addChain(
+  node: ChainNode,
+  net: { name: string; octet: number },
+  ctr: TestNetns,
+  plugins: ChainPlugin[] = ['bridge', 'portmap', 'firewall', 'tuning'],
+): Promise<PluginOutcome> {
   let prev: PluginOutcome | undefined;
   for (const plugin of plugins) {
     const r = await invokeChainPlugin(node, net, plugin, 'ADD', ctr, prev?.json);

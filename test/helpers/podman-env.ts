@@ -185,7 +185,9 @@ export class PodmanHost {
       () => this.podman('rm', '--all', '--force', '--time', '0'),
       ...networks.map((n) => () => this.podman('network', 'rm', '--force', n)),
       // a live process keeps a deleted namespace alive, and dnsmasq outlives the DEL of a broken plugin
-      () => this.dnsmasqs(networks).forEach((p) => process.kill(Number(p.split(' ')[0]), 'SIGKILL')),
+      () => {
+        for (const p of this.dnsmasqs(networks)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+      },
       () => this.ns.destroy(),
       ...networks.map((n) => () => removeNetworkFiles(n)),
       () => rmSync(this.dir, { recursive: true, force: true }),

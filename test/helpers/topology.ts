@@ -19,7 +19,13 @@ export function makeNode(make: (label: string) => TestNetns): { host: TestNetns;
   ip('-n', outside.name, 'addr', 'add', `${UPLINK.outside4}/24`, 'dev', 'uplink1');
   ip('-n', host.name, 'addr', 'add', `${UPLINK.host6}/64`, 'dev', 'uplink0', 'nodad');
   ip('-n', outside.name, 'addr', 'add', `${UPLINK.outside6}/64`, 'dev', 'uplink1', 'nodad');
-  for (const [ns, dev] of [[host, 'uplink0'], [outside, 'uplink1'], [host, 'lo'], [outside, 'lo']] as const) ip('-n', ns.name, 'link', 'set', dev, 'up');
+  for (const [ns, dev] of [
+    [host, 'uplink0'],
+    [outside, 'uplink1'],
+    [host, 'lo'],
+    [outside, 'lo'],
+  ] as const)
+    ip('-n', ns.name, 'link', 'set', dev, 'up');
   return { host, outside };
 }
 

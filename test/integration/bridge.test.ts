@@ -43,7 +43,9 @@ const hostVeths = () => host.ipJson<IpLink[]>('-d', 'link', 'show', 'type', 'vet
 const ipamFiles = () => (existsSync(join(dir, 'ipam', 'brnet')) ? readdirSync(join(dir, 'ipam', 'brnet')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
 const masqElements = (family: 4 | 6): string[] => {
   try {
-    const out = JSON.parse(execFileSync('ip', ['netns', 'exec', host.name, 'nft', '-j', 'list', 'map', 'inet', 'cni_ts', `masq${family}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    const out = JSON.parse(
+      execFileSync('ip', ['netns', 'exec', host.name, 'nft', '-j', 'list', 'map', 'inet', 'cni_ts', `masq${family}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+    );
     const map = out.nftables.find((x: { map?: unknown }) => x.map)?.map;
     return (map?.elem ?? []).map((e: unknown[]) => e[0]);
   } catch {
@@ -93,13 +95,15 @@ describe('bridge ADD', () => {
     expect(pings(plain, UPLINK.outside4)).toBe(false);
   });
 
-  it('gives the same result with IPAM exec\'d as a separate process (CNI_TS_DELEGATE=exec)', async () => {
+  it("gives the same result with IPAM exec'd as a separate process (CNI_TS_DELEGATE=exec)", async () => {
     const inProcess = pool.make('c');
     const execd = pool.make('c');
     const a = await run('ADD', inProcess);
     const b = await run('ADD', execd, conf(), { env: { ...env(), CNI_TS_DELEGATE: 'exec' } });
     expect(b.code, b.stdout + b.stderr).toBe(0);
-    expect(b.json.ips.map((i: { gateway: string; interface: number }) => [i.gateway, i.interface])).toEqual(a.json.ips.map((i: { gateway: string; interface: number }) => [i.gateway, i.interface]));
+    expect(b.json.ips.map((i: { gateway: string; interface: number }) => [i.gateway, i.interface])).toEqual(
+      a.json.ips.map((i: { gateway: string; interface: number }) => [i.gateway, i.interface]),
+    );
     expect(ipamFiles().sort()).toEqual(['10.44.0.2', '10.44.0.3', 'fd44::2', 'fd44::3']);
     expect((await run('DEL', execd, conf(), { env: { ...env(), CNI_TS_DELEGATE: 'exec' } })).code).toBe(0);
     expect(ipamFiles().sort()).toEqual(['10.44.0.2', 'fd44::2']);
@@ -246,7 +250,12 @@ describe('bridge ADD failures leave nothing behind', () => {
     const taken = await run('ADD', c);
     expect(taken.json.msg).toContain('"eth0" already exists');
     expect(hostVeths()).toEqual([]);
-    expect(c.ipJson<IpLink[]>('link', 'show').map((l) => l.ifname).sort()).toEqual(['eth0', 'eth0peer', 'lo']);
+    expect(
+      c
+        .ipJson<IpLink[]>('link', 'show')
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['eth0', 'eth0peer', 'lo']);
     expect(ipamFiles()).toEqual([]);
     const gone = await run('ADD', '/run/netns/cnit-missing');
     expect(gone.json.code).toBe(8);
@@ -257,7 +266,11 @@ describe('bridge ADD failures leave nothing behind', () => {
     host.exec('ip', ['link', 'add', 'cnit0', 'type', 'veth', 'peer', 'name', 'cnit0peer']);
     const r = await run('ADD', c);
     expect(r.json.msg).toContain('exists and is not a bridge');
-    expect(hostVeths().map((l) => l.ifname).sort()).toEqual(['cnit0', 'cnit0peer']);
+    expect(
+      hostVeths()
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['cnit0', 'cnit0peer']);
     expect(c.ipJson<IpLink[]>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
   });
 });

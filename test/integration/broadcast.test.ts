@@ -22,7 +22,15 @@ const conf = () => ({
 /** A bridge ADD for each container, in turn; each must succeed. */
 async function addAll(...ctrs: TestNetns[]): Promise<void> {
   for (const ctr of ctrs) {
-    const r = await execPlugin('bridge', { command: 'ADD', containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin: conf(), inNetns: host.name, env: { CNI_TS_STATE_DIR: join(dir, 'state') } });
+    const r = await execPlugin('bridge', {
+      command: 'ADD',
+      containerId: `ctr-${ctr.name}`,
+      netns: ctr.path,
+      ifname: 'eth0',
+      stdin: conf(),
+      inNetns: host.name,
+      env: { CNI_TS_STATE_DIR: join(dir, 'state') },
+    });
     expect(r.code, r.stdout + r.stderr).toBe(0);
   }
 }
@@ -51,12 +59,17 @@ function askBroadcast(ns: TestNetns, target: string, port: number): { answer?: s
  * was added without one. perl-base is on every Debian system and can make the ioctl; Node cannot.
  */
 function reportedBroadcast(ns: TestNetns, dev: string): string {
-  const script = 'socket(my $s, PF_INET, SOCK_DGRAM, 0) or die "socket: $!"; my $req = pack("a16 x16", $ARGV[0]); ioctl($s, 0x8919, $req) or die "SIOCGIFBRDADDR: $!"; print inet_ntoa(substr($req, 20, 4))';
+  const script =
+    'socket(my $s, PF_INET, SOCK_DGRAM, 0) or die "socket: $!"; my $req = pack("a16 x16", $ARGV[0]); ioctl($s, 0x8919, $req) or die "SIOCGIFBRDADDR: $!"; print inet_ntoa(substr($req, 20, 4))';
   return ns.exec('perl', ['-MSocket', '-e', script, dev]).trim();
 }
 
 type AddrInfo = { family: string; local: string; prefixlen: number; broadcast?: string };
-const ipv4 = (ns: TestNetns, dev: string) => ns.ipJson<Array<{ addr_info: AddrInfo[] }>>('addr', 'show', 'dev', dev).flatMap((l) => l.addr_info).filter((a) => a.family === 'inet');
+const ipv4 = (ns: TestNetns, dev: string) =>
+  ns
+    .ipJson<Array<{ addr_info: AddrInfo[] }>>('addr', 'show', 'dev', dev)
+    .flatMap((l) => l.addr_info)
+    .filter((a) => a.family === 'inet');
 
 describe('bridge IPv4 broadcast', () => {
   it('gives the container and bridge addresses the subnet broadcast (brd), as the reference does', async () => {

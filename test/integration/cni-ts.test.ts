@@ -21,10 +21,14 @@ function writeConflist(extra: object[] = [], name = NET.name): string {
 }
 
 function cniTs(...args: string[]): { status: number; stdout: string; json: any } {
-  const r = spawnSync('ip', ['netns', 'exec', node.host.name, join(BIN_DIR, 'cni-ts'), ...args, '--conf-dir', join(node.dir, 'net.d'), '--cache-dir', join(node.dir, 'cache'), '--bin-dir', BIN_DIR], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH, ...chainEnv(node) },
-  });
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', node.host.name, join(BIN_DIR, 'cni-ts'), ...args, '--conf-dir', join(node.dir, 'net.d'), '--cache-dir', join(node.dir, 'cache'), '--bin-dir', BIN_DIR],
+    {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, ...chainEnv(node) },
+    },
+  );
   let json: unknown;
   try {
     json = JSON.parse(r.stdout);
@@ -85,7 +89,9 @@ describe('cni-ts', () => {
     expect(r.status).toBe(1);
     const all = findings(r.json);
     expect(all).toContainEqual(expect.objectContaining({ check: `network ${NET.name}`, status: 'fail', detail: expect.stringContaining('no-such-plugin') }));
-    expect(all).toContainEqual(expect.objectContaining({ status: 'warn', detail: expect.stringContaining('{ tcp . 9999 }'), fix: "nft delete element inet cni_ts portmap4 '{ tcp . 9999 }'" }));
+    expect(all).toContainEqual(
+      expect.objectContaining({ status: 'warn', detail: expect.stringContaining('{ tcp . 9999 }'), fix: "nft delete element inet cni_ts portmap4 '{ tcp . 9999 }'" }),
+    );
     expect(all).toContainEqual(expect.objectContaining({ check: 'iptables FORWARD', status: 'fail', detail: expect.stringContaining('bare') }));
     expect(all.find((f) => f.check === 'iptables FORWARD')!.detail).not.toContain(NET.name);
   });
@@ -97,7 +103,9 @@ describe('cni-ts', () => {
     await addChain(node, NET, kept, ['bridge', 'firewall', 'tuning']);
     const goneIP = goneResult.json.ips[0].address.split('/')[0];
     gone.destroy();
-    expect(findings(cniTs('doctor', '--json').json)).toContainEqual(expect.objectContaining({ status: 'warn', fix: 'cni-ts gc --yes', detail: expect.stringContaining(`ctr-${gone.name}`) }));
+    expect(findings(cniTs('doctor', '--json').json)).toContainEqual(
+      expect.objectContaining({ status: 'warn', fix: 'cni-ts gc --yes', detail: expect.stringContaining(`ctr-${gone.name}`) }),
+    );
 
     const dry = cniTs('gc');
     expect(dry.stdout).toContain(`ctr-${gone.name} eth0: namespace ${gone.path} is gone`);

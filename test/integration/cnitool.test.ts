@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BIN_DIR } from '../helpers/exec-plugin';
@@ -20,7 +20,15 @@ beforeEach(() => {
     cniVersion: '1.1.0',
     name: 'toolnet',
     plugins: [
-      { type: 'bridge', bridge: 'cnitool0', isGateway: true, isDefaultGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.46.0.0/24' }]] } },
+      {
+        type: 'bridge',
+        bridge: 'cnitool0',
+        isGateway: true,
+        isDefaultGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.46.0.0/24' }]] },
+      },
       { type: 'portmap', capabilities: { portMappings: true } },
       { type: 'tuning', sysctl: { 'net.ipv4.conf.IFNAME.rp_filter': '2' }, dataDir: join(dir, 'tuning') },
     ],
@@ -29,7 +37,6 @@ beforeEach(() => {
   writeFileSync(join(dir, 'net.d', '20-shadowed.conflist'), JSON.stringify({ ...list, plugins: [{ type: 'loopback' }] }));
   writeFileSync(join(dir, 'net.d', '05-other.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'lo-only', type: 'loopback' }));
 });
-
 
 const cnitool = (args: string[], env: Record<string, string> = {}, binDir?: string) => runCnitool(host, dir, args, env, binDir);
 
@@ -104,7 +111,7 @@ describe('cnitool', () => {
 });
 
 describe('scripts/install.sh', () => {
-  it('installs into a plugin directory of the user\'s choice that works from anywhere, cnitool finding its plugins beside itself', async () => {
+  it("installs into a plugin directory of the user's choice that works from anywhere, cnitool finding its plugins beside itself", async () => {
     const target = join(dir, 'opt', 'cni', 'bin');
     // lib and unit directories in the test's directory too, never the machine's /usr/lib/cni-ts or systemd
     const env = { ...process.env, CNI_TS_LIB_DIR: join(dir, 'usr', 'lib', 'cni-ts'), CNI_TS_UNIT_DIR: join(dir, 'units'), CNI_TS_SKIP_BUILD: '1' };

@@ -81,7 +81,9 @@ describe(`${CONTAINERS} concurrent attachments on one network`, () => {
       }),
     );
     const delSeconds = (Date.now() - delStarted) / 1000;
-    console.log(`${CONTAINERS} concurrent bridge+portmap ADD chains: ${addSeconds.toFixed(1)} s (${(CONTAINERS / addSeconds).toFixed(1)}/s); DEL chains: ${delSeconds.toFixed(1)} s`);
+    console.log(
+      `${CONTAINERS} concurrent bridge+portmap ADD chains: ${addSeconds.toFixed(1)} s (${(CONTAINERS / addSeconds).toFixed(1)}/s); DEL chains: ${delSeconds.toFixed(1)} s`,
+    );
 
     expect(ipamFiles(join(dir, 'ipam'), NET)).toEqual([]);
     expect(hostVeths(host)).toEqual([]);

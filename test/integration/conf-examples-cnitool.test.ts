@@ -34,7 +34,7 @@ function install(file: string): { name: string; cniVersion: string; plugins: Plu
 }
 
 describe.each(files)('cnitool with conf-examples/%s', (file) => {
-  it('add, check and del succeed, the result is in the conflist\'s version, and nothing is left', () => {
+  it("add, check and del succeed, the result is in the conflist's version, and nothing is left", () => {
     const list = install(file);
     const ctr = pool.make('c');
     const wantsPorts = list.plugins.some((p) => p.capabilities?.portMappings);

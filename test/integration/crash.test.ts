@@ -39,8 +39,7 @@ const portmapConf = (prevResult?: object) => ({
 const env = () => ({ CNI_TS_STATE_DIR: join(dir, 'state') });
 const invoke = (plugin: string, command: string, ctr: TestNetns, stdin: object, killAfterMs?: number) =>
   execPlugin(plugin, { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin, inNetns: host.name, env: env(), killAfterMs });
-const gc = (plugin: string, stdin: object) =>
-  execGc(plugin, stdin, [], { inNetns: host.name, env: env() });
+const gc = (plugin: string, stdin: object) => execGc(plugin, stdin, [], { inNetns: host.name, env: env() });
 const expectOk = (r: PluginOutcome, what: string) => expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(0);
 
 function elementCount(): number {

@@ -33,7 +33,13 @@ const bridgeConf = () => ({
 const chainedConf = (plugin: string) =>
   plugin === 'tuning'
     ? { cniVersion: '1.0.0', name: 'deepnet', type: 'tuning', sysctl: { 'net.ipv4.conf.eth0.rp_filter': '2' }, mtu: 1300, dataDir: join(dir, 'tuning') }
-    : { cniVersion: '1.0.0', name: 'deepnet', type: 'portmap', capabilities: { portMappings: true }, runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] } };
+    : {
+        cniVersion: '1.0.0',
+        name: 'deepnet',
+        type: 'portmap',
+        capabilities: { portMappings: true },
+        runtimeConfig: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
+      };
 
 /** `conf` as stdin with its `"x":0` replaced by DEPTH nested arrays (JSON.stringify could not write them). */
 const withDeepField = (conf: object) => {
@@ -58,7 +64,9 @@ type Link = { ifname: string; mtu: number; address: string; master?: string; add
 /** What a failed ADD must not change: links and addresses on both sides, the container's rp_filter, the host's ruleset, every file of the test. */
 function snapshot(ctr: TestNetns) {
   const links = (ns: TestNetns) =>
-    ns.ipJson<Link[]>('addr', 'show').map((l) => ({ ifname: l.ifname, mtu: l.mtu, address: l.address, master: l.master, addrs: (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`) }));
+    ns
+      .ipJson<Link[]>('addr', 'show')
+      .map((l) => ({ ifname: l.ifname, mtu: l.mtu, address: l.address, master: l.master, addrs: (l.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`) }));
   return {
     host: links(host),
     container: links(ctr),

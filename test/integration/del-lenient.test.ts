@@ -31,7 +31,12 @@ describe('DEL never refuses what ADD refused', () => {
     expect(add.json?.code, add.stdout).toBe(code);
     ok(await invokeChainPlugin(node, NET, plugin, 'DEL', ctr, undefined, override));
     ok(await invokeChainPlugin(node, NET, plugin, 'DEL', ctr, undefined, override));
-    expect(node.host.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname).sort()).toEqual(['lo', 'uplink0']);
+    expect(
+      node.host
+        .ipJson<Array<{ ifname: string }>>('link', 'show')
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['lo', 'uplink0']);
     expect(suiteElements(node)).toEqual([]);
     expect(reservations()).toEqual([]);
   });

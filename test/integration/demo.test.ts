@@ -5,7 +5,10 @@ import { requireRoot } from '../helpers/root';
 
 beforeAll(requireRoot);
 
-const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith('cni-demo-'));
+const namespaces = () =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.startsWith('cni-demo-'));
 
 describe('npm run demo', () => {
   it('publishes a port, reaches a container by name, shows who holds what, and leaves nothing', () => {

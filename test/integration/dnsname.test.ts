@@ -40,7 +40,16 @@ const dnsnameConf = (net: Net, prevResult?: object, aliases?: string[]) => ({
 
 const ok = (r: PluginOutcome) => expect(r.code, r.stdout + r.stderr).toBe(0);
 const run = (plugin: string, command: string, ctr: TestNetns, stdin: object, name: string, ifname = 'eth0') =>
-  execPlugin(plugin, { command, containerId: `id-${ctr.name}`, netns: ctr.path, ifname, cniArgs: `IgnoreUnknown=1;K8S_POD_NAME=${name}`, stdin, inNetns: node.host.name, env: env() });
+  execPlugin(plugin, {
+    command,
+    containerId: `id-${ctr.name}`,
+    netns: ctr.path,
+    ifname,
+    cniArgs: `IgnoreUnknown=1;K8S_POD_NAME=${name}`,
+    stdin,
+    inNetns: node.host.name,
+    env: env(),
+  });
 
 /** bridge then dnsname, as Podman runs its conflist; returns dnsname's result. */
 async function attach(ctr: TestNetns, name: string, net: Net = nets.a, aliases?: string[], ifname = 'eth0'): Promise<PluginOutcome> {
@@ -70,8 +79,15 @@ async function settle(query: () => Answer | undefined, want: (a: Answer | undefi
   return answer;
 }
 const resolves = (ns: TestNetns, server: string, name: string, type: 'A' | 'AAAA' = 'A') =>
-  settle(() => ask(ns, server, name, type), (a) => a?.rcode === 0 && a.answers.length > 0).then((a) => a?.answers ?? []);
-const nxdomain = (ns: TestNetns, server: string, name: string) => settle(() => ask(ns, server, name), (a) => a?.rcode === 3).then((a) => a?.rcode === 3);
+  settle(
+    () => ask(ns, server, name, type),
+    (a) => a?.rcode === 0 && a.answers.length > 0,
+  ).then((a) => a?.answers ?? []);
+const nxdomain = (ns: TestNetns, server: string, name: string) =>
+  settle(
+    () => ask(ns, server, name),
+    (a) => a?.rcode === 3,
+  ).then((a) => a?.rcode === 3);
 
 /** The dnsmasq processes serving `net` (by the config file on their command line). */
 function dnsmasqPids(net: Net): number[] {
@@ -102,7 +118,9 @@ function upstreamResolver(): void {
 let upstream: ChildProcess | undefined;
 async function serveUpstream(): Promise<void> {
   upstreamResolver();
-  upstream = spawn('ip', ['netns', 'exec', node.outside.name, process.execPath, DNS_HELPER, 'serve', UPLINK.outside4, 'upstream.example', '192.0.2.55'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  upstream = spawn('ip', ['netns', 'exec', node.outside.name, process.execPath, DNS_HELPER, 'serve', UPLINK.outside4, 'upstream.example', '192.0.2.55'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise((resolve) => upstream!.stdout!.once('data', resolve));
 }
 
@@ -141,7 +159,11 @@ describe('dnsname: containers find each other by name', () => {
 
   it('listens only on the gateway addresses, never on a wildcard, loopback or the uplink', async () => {
     await attach(pool.make('c'), 'c');
-    const sockets = node.host.exec('ss', ['-Hlnu', 'sport', '=', ':53']).trim().split('\n').map((l) => l.trim().split(/\s+/)[3]);
+    const sockets = node.host
+      .exec('ss', ['-Hlnu', 'sport', '=', ':53'])
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[3]);
     expect(sockets.sort()).toEqual([`${gateway4(nets.a)}:53`, `[${gateway6(nets.a)}]:53`].sort());
   });
 
@@ -179,7 +201,9 @@ describe('dnsname: containers find each other by name', () => {
     const ctr = pool.make('c');
     const bridge = await run('bridge', 'ADD', ctr, bridgeConf(nets.a), 'c');
     ok(bridge);
-    const squatter = spawn('ip', ['netns', 'exec', node.host.name, process.execPath, DNS_HELPER, 'serve', gateway4(nets.a), 'x', '192.0.2.1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const squatter = spawn('ip', ['netns', 'exec', node.host.name, process.execPath, DNS_HELPER, 'serve', gateway4(nets.a), 'x', '192.0.2.1'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise((resolve) => squatter.stdout!.once('data', resolve));
       const r = await run('dnsname', 'ADD', ctr, dnsnameConf(nets.a, bridge.json), 'c');
@@ -204,7 +228,9 @@ describe('dnsname: containers find each other by name', () => {
     const ctrs = Array.from({ length: 64 }, () => pool.make('c'));
     const added = await Promise.all(ctrs.map((c, i) => attach(c, `svc${i}`)));
     expect(dnsmasqPids(nets.a)).toHaveLength(1);
-    const lines = readFileSync(join(base(), nets.a.name, 'addnhosts'), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(base(), nets.a.name, 'addnhosts'), 'utf8')
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(128);
     for (const i of [0, 17, 63]) expect(await resolves(ctrs[0], gateway4(nets.a), `svc${i}`)).toEqual([addressOf(added[i], 4)]);
     await Promise.all(ctrs.map(async (c, i) => ok(await run('dnsname', 'DEL', c, dnsnameConf(nets.a), `svc${i}`))));
@@ -233,11 +259,28 @@ describe('dnsname: containers find each other by name', () => {
   it('STATUS fails with 50 naming dnsmasq when it is not installed, and ADD refuses before writing anything', () => {
     // a private mount namespace where /usr/sbin/dnsmasq is /dev/null (not executable); PATH without it
     const hide = (command: string, stdin: object) =>
-      spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind /dev/null /usr/sbin/dnsmasq && exec "$@"', 'sh', 'ip', 'netns', 'exec', node.host.name, join(BIN_DIR, 'dnsname')], {
-        input: JSON.stringify(stdin),
-        encoding: 'utf8',
-        env: { PATH: '/usr/bin:/bin', CNI_COMMAND: command, CNI_PATH: BIN_DIR, CNI_CONTAINERID: 'x', CNI_NETNS: pool.make('c').path, CNI_IFNAME: 'eth0', ...env() },
-      });
+      spawnSync(
+        'unshare',
+        [
+          '--mount',
+          '--propagation',
+          'private',
+          'sh',
+          '-c',
+          'mount --bind /dev/null /usr/sbin/dnsmasq && exec "$@"',
+          'sh',
+          'ip',
+          'netns',
+          'exec',
+          node.host.name,
+          join(BIN_DIR, 'dnsname'),
+        ],
+        {
+          input: JSON.stringify(stdin),
+          encoding: 'utf8',
+          env: { PATH: '/usr/bin:/bin', CNI_COMMAND: command, CNI_PATH: BIN_DIR, CNI_CONTAINERID: 'x', CNI_NETNS: pool.make('c').path, CNI_IFNAME: 'eth0', ...env() },
+        },
+      );
     const status = hide('STATUS', { ...dnsnameConf(nets.a), cniVersion: '1.1.0' });
     expect(JSON.parse(status.stdout)).toMatchObject({ code: 50, msg: expect.stringContaining('dnsmasq is not installed') });
     const add = hide('ADD', dnsnameConf(nets.a, { cniVersion: '1.0.0', interfaces: [{ name: 'cnidnsa0' }], ips: [{ address: '10.71.0.9/24' }] }));
@@ -276,7 +319,11 @@ describe('dnsname: containers find each other by name', () => {
     expect(dnsmasqPids(nets.a)).toHaveLength(1);
     expect(dnsmasqPids(nets.b)).toHaveLength(1);
     // a default route through each network, as the reference's RouteAddEcmp leaves them
-    const defaults = () => both.ipJson<Array<{ dst: string; gateway: string }>>('route', 'show', 'default').map((r) => r.gateway).sort();
+    const defaults = () =>
+      both
+        .ipJson<Array<{ dst: string; gateway: string }>>('route', 'show', 'default')
+        .map((r) => r.gateway)
+        .sort();
     expect(defaults()).toEqual([gateway4(nets.a), gateway4(nets.b)]);
 
     // podman network disconnect: DEL of eth1 on the second network
@@ -284,7 +331,12 @@ describe('dnsname: containers find each other by name', () => {
     ok(await run('bridge', 'DEL', both, bridgeConf(nets.b), 'both', 'eth1'));
     expect(await nxdomain(onB, gateway4(nets.b), 'both.dns.podman')).toBe(true);
     expect(await resolves(onA, gateway4(nets.a), 'both')).toEqual([addressOf(inA, 4)]);
-    expect(both.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
+    expect(
+      both
+        .ipJson<Array<{ ifname: string }>>('link', 'show')
+        .map((l) => l.ifname)
+        .sort(),
+    ).toEqual(['eth0', 'lo']);
     expect(defaults()).toEqual([gateway4(nets.a)]);
   });
 });

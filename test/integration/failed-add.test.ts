@@ -7,7 +7,11 @@ const pool = useNodeFixture('cnit-fadd-', (fixture) => (node = fixture));
 const NET = { name: 'fadd', octet: 63 };
 const BRIDGE = 'cnifadd0';
 
-const hostLinks = () => node.host.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname).sort();
+const hostLinks = () =>
+  node.host
+    .ipJson<Array<{ ifname: string }>>('link', 'show')
+    .map((l) => l.ifname)
+    .sort();
 const ipam = (range: object) => ({ ipam: { type: 'host-local', ranges: [[range]] } });
 
 /** IPAM configs bridge's ADD must refuse before it creates anything (issue 11, item 8). */

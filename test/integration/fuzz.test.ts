@@ -41,7 +41,12 @@ function baseConfig(plugin: string): { [key: string]: Json } {
 }
 
 function freshConfig(plugin: string): { [key: string]: Json } {
-  const ipam = { type: 'host-local', dataDir: join(dir, 'data'), ranges: [[{ subnet: '10.52.0.0/24', rangeStart: '10.52.0.10', gateway: '10.52.0.1' }], [{ subnet: 'fd52::/64' }]], routes: [{ dst: '0.0.0.0/0' }] };
+  const ipam = {
+    type: 'host-local',
+    dataDir: join(dir, 'data'),
+    ranges: [[{ subnet: '10.52.0.0/24', rangeStart: '10.52.0.10', gateway: '10.52.0.1' }], [{ subnet: 'fd52::/64' }]],
+    routes: [{ dst: '0.0.0.0/0' }],
+  };
   const common = { cniVersion: '1.0.0', name: 'fuzznet', type: plugin };
   switch (plugin) {
     case 'bridge':
@@ -61,8 +66,9 @@ function freshConfig(plugin: string): { [key: string]: Json } {
 
 /** Every [parent, key] inside a JSON value, for replacing one field. */
 function slots(value: Json, out: Array<[Json[] | { [key: string]: Json }, string | number]> = []): typeof out {
-  if (Array.isArray(value)) value.forEach((v, i) => (out.push([value, i]), slots(v, out)));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push([value, k]), slots(v, out);
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) out.push([value, i]), slots(v, out);
+  } else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) out.push([value, k]), slots(v, out);
   return out;
 }
 
@@ -114,13 +120,18 @@ const generators: Array<(random: Random, plugin: string) => Omit<Case, 'plugin' 
   (r) => {
     const conf = baseConfig('portmap');
     const field = pick(r, ['hostPort', 'containerPort', 'protocol', 'hostIP'] as const);
-    const value = field === 'protocol' ? pick(r, ['icmp', '', 'TCP ', 7, 'tcp\u0000']) : field === 'hostIP' ? pick(r, ['999.1.1.1', '::g', 'localhost', 5]) : pick(r, [0, -1, 65536, 1.5, '80', null, 1e10]);
+    const value =
+      field === 'protocol'
+        ? pick(r, ['icmp', '', 'TCP ', 7, 'tcp\u0000'])
+        : field === 'hostIP'
+          ? pick(r, ['999.1.1.1', '::g', 'localhost', 5])
+          : pick(r, [0, -1, 65536, 1.5, '80', null, 1e10]);
     (conf.runtimeConfig as { portMappings: Array<Record<string, Json>> }).portMappings[0][field] = value;
     return { what: `portmap ${field} = ${JSON.stringify(value)}`, stdin: JSON.stringify(conf), env: {}, plugin: 'portmap' } as never;
   },
   (r, p) => {
     const conf = baseConfig(pick(r, ['bridge', 'host-local']) ?? p);
-    const range = ((conf.ipam as { ranges: Json[][] }).ranges[0][0]) as Record<string, Json>;
+    const range = (conf.ipam as { ranges: Json[][] }).ranges[0][0] as Record<string, Json>;
     const field = pick(r, ['subnet', 'rangeStart', 'rangeEnd', 'gateway'] as const);
     const value = pick(r, ['10.0.0.0/33', '300.1.1.1/24', '::/129', '10.0.0.0', '10.0.0.0/-1', 'fe80::/64x', '', '10.99.0.1', '0.0.0.0/0']);
     range[field] = value;
@@ -197,14 +208,20 @@ describe(`fuzz: ${CASES} hostile inputs (seed ${SEED})`, () => {
             }
             return;
           }
-          expect(r.json, `${label}: stdout is not one JSON error object: ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 300)}`).toMatchObject({ code: expect.any(Number), msg: expect.any(String) });
+          expect(r.json, `${label}: stdout is not one JSON error object: ${r.stdout.slice(0, 300)} ${r.stderr.slice(0, 300)}`).toMatchObject({
+            code: expect.any(Number),
+            msg: expect.any(String),
+          });
           expect(CNI_CODES.has(r.json.code), `${label}: code ${r.json.code}: ${r.json.msg}`).toBe(true);
           codes.set(r.json.code, (codes.get(r.json.code) ?? 0) + 1);
         }),
       );
     }
 
-    const summary = [...codes.entries()].sort((a, b) => a[0] - b[0]).map(([code, n]) => `${code}×${n}`).join(' ');
+    const summary = [...codes.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ');
     console.log(`fuzz seed ${SEED}: ${CASES} cases, ${succeeded} valid by chance (ADDs undone), errors by code: ${summary}`);
 
     const outside = walk(dir).filter((p) => !/^(data|state|tuning)\//.test(p) && !['data/', 'state/', 'tuning/'].includes(p));

@@ -1,5 +1,19 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -89,7 +103,14 @@ describe('scripts/install.sh', () => {
     const version_ = spawnSync(join(tree.bin, 'bridge'), { encoding: 'utf8', env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' } });
     expect(JSON.parse(version_.stdout)).toMatchObject({ cniVersion: '1.1.0' });
     const ns = pool.make('inst');
-    const add = await execPlugin(join(tree.bin, 'loopback'), { command: 'ADD', containerId: 'c1', netns: ns.path, ifname: 'lo', path: tree.bin, stdin: { cniVersion: '1.0.0', name: 'lo', type: 'loopback' } });
+    const add = await execPlugin(join(tree.bin, 'loopback'), {
+      command: 'ADD',
+      containerId: 'c1',
+      netns: ns.path,
+      ifname: 'lo',
+      path: tree.bin,
+      stdin: { cniVersion: '1.0.0', name: 'lo', type: 'loopback' },
+    });
     expect(add.code, add.stdout + add.stderr).toBe(0);
     expect(ns.ipJson<Array<{ flags: string[] }>>('link', 'show', 'lo')[0].flags).toContain('UP');
 
@@ -104,7 +125,11 @@ describe('scripts/install.sh', () => {
     ok(runInstall(tree));
     const first = current();
     // a tight loop that reports any link of the plugin directory that does not resolve
-    const watcher = spawn('bash', ['-c', 'n=0; while :; do for f in "$1"/*; do [ -e "$f" ] || echo "dangling $f"; done; n=$((n+1)); [ $((n % 50)) -ne 0 ] || echo "checked $n"; done', '_', tree.bin], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const watcher = spawn(
+      'bash',
+      ['-c', 'n=0; while :; do for f in "$1"/*; do [ -e "$f" ] || echo "dangling $f"; done; n=$((n+1)); [ $((n % 50)) -ne 0 ] || echo "checked $n"; done', '_', tree.bin],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let seen = '';
     watcher.stdout.on('data', (c) => (seen += c));
     try {
@@ -126,7 +151,7 @@ describe('scripts/install.sh', () => {
     expect(ls(tree.lib).filter((n) => n.startsWith('.staging'))).toEqual([]);
   });
 
-  it('refuses to replace another suite\'s plugin; with --force it keeps a copy that --uninstall puts back', () => {
+  it("refuses to replace another suite's plugin; with --force it keeps a copy that --uninstall puts back", () => {
     mkdirSync(tree.bin, { recursive: true });
     writeFileSync(join(tree.bin, 'bridge'), 'the reference bridge\n', { mode: 0o750 });
     symlinkSync('/usr/lib/cni/portmap', join(tree.bin, 'portmap'));
@@ -182,7 +207,9 @@ describe('scripts/install.sh', () => {
     ok(runInstall(tree, [], { PATH: `${present}:${process.env.PATH}` }));
     expect(existsSync(log)).toBe(false);
     // no command line of the script runs the developer's set-up (Podman, runc, busybox, reference plugins)
-    const commands = readFileSync(INSTALL_SH, 'utf8').split('\n').filter((l) => !/^\s*#/.test(l));
+    const commands = readFileSync(INSTALL_SH, 'utf8')
+      .split('\n')
+      .filter((l) => !/^\s*#/.test(l));
     expect(commands.filter((l) => /setup\.sh|podman|runc|busybox|containernetworking/.test(l))).toEqual([]);
   });
 
@@ -209,7 +236,7 @@ describe('scripts/install.sh', () => {
     expect(ls(tree.bin)).toEqual([]);
   });
 
-  it('leaves alone a lib directory it did not install (the Debian package\'s), and has nothing to uninstall there', () => {
+  it("leaves alone a lib directory it did not install (the Debian package's), and has nothing to uninstall there", () => {
     mkdirSync(join(tree.lib, '0.1.0'), { recursive: true });
     symlinkSync('0.1.0', join(tree.lib, 'current'));
     const r = runInstall(tree);

@@ -45,12 +45,10 @@ afterEach(() => {
  * prefix their paths with it and leave systemd alone); the dependencies are not in the scratch
  * database, so they are reported, not enforced.
  */
-const dpkg = (...args: string[]) =>
-  spawnSync('dpkg', [`--root=${root}`, '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { encoding: 'utf8' });
+const dpkg = (...args: string[]) => spawnSync('dpkg', [`--root=${root}`, '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { encoding: 'utf8' });
 
 /** Everything under the scratch root except dpkg's own database. */
-const filesOutsideDpkg = () =>
-  (readdirSync(root, { recursive: true }) as string[]).filter((p) => !p.startsWith('var')).sort();
+const filesOutsideDpkg = () => (readdirSync(root, { recursive: true }) as string[]).filter((p) => !p.startsWith('var')).sort();
 
 describe('npm run package', () => {
   it(`builds cni-ts_${VERSION}_${ARCH}.deb: the run-time tree under /usr/lib/cni-ts, a link in /opt/cni/bin per plugin, the units, the dependencies`, () => {
@@ -59,11 +57,13 @@ describe('npm run package', () => {
     expect(field('Depends')).toBe('nodejs (>= 20), libnftables1, dnsmasq-base');
 
     const listing = execFileSync('dpkg-deb', ['-c', deb], { encoding: 'utf8' }).trim().split('\n');
-    const entries = new Map(listing.map((l) => {
-      const m = /^\S+ \S+ +\d+ \S+ \S+ \.(\/\S*?)\/?(?: -> (\S+))?$/.exec(l);
-      if (!m) throw new Error(`unexpected dpkg-deb -c line: ${l}`);
-      return [m[1], m[2]] as const;
-    }));
+    const entries = new Map(
+      listing.map((l) => {
+        const m = /^\S+ \S+ +\d+ \S+ \S+ \.(\/\S*?)\/?(?: -> (\S+))?$/.exec(l);
+        if (!m) throw new Error(`unexpected dpkg-deb -c line: ${l}`);
+        return [m[1], m[2]] as const;
+      }),
+    );
     const lib = `/usr/lib/cni-ts/${VERSION}`;
     expect(entries.get('/usr/lib/cni-ts/current')).toBe(VERSION);
     for (const name of PLUGIN_NAMES) {
@@ -75,7 +75,14 @@ describe('npm run package', () => {
     expect(entries.has(`${lib}/libexec/cni-ts-firewalld-reload`)).toBe(true);
     expect(entries.has(`${lib}/node_modules/koffi/package.json`) && entries.has(`${lib}/node_modules/netlink/package.json`)).toBe(true);
     // nothing outside these places, and no build or test tool
-    expect([...entries.keys()].filter((p) => p !== '/' && !/^\/(usr\/lib\/cni-ts|opt\/cni\/bin|lib\/systemd\/system|usr\/share\/doc\/cni-ts)(\/|$)/.test(p) && !['/usr', '/usr/lib', '/opt', '/opt/cni', '/lib', '/lib/systemd', '/usr/share', '/usr/share/doc'].includes(p))).toEqual([]);
+    expect(
+      [...entries.keys()].filter(
+        (p) =>
+          p !== '/' &&
+          !/^\/(usr\/lib\/cni-ts|opt\/cni\/bin|lib\/systemd\/system|usr\/share\/doc\/cni-ts)(\/|$)/.test(p) &&
+          !['/usr', '/usr/lib', '/opt', '/opt/cni', '/lib', '/lib/systemd', '/usr/share', '/usr/share/doc'].includes(p),
+      ),
+    ).toEqual([]);
     for (const dev of ['vitest', 'esbuild', 'typescript']) expect(entries.has(`${lib}/node_modules/${dev}`), dev).toBe(false);
   });
 
@@ -89,7 +96,14 @@ describe('npm run package', () => {
     const version = spawnSync(join(bin, 'bridge'), { encoding: 'utf8', env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' } });
     expect(JSON.parse(version.stdout)).toMatchObject({ cniVersion: '1.1.0' });
     const ns = pool.make('deb');
-    const add = await execPlugin(join(bin, 'loopback'), { command: 'ADD', containerId: 'c1', netns: ns.path, ifname: 'lo', path: bin, stdin: { cniVersion: '1.0.0', name: 'lo', type: 'loopback' } });
+    const add = await execPlugin(join(bin, 'loopback'), {
+      command: 'ADD',
+      containerId: 'c1',
+      netns: ns.path,
+      ifname: 'lo',
+      path: bin,
+      stdin: { cniVersion: '1.0.0', name: 'lo', type: 'loopback' },
+    });
     expect(add.code, add.stdout + add.stderr).toBe(0);
     expect(ns.ipJson<Array<{ flags: string[] }>>('link', 'show', 'lo')[0].flags).toContain('UP');
 
@@ -107,7 +121,7 @@ describe('npm run package', () => {
     expect(filesOutsideDpkg()).toEqual([]);
   });
 
-  it('refuses to unpack over another suite\'s plugin in /opt/cni/bin, or over what scripts/install.sh installed', () => {
+  it("refuses to unpack over another suite's plugin in /opt/cni/bin, or over what scripts/install.sh installed", () => {
     const bin = join(root, 'opt', 'cni', 'bin');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'portmap'), 'the reference portmap\n');

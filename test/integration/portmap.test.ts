@@ -110,7 +110,14 @@ describe('portmap ADD: reachable from everywhere a user expects', () => {
 describe('portmap ADD: protocols and host addresses', () => {
   it('maps UDP, and keeps TCP and UDP on one port apart', async () => {
     const dns = pool.make('dns');
-    ok((await attach(dns, [{ hostPort: 5353, containerPort: 53, protocol: 'udp' }, { hostPort: 5353, containerPort: 80, protocol: 'tcp' }])).portmap);
+    ok(
+      (
+        await attach(dns, [
+          { hostPort: 5353, containerPort: 53, protocol: 'udp' },
+          { hostPort: 5353, containerPort: 80, protocol: 'tcp' },
+        ])
+      ).portmap,
+    );
     await serve(dns, 'udp', 53, 'udp53');
     await serve(dns, 'tcp', 80, 'tcp80');
     expect(ask(outside, 'udp', UPLINK.host4, 5353)).toBe(`udp53 saw ${UPLINK.outside4}`);
@@ -205,7 +212,18 @@ describe('portmap ownership and conflicts', () => {
     await serve(first, 'tcp', 80, 'first');
     const bridge = await invoke('bridge', 'ADD', second, bridgeConf());
     const before = tableListing();
-    const portmap = await invoke('portmap', 'ADD', second, portmapConf([{ hostPort: 9090, containerPort: 80 }, { hostPort: 8080, containerPort: 80 }], bridge.json));
+    const portmap = await invoke(
+      'portmap',
+      'ADD',
+      second,
+      portmapConf(
+        [
+          { hostPort: 9090, containerPort: 80 },
+          { hostPort: 8080, containerPort: 80 },
+        ],
+        bridge.json,
+      ),
+    );
     expect(portmap.code).toBe(1);
     expect(portmap.json).toMatchObject({ code: 131, msg: expect.stringContaining('runtimeConfig.portMappings[1]') });
     expect(portmap.json.msg).toContain(`ctr-${first.name}`);
@@ -225,7 +243,7 @@ describe('portmap ownership and conflicts', () => {
     expect(elements('portmap4').join()).not.toContain('10.45.0.250');
   });
 
-  it("a late DEL of an old container never removes what a newer container with its address added", async () => {
+  it('a late DEL of an old container never removes what a newer container with its address added', async () => {
     const old = pool.make('old');
     const { bridge } = await attach(old, [{ hostPort: 8080, containerPort: 80 }]);
     const reused = addressOf(bridge, 4);
@@ -273,7 +291,15 @@ describe('portmap security and bad input', () => {
     ['unknown protocol', [{ hostPort: 80, containerPort: 80, protocol: 'icmp' }], 7, 'runtimeConfig.portMappings[0].protocol'],
     ['hostIP not an address', [{ hostPort: 80, containerPort: 80, hostIP: 'localhost' }], 7, 'runtimeConfig.portMappings[0].hostIP'],
     ['hostIP of a family the container lacks', [{ hostPort: 80, containerPort: 80, hostIP: '::' }], 7, 'runtimeConfig.portMappings[0].hostIP'],
-    ['one port mapped twice', [{ hostPort: 80, containerPort: 80 }, { hostPort: 80, containerPort: 81 }], 7, 'runtimeConfig.portMappings[1].hostPort'],
+    [
+      'one port mapped twice',
+      [
+        { hostPort: 80, containerPort: 80 },
+        { hostPort: 80, containerPort: 81 },
+      ],
+      7,
+      'runtimeConfig.portMappings[1].hostPort',
+    ],
   ])('%s: a CNI error naming the field, nothing installed', async (_what, mappings, code, field) => {
     const ctr = pool.make('c');
     const bridge = await invoke('bridge', 'ADD', ctr, bridgeConf({ ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.45.0.0/24' }]] } }));
@@ -290,7 +316,12 @@ describe('portmap security and bad input', () => {
     const ctr = pool.make('c');
     const unchained = await invoke('portmap', 'ADD', ctr, portmapConf([{ hostPort: 80, containerPort: 80 }]));
     expect(unchained.json).toMatchObject({ code: 7, msg: expect.stringContaining('prevResult') });
-    const backend = await invoke('portmap', 'ADD', ctr, portmapConf([{ hostPort: 80, containerPort: 80 }], { cniVersion: '1.0.0', ips: [{ address: '10.45.0.9/24' }] }, { backend: 'pf' }));
+    const backend = await invoke(
+      'portmap',
+      'ADD',
+      ctr,
+      portmapConf([{ hostPort: 80, containerPort: 80 }], { cniVersion: '1.0.0', ips: [{ address: '10.45.0.9/24' }] }, { backend: 'pf' }),
+    );
     expect(backend.json).toMatchObject({ code: 7, msg: expect.stringContaining('"backend"') });
     expect(tableListing()).toBe('');
   });

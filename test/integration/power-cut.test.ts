@@ -76,7 +76,7 @@ describe('state files emptied by a power cut', () => {
     expect(elementsMentioning(ipA).length).toBeGreaterThan(0);
   });
 
-  it('owners and the tuning backup: DEL succeeds and removes the container\'s entries, not the other\'s', async () => {
+  it("owners and the tuning backup: DEL succeeds and removes the container's entries, not the other's", async () => {
     const { a, ipA, ipB } = await twoContainers();
     expect(truncateAll(join(node.dir, 'state'), (p) => p.includes('/owners/'))).toBeGreaterThan(4);
     expect(truncateAll(join(node.dir, 'tuning'), () => true)).toBe(2);

@@ -48,7 +48,7 @@ describe('STATUS', () => {
     expect(r.json).toMatchObject({ code: 50, msg: expect.stringContaining('nftables') });
   });
 
-  it('bridge passes on its IPAM plugin\'s answer (a full range)', async () => {
+  it("bridge passes on its IPAM plugin's answer (a full range)", async () => {
     const full = { type: 'bridge', bridge: 'cnist0', ipam: { ...ipam(), ranges: [[{ subnet: '10.48.0.0/30' }]] } };
     const add = await execPlugin('host-local', { command: 'ADD', containerId: 'c1', netns: host.path, ifname: 'eth0', stdin: { cniVersion: '1.1.0', name: 'stnet', ...full } });
     expect(add.code, add.stdout).toBe(0);

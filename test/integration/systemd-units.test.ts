@@ -154,7 +154,8 @@ describe('systemd units', () => {
         bus.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
       });
       const address = `unix:path=${busSocket}`;
-      const signal = (member: string) => execFileSync('dbus-send', [`--bus=${address}`, '--type=signal', '/org/fedoraproject/FirewallD1', `org.fedoraproject.FirewallD1.${member}`]);
+      const signal = (member: string) =>
+        execFileSync('dbus-send', [`--bus=${address}`, '--type=signal', '/org/fedoraproject/FirewallD1', `org.fedoraproject.FirewallD1.${member}`]);
 
       // firewalld (re)started: the ruleset is gone when the unit starts
       flush();

@@ -16,7 +16,14 @@ beforeEach(() => {
 });
 
 const prevResult = () => ({ cniVersion: '1.0.0', interfaces: [{ name: 'eth0', sandbox: ctr.path, mac: link().address }], ips: [{ address: '10.9.0.2/24', interface: 0 }] });
-const conf = (extra: object, withPrev = true) => ({ cniVersion: '1.0.0', name: 'tunenet', type: 'tuning', dataDir: join(dir, 'tuning'), ...(withPrev ? { prevResult: prevResult() } : {}), ...extra });
+const conf = (extra: object, withPrev = true) => ({
+  cniVersion: '1.0.0',
+  name: 'tunenet',
+  type: 'tuning',
+  dataDir: join(dir, 'tuning'),
+  ...(withPrev ? { prevResult: prevResult() } : {}),
+  ...extra,
+});
 const run = (command: string, stdin: object) => execPlugin('tuning', { command, containerId: 'ctr1', netns: ctr.path, ifname: 'eth0', stdin });
 const ok = (r: PluginOutcome) => expect(r.code, r.stdout + r.stderr).toBe(0);
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalizeRangeSet, type RangeInput } from '../../ipam/host-local/range';
-import { formatIP, formatPrefix, prefixesOverlap } from '../../lib/ip';
+import { formatIP, formatPrefix, prefixesOverlap, type Prefix } from '../../lib/ip';
 import { loadNetworks } from '../../lib/libcni/conf-files';
 import { listAddresses, listLinks, openHostSocket } from '../../lib/netlink';
 import { listedKeys, openNft, type ElementSpec, type SetElement } from '../../lib/nft';
@@ -63,7 +63,12 @@ function nftables(): Finding {
 function forwarding(): Finding {
   const value = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
   if (value === '1') return ok('forwarding', 'net.ipv4.ip_forward is 1');
-  return { check: 'forwarding', status: 'warn', detail: 'net.ipv4.ip_forward is 0: containers reach nothing beyond their bridge until a bridge with "isGateway" turns it on', fix: 'sysctl -w net.ipv4.ip_forward=1' };
+  return {
+    check: 'forwarding',
+    status: 'warn',
+    detail: 'net.ipv4.ip_forward is 0: containers reach nothing beyond their bridge until a bridge with "isGateway" turns it on',
+    fix: 'sysctl -w net.ipv4.ip_forward=1',
+  };
 }
 
 function bridgeNetfilter(): Finding {
@@ -100,7 +105,14 @@ function pluginsInstalled(lists: NetConfList[], binDirs: string[]): Finding[] {
     const types = l.plugins.flatMap((p) => [p.type, (p.ipam as { type?: string } | undefined)?.type]).filter((t): t is string => Boolean(t));
     const missing = [...new Set(types)].filter((t) => !executable(t));
     if (!missing.length) return [ok(`network ${l.name}`, `every plugin is installed (${[...new Set(types)].join(', ')})`)];
-    return [{ check: `network ${l.name}`, status: 'fail' as const, detail: `plugin(s) ${missing.join(', ')} not found in ${binDirs.join(':')}`, fix: 'install them (scripts/install.sh), or fix the "type" in the conflist' }];
+    return [
+      {
+        check: `network ${l.name}`,
+        status: 'fail' as const,
+        detail: `plugin(s) ${missing.join(', ')} not found in ${binDirs.join(':')}`,
+        fix: 'install them (scripts/install.sh), or fix the "type" in the conflist',
+      },
+    ];
   });
 }
 
@@ -119,9 +131,9 @@ async function rangeOverlaps(lists: NetConfList[]): Promise<Finding[]> {
     return lists.flatMap((l) => {
       const bridgePlugin = l.plugins.find((p) => p.type === 'bridge') as { bridge?: string } | undefined;
       const bridge = bridgePlugin ? bridgePlugin.bridge || 'cni0' : undefined;
-      const ranges = l.plugins.flatMap((p) => ((p.ipam as { ranges?: RangeInput[][] } | undefined)?.ranges ?? []));
+      const ranges = l.plugins.flatMap((p) => (p.ipam as { ranges?: RangeInput[][] } | undefined)?.ranges ?? []);
       return ranges.flatMap((set, i) => {
-        let subnets;
+        let subnets: Prefix[];
         try {
           subnets = canonicalizeRangeSet(set, `ranges[${i}]`).map((r) => r.subnet);
         } catch {
@@ -189,16 +201,39 @@ function unownedElements(places: Places): Finding[] {
   const nft = openNft();
   const state = { env: places.env };
   const checks: Array<[string, ElementSpec<never>, { records(): Array<{ data: unknown[] }> }, Array<[SetElement['family'], SetElement['kind'], string]>]> = [
-    ['masquerade', masqueradeSpec as ElementSpec<never>, masquerade(state), [['inet', 'map', 'masq4'], ['inet', 'map', 'masq6']]],
+    [
+      'masquerade',
+      masqueradeSpec as ElementSpec<never>,
+      masquerade(state),
+      [
+        ['inet', 'map', 'masq4'],
+        ['inet', 'map', 'masq6'],
+      ],
+    ],
     ['MAC spoof check', spoofCheckSpec as ElementSpec<never>, spoofCheck(state), [['bridge', 'set', 'spoofchecked']]],
-    ['port mappings', portmapSpec as ElementSpec<never>, portMaps(state), [['inet', 'map', 'portmap4'], ['inet', 'map', 'portmap4_hostip'], ['inet', 'map', 'portmap6'], ['inet', 'map', 'portmap6_hostip']]],
+    [
+      'port mappings',
+      portmapSpec as ElementSpec<never>,
+      portMaps(state),
+      [
+        ['inet', 'map', 'portmap4'],
+        ['inet', 'map', 'portmap4_hostip'],
+        ['inet', 'map', 'portmap6'],
+        ['inet', 'map', 'portmap6_hostip'],
+      ],
+    ],
   ];
   return checks.flatMap(([name, spec, owned, sets]) => {
     const known = new Set(owned.records().flatMap((r) => r.data.flatMap((e) => spec.elements(e as never).map((el) => `${el.set} ${el.text}`))));
     return sets.flatMap(([family, kind, set]) =>
       listedKeys(nft, family, kind, set)
         .filter((key) => !known.has(`${set} ${key}`))
-        .map((key) => ({ check: name, status: 'warn' as const, detail: `${family} cni_ts ${set} holds { ${key} }, which no container's record holds`, fix: `nft delete element ${family} cni_ts ${set} '{ ${key} }'` })),
+        .map((key) => ({
+          check: name,
+          status: 'warn' as const,
+          detail: `${family} cni_ts ${set} holds { ${key} }, which no container's record holds`,
+          fix: `nft delete element ${family} cni_ts ${set} '{ ${key} }'`,
+        })),
     );
   });
 }

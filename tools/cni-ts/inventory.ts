@@ -63,16 +63,19 @@ export function inventory(places: Places): NetworkView[] {
   const attachments = new Map<string, AttachmentView & { network: string }>();
   const at = (key: AttachmentKey) => {
     const id = JSON.stringify([key.network, key.containerId, key.ifname]);
-    if (!attachments.has(id)) attachments.set(id, { network: key.network, containerId: key.containerId, ifname: key.ifname, addresses: [], ports: [], masquerade: [], firewall: [], names: [] });
+    if (!attachments.has(id))
+      attachments.set(id, { network: key.network, containerId: key.containerId, ifname: key.ifname, addresses: [], ports: [], masquerade: [], firewall: [], names: [] });
     return attachments.get(id)!;
   };
   const state = { env: places.env };
 
   const bridges = bridgeState(state);
-  for (const { key, data } of bridges.withLock(() => bridges.list())) Object.assign(at(key), { bridge: data.bridge, hostVeth: data.hostVeth, ...(data.netns ? { netns: data.netns } : {}) });
+  for (const { key, data } of bridges.withLock(() => bridges.list()))
+    Object.assign(at(key), { bridge: data.bridge, hostVeth: data.hostVeth, ...(data.netns ? { netns: data.netns } : {}) });
   for (const { key, data } of masquerade(state).records()) at(key).masquerade.push(...data.map((e) => e.ip));
   for (const { key, data } of portMaps(state).records()) {
-    for (const e of data) if (e.kind === 'dnat') at(key).ports.push(`${e.protocol} ${e.hostIP ?? (e.family === 4 ? '0.0.0.0' : '[::]')}:${e.hostPort} -> ${e.containerIP}:${e.containerPort}`);
+    for (const e of data)
+      if (e.kind === 'dnat') at(key).ports.push(`${e.protocol} ${e.hostIP ?? (e.family === 4 ? '0.0.0.0' : '[::]')}:${e.hostPort} -> ${e.containerIP}:${e.containerPort}`);
   }
   for (const { key, data } of firewall(state).records()) at(key).firewall.push(...data.map(describeEntry));
   const dnsBase = dnsnameBase(places.env);
@@ -94,15 +97,20 @@ export function inventory(places: Places): NetworkView[] {
       const view = at({ network: name, containerId: cached.containerId, ifname: cached.ifName });
       view.netns ??= cached.netns;
     }
-    const views = [...attachments.values()].filter((a) => a.network === name).map(({ network: _n, ...view }) => ({
-      ...view,
-      netnsExists: view.netns ? existsSync(view.netns) : undefined,
-    }));
+    const views = [...attachments.values()]
+      .filter((a) => a.network === name)
+      .map(({ network: _n, ...view }) => ({
+        ...view,
+        netnsExists: view.netns ? existsSync(view.netns) : undefined,
+      }));
     return {
       name,
       file: loaded?.file,
       plugins: loaded?.list.plugins.map((p) => p.type) ?? [],
-      ranges: rangeUse(ipam, allocations.map((a) => a.ip)),
+      ranges: rangeUse(
+        ipam,
+        allocations.map((a) => a.ip),
+      ),
       attachments: views.sort((a, b) => a.containerId.localeCompare(b.containerId) || a.ifname.localeCompare(b.ifname)),
     };
   });

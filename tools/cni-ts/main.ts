@@ -72,7 +72,14 @@ async function run(o: Options): Promise<number> {
     const findings = await doctor(o.places, o.binDirs, inventory(o.places));
     const paint: Record<Status, (t: string) => string> = { ok: style.green, warn: style.yellow, fail: style.red };
     if (o.json) json({ findings });
-    else print(table(['STATUS', 'CHECK', 'DETAIL', 'FIX'], findings.map((f) => [paint[f.status](f.status), f.check, f.detail, f.fix ?? '']), style).join('\n'));
+    else
+      print(
+        table(
+          ['STATUS', 'CHECK', 'DETAIL', 'FIX'],
+          findings.map((f) => [paint[f.status](f.status), f.check, f.detail, f.fix ?? '']),
+          style,
+        ).join('\n'),
+      );
     return findings.some((f) => f.status === 'fail') ? 1 : 0;
   }
   if (o.command === 'gc') {
