@@ -36,6 +36,9 @@ export function chainConfs(node: ChainNode, net: { name: string; octet: number }
   };
 }
 
+/** The firewall with its ingress policy in our table only, no iptables rules: the whole ruleset can then be compared. */
+export const NFT_ONLY: Partial<Record<ChainPlugin, object>> = { firewall: { backend: '' } };
+
 export const chainEnv = (node: ChainNode) => ({ CNI_TS_STATE_DIR: join(node.dir, 'state') });
 
 /** Runs one plugin of the chain for `ctr` as a runtime would; `override` replaces or adds config fields. */
@@ -60,10 +63,11 @@ export async function addChain(
   net: { name: string; octet: number },
   ctr: TestNetns,
   plugins: ChainPlugin[] = ['bridge', 'portmap', 'firewall', 'tuning'],
+  overrides: Partial<Record<ChainPlugin, object>> = {},
 ): Promise<PluginOutcome> {
   let prev: PluginOutcome | undefined;
   for (const plugin of plugins) {
-    const r = await invokeChainPlugin(node, net, plugin, 'ADD', ctr, prev?.json);
+    const r = await invokeChainPlugin(node, net, plugin, 'ADD', ctr, prev?.json, overrides[plugin]);
     ok(r);
     prev ??= r;
   }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BIN_DIR } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
-import { inHost, invokeChainPlugin, ok } from '../helpers/podman-chain';
+import { addChain, inHost, invokeChainPlugin, NFT_ONLY, ok } from '../helpers/podman-chain';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
 
@@ -13,9 +13,9 @@ const pool = useNodeFixture('cnit-reapply-', (fixture) => (node = fixture));
 
 const NET = { name: 'renet', octet: 49 };
 // the ingress policy in our table only: no iptables rules, so the ruleset can be compared whole
-const NFT_ONLY = { backend: '' };
+
 const invoke = (plugin: 'bridge' | 'portmap' | 'firewall', command: string, ctr: TestNetns, prevResult?: object) =>
-  invokeChainPlugin(node, NET, plugin, command, ctr, prevResult, plugin === 'firewall' ? NFT_ONLY : {});
+  invokeChainPlugin(node, NET, plugin, command, ctr, prevResult, NFT_ONLY[plugin]);
 
 const reapply = () => JSON.parse(inHost(node, join(BIN_DIR, 'cni-ts-reapply')));
 
@@ -29,10 +29,7 @@ const ruleset = () =>
 describe('cni-ts-reapply', () => {
   it('after `nft flush ruleset`, CHECK reports the loss and one command brings every rule and the traffic back', async () => {
     const ctr = pool.make('c');
-    const bridge = await invoke('bridge', 'ADD', ctr);
-    ok(bridge);
-    ok(await invoke('portmap', 'ADD', ctr, bridge.json));
-    ok(await invoke('firewall', 'ADD', ctr, bridge.json));
+    const bridge = await addChain(node, NET, ctr, ['bridge', 'portmap', 'firewall'], NFT_ONLY);
     await serve(ctr, 'tcp', 80, 'web');
     await serve(node.outside, 'tcp', 7000, 'world');
     const works = () => [ask(node.outside, 'tcp', UPLINK.host4, 8080), ask(ctr, 'tcp', UPLINK.outside4, 7000)];

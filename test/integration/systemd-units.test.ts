@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { installTree, parseUnit, REPO, runInstall, type InstallTree } from '../helpers/install-tree';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
-import { chainEnv, invokeChainPlugin, ok } from '../helpers/podman-chain';
+import { addChain, chainEnv, NFT_ONLY } from '../helpers/podman-chain';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
 
@@ -41,17 +41,11 @@ function install(): { tree: InstallTree; nft: ReturnType<typeof parseUnit>; fire
 }
 
 const NET = { name: 'unitnet', octet: 52 };
-const NFT_ONLY = { backend: '' };
-const invoke = (plugin: 'bridge' | 'portmap' | 'firewall', command: string, ctr: TestNetns, prevResult?: object) =>
-  invokeChainPlugin(node, NET, plugin, command, ctr, prevResult, plugin === 'firewall' ? NFT_ONLY : {});
 
 /** A container on the bridge with a published port (8080 → 80) and a firewall entry, serving HTTP-ish echo. */
 async function containerWithRules(): Promise<TestNetns> {
   const ctr = pool.make('c');
-  const bridge = await invoke('bridge', 'ADD', ctr);
-  ok(bridge);
-  ok(await invoke('portmap', 'ADD', ctr, bridge.json));
-  ok(await invoke('firewall', 'ADD', ctr, bridge.json));
+  await addChain(node, NET, ctr, ['bridge', 'portmap', 'firewall'], NFT_ONLY);
   await serve(ctr, 'tcp', 80, 'web');
   return ctr;
 }
