@@ -47,5 +47,5 @@ export async function del(cmd: CmdArgs): Promise<void> {
 
 export async function check(cmd: CmdArgs): Promise<void> {
   const up = await withLoopback(cmd.netns, async (_sock, lo) => lo.up);
-  if (!up) throw new CniError(ErrorCode.LinkFailure, `loopback interface "lo" in ${JSON.stringify(cmd.netns)} is down`);
+  if (!up) throw new CniError(ErrorCode.CheckFailed, `loopback interface "lo" in ${JSON.stringify(cmd.netns)} is down`);
 }
