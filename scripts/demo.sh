@@ -16,12 +16,18 @@ DIR="$(mktemp -d /tmp/cni-demo-XXXXXX)"
 BIN="$PWD/bin"
 export CNI_PATH="$BIN" NETCONFPATH="$DIR/net.d" CNI_CACHE_DIR="$DIR/cache" CNI_TS_STATE_DIR="$DIR/state" XDG_RUNTIME_DIR="$DIR/run"
 
+ETC_NETNS_EXISTED=$([[ -d /etc/netns ]] && echo 1 || echo 0)
 cleanup() {
   local status=$?
   set +e
-  for pidfile in "$DIR"/*.pid "$DIR"/run/containers/cni/dnsname/*/pidfile; do [[ -f "$pidfile" ]] && kill $(cat "$pidfile") 2>/dev/null; done
-  for ns in "$WEB" "$API" "$OUT" "$HOST"; do ip netns del "$ns" 2>/dev/null; done
+  # every process still in a namespace (httpd, dnsmasq) goes before the namespace: it would keep it alive
+  for ns in "$WEB" "$API" "$OUT" "$HOST"; do
+    pids=$(ip netns pids "$ns" 2>/dev/null)
+    [[ -n "$pids" ]] && kill -9 $pids 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+  done
   rm -rf "/etc/netns/$API" "$DIR"
+  ((ETC_NETNS_EXISTED)) || rmdir /etc/netns 2>/dev/null
   if ((status)); then echo; echo "demo FAILED (exit $status); namespaces and files removed"; fi
   exit "$status"
 }
@@ -68,7 +74,6 @@ for c in web api; do
   mkdir -p "$DIR/www-$c"; echo "hello from $c" > "$DIR/www-$c/index.html"
   in_ns "$ns" "$c" busybox httpd -p 80 -h "$DIR/www-$c"
 done
-pgrep -f "busybox httpd -p 80 -h $DIR/www-" > "$DIR/httpd.pid" || true
 
 say "docker run -p 8080:80 --name web: the runtime runs the conflist for the container (ADD)"
 on_host env CAP_ARGS='{"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}' CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAME=web' \
@@ -77,6 +82,9 @@ on_host env CAP_ARGS='{"portMappings":[{"hostPort":8080,"containerPort":80,"prot
 say "docker run --name api (no published port)"
 on_host env CNI_ARGS='IgnoreUnknown=1;K8S_POD_NAME=api' "$BIN/cnitool" add demo "/run/netns/$API" | tee "$DIR/api.json"
 sed -n '/^{/,$p' "$DIR/api.json" > "$DIR/api.result"
+
+# DEMO_FAIL_AT=<step> makes that step fail (the test of the demo's clean-up uses it)
+[[ "${DEMO_FAIL_AT:-}" == after-add ]] && { echo "failing on purpose (DEMO_FAIL_AT=after-add)"; false; }
 
 say "the published port, from the outside world, through the host's address"
 in_ns "$OUT" outside busybox wget -qO- http://198.51.100.1:8080/

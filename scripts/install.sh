@@ -210,8 +210,8 @@ install_suite() {
     p="$BIN_DIR/$name"
     if contains "$name" "${foreign[@]}"; then
       mkdir -p "$LIB_DIR/backup"
-      rm -rf "$LIB_DIR/backup/$name"
-      cp -a "$p" "$LIB_DIR/backup/$name"
+      # the first backup is the original; a later --force must not replace it with what came after
+      [ -e "$LIB_DIR/backup/$name" ] || [ -L "$LIB_DIR/backup/$name" ] || cp -a "$p" "$LIB_DIR/backup/$name"
     fi
     link_atomically "$LIB_DIR/current/bin/$name" "$p"
   done

@@ -26,6 +26,8 @@ export function chainConfs(node: ChainNode, net: { name: string; octet: number }
       isGateway: true,
       isDefaultGateway: true,
       ipMasq: true,
+      // as Podman writes it; with br_netfilter a container reaching its own published port needs it
+      hairpinMode: true,
       macspoofchk: true,
       ipam: { type: 'host-local', dataDir: join(node.dir, 'ipam'), ranges: [[{ subnet: `10.${net.octet}.0.0/24` }], [{ subnet: `fd${net.octet}::/64` }]] },
       ...prev,

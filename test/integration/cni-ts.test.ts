@@ -96,6 +96,31 @@ describe('cni-ts', () => {
     expect(all.find((f) => f.check === 'iptables FORWARD')!.detail).not.toContain(NET.name);
   });
 
+  const bridgeNetfilterOn = () => {
+    try {
+      return inHost(node, 'cat', '/proc/sys/net/bridge/bridge-nf-call-iptables').trim() === '1';
+    } catch {
+      return false;
+    }
+  };
+  it('doctor warns when br_netfilter is on and a network publishes ports without hairpinMode (skipped where br_netfilter is not loaded)', async (ctx) => {
+    if (!bridgeNetfilterOn()) ctx.skip();
+    writeConflist();
+    writeFileSync(
+      join(node.dir, 'net.d', 'nohairpin.conflist'),
+      JSON.stringify({
+        cniVersion: '1.1.0',
+        name: 'nohairpin',
+        plugins: [
+          { type: 'bridge', bridge: 'cninh0' },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ],
+      }),
+    );
+    const all = findings(cniTs('doctor', '--json').json);
+    expect(all).toContainEqual(expect.objectContaining({ check: 'br_netfilter', status: 'warn', detail: expect.stringContaining('nohairpin') }));
+  });
+
   it('gc lists containers whose namespace is gone and, with --yes, removes them through their DEL chain', async () => {
     writeConflist();
     const [gone, kept] = [pool.make('c'), pool.make('c')];

@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireRoot } from '../helpers/root';
@@ -20,6 +21,17 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/^ok +port mappings +1 container\(s\), every entry and rule in place/m);
     expect(r.stdout).toContain('0 elements');
     expect(r.stdout).toContain('container veths on the host: 0, address reservations: 0, dnsmasq running: 0');
+    // the last `cni-ts ls`, after DEL
+    expect(r.stdout.slice(r.stdout.lastIndexOf('$ cni-ts ls'))).toContain('  no containers');
     expect(namespaces()).toEqual([]);
+  });
+
+  it('a failed step exits non-zero and still removes namespaces, servers, dnsmasq and the /etc/netns entry', () => {
+    const r = spawnSync('bash', [join(__dirname, '..', '..', 'scripts', 'demo.sh')], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, DEMO_FAIL_AT: 'after-add' } });
+    expect(r.status, r.stdout + r.stderr).not.toBe(0);
+    expect(r.stdout).toContain('demo FAILED');
+    expect(namespaces()).toEqual([]);
+    expect(spawnSync('pgrep', ['-f', 'cni-demo-']).status).toBe(1);
+    expect(existsSync('/etc/netns') ? readdirSync('/etc/netns').filter((n) => n.startsWith('cni-demo-')) : []).toEqual([]);
   });
 });

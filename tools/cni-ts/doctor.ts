@@ -38,8 +38,8 @@ export async function doctor(places: Places, binDirs: string[], networks: Networ
     ...unreadable.map((l) => ({ check: 'conflist', status: 'fail' as const, detail: `${l.file} cannot be used: ${l.error}`, fix: `fix or remove ${l.file}` })),
     nftables(),
     forwarding(),
-    bridgeNetfilter(),
-    iptablesForward(lists),
+    bridgeNetfilter(lists),
+    ...([4, 6] as const).map((family) => iptablesForward(family, lists, networks)),
     ...pluginsInstalled(lists, binDirs),
     ...dnsServer(lists, places),
     ...(await rangeOverlaps(lists)),
@@ -71,23 +71,62 @@ function forwarding(): Finding {
   };
 }
 
-function bridgeNetfilter(): Finding {
-  if (existsSync('/proc/sys/net/bridge')) return ok('br_netfilter', 'loaded');
-  // portmap masquerades connections from a container's own subnet to a published port, so replies come back through the host
-  return ok('br_netfilter', 'not loaded, and not needed: hairpin connections to published ports are masqueraded by portmap');
+/**
+ * Without br_netfilter, portmap's masquerade of same-subnet connections is enough for hairpin; with
+ * it (bridge-nf-call-iptables=1, as Docker and Kubernetes set it), a container reaching its own
+ * published port is DNATed back out of its own bridge port, which only hairpinMode allows.
+ */
+function bridgeNetfilter(lists: NetConfList[]): Finding {
+  const callIptables = existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables') && readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1';
+  if (!callIptables) return ok('br_netfilter', 'bridged traffic does not pass iptables/nftables (not needed: portmap masquerades hairpin connections)');
+  const withoutHairpin = lists.filter(
+    (l) => l.plugins.some((p) => p.type === 'bridge' && !(p as { hairpinMode?: boolean }).hairpinMode) && l.plugins.some((p) => p.type === 'portmap'),
+  );
+  if (!withoutHairpin.length) return ok('br_netfilter', 'loaded; every bridge network with published ports has hairpinMode');
+  return {
+    check: 'br_netfilter',
+    status: 'warn',
+    detail: `bridge-nf-call-iptables is 1 and network(s) ${withoutHairpin.map((l) => l.name).join(', ')} publish ports without "hairpinMode": a container cannot reach its own published port`,
+    fix: 'set "hairpinMode": true on their bridge plugin (Podman does)',
+  };
 }
 
-function iptablesForward(lists: NetConfList[]): Finding {
-  const save = spawnSync('iptables-save', ['-t', 'filter'], { encoding: 'utf8' });
-  if (save.error || save.status !== 0) return ok('iptables FORWARD', 'no iptables filter table');
-  if (!/^:FORWARD DROP/m.test(save.stdout)) return ok('iptables FORWARD', 'policy ACCEPT');
+/**
+ * A FORWARD policy DROP (Docker, ufw) drops container traffic unless the firewall plugin put
+ * CNI-FORWARD accept rules in for each address; it puts them in only when iptables had a FORWARD
+ * chain at the container's ADD, so containers started before Docker or ufw have none.
+ */
+function iptablesForward(family: 4 | 6, lists: NetConfList[], networks: NetworkView[]): Finding {
+  const check = `${family === 4 ? 'iptables' : 'ip6tables'} FORWARD`;
+  const save = spawnSync(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'filter'], { encoding: 'utf8' });
+  if (save.error || save.status !== 0) return ok(check, 'no filter table');
+  if (!/^:FORWARD DROP/m.test(save.stdout)) return ok(check, 'policy ACCEPT');
   const without = lists.filter((l) => l.plugins.some((p) => p.type === 'bridge') && !l.plugins.some((p) => p.type === 'firewall')).map((l) => l.name);
-  if (!without.length) return ok('iptables FORWARD', "policy DROP (Docker or ufw); the firewall plugin's CNI-FORWARD rules admit container traffic");
+  if (without.length) {
+    return {
+      check,
+      status: 'fail',
+      detail: `policy DROP (left by Docker or ufw) drops every forwarded packet of network(s) ${without.join(', ')}, which have no firewall plugin`,
+      fix: `add {"type": "firewall"} after bridge in their conflists (it adds the CNI-FORWARD accept rules), or: ${check.split(' ')[0]} -P FORWARD ACCEPT`,
+    };
+  }
+  const isFamily = (ip: string) => ip.includes(':') === (family === 6);
+  const unadmitted = networks
+    .filter((net) => net.plugins.includes('firewall'))
+    .flatMap((net) =>
+      net.attachments.flatMap((a) =>
+        a.addresses
+          .filter(isFamily)
+          .filter((ip) => !save.stdout.includes(`-s ${ip}/${family === 4 ? 32 : 128} -j ACCEPT`))
+          .map((ip) => `${ip} (${net.name})`),
+      ),
+    );
+  if (!unadmitted.length) return ok(check, "policy DROP (Docker or ufw); the firewall plugin's CNI-FORWARD rules admit every container");
   return {
-    check: 'iptables FORWARD',
+    check,
     status: 'fail',
-    detail: `policy DROP (left by Docker or ufw) drops every forwarded packet of network(s) ${without.join(', ')}, which have no firewall plugin`,
-    fix: 'add {"type": "firewall"} after bridge in their conflists (it adds the CNI-FORWARD accept rules), or: iptables -P FORWARD ACCEPT',
+    detail: `policy DROP, and no CNI-FORWARD accept rule for ${unadmitted.join(', ')}: started before iptables had a FORWARD chain`,
+    fix: 'recreate those containers (their firewall ADD adds the rules), or: iptables -I FORWARD -s <address> -j ACCEPT',
   };
 }
 
@@ -129,9 +168,14 @@ async function rangeOverlaps(lists: NetConfList[]): Promise<Finding[]> {
     const names = new Map((await listLinks(sock)).map((l) => [l.index, l.name]));
     const addresses = (await listAddresses(sock)).map((a) => ({ ...a, link: names.get(a.linkIndex) ?? '?' }));
     return lists.flatMap((l) => {
+      // only a bridge network routes its range through this host; macvlan and the like sit on the LAN on purpose
       const bridgePlugin = l.plugins.find((p) => p.type === 'bridge') as { bridge?: string } | undefined;
-      const bridge = bridgePlugin ? bridgePlugin.bridge || 'cni0' : undefined;
-      const ranges = l.plugins.flatMap((p) => (p.ipam as { ranges?: RangeInput[][] } | undefined)?.ranges ?? []);
+      if (!bridgePlugin) return [];
+      const bridge = bridgePlugin.bridge || 'cni0';
+      const ranges = l.plugins.flatMap((p) => {
+        const ipam = p.ipam as { ranges?: RangeInput[][]; subnet?: string } | undefined;
+        return ipam?.ranges ?? (ipam?.subnet ? [[{ subnet: ipam.subnet }]] : []);
+      });
       return ranges.flatMap((set, i) => {
         let subnets: Prefix[];
         try {

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { isNodeErrorCode } from '../../lib/errors';
 import { join } from 'node:path';
 import { DiskStore } from '../../ipam/host-local/disk-store';
 import { DEFAULT_DATA_DIR } from '../../ipam/host-local/config';
@@ -101,7 +102,7 @@ export function inventory(places: Places): NetworkView[] {
       .filter((a) => a.network === name)
       .map(({ network: _n, ...view }) => ({
         ...view,
-        netnsExists: view.netns ? existsSync(view.netns) : undefined,
+        netnsExists: view.netns ? pathExists(view.netns) : undefined,
       }));
     return {
       name,
@@ -114,6 +115,16 @@ export function inventory(places: Places): NetworkView[] {
       attachments: views.sort((a, b) => a.containerId.localeCompare(b.containerId) || a.ifname.localeCompare(b.ifname)),
     };
   });
+}
+
+/** false only when the path is certainly not there (ENOENT); a path this process may not see (EACCES) counts as there. */
+function pathExists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    return !isNodeErrorCode(err, 'ENOENT');
+  }
 }
 
 function rangeUse(ipam: HostLocalIpam | undefined, used: Parameters<typeof rangeSetContains>[1][]): RangeUse[] {

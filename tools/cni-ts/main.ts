@@ -14,8 +14,11 @@ const USAGE = `usage: cni-ts ls [--json]            every network, each containe
        cni-ts gc [--yes]             containers whose namespace is gone; --yes removes them through their network's DEL
        cni-ts reapply                installs every recorded rule again (after nft flush ruleset or a firewall reload)
 options: --conf-dir DIR (default ${DEFAULT_CONF_DIR}), --cache-dir DIR (default ${DEFAULT_CACHE_DIR}),
-         --bin-dir DIR[:DIR] (default CNI_PATH, else this tool's directory and /opt/cni/bin)
+         --bin-dir DIR[:DIR] (default CNI_PATH, else this tool's directory and the runtimes' plugin directories)
 reads the suite's state (CNI_TS_STATE_DIR, default /var/lib/cni-ts) and the kernel; writes only with gc --yes and reapply`;
+
+/** Where Podman, containerd and CRI-O look for plugins by default. */
+const RUNTIME_PLUGIN_DIRS = ['/opt/cni/bin', '/usr/libexec/cni', '/usr/lib/cni', '/usr/local/libexec/cni', '/usr/local/lib/cni'];
 
 interface Options {
   command?: string;
@@ -32,7 +35,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Options {
     json: false,
     yes: false,
     places: { confDir: DEFAULT_CONF_DIR, cacheDir: DEFAULT_CACHE_DIR, env },
-    binDirs: (env.CNI_PATH || `${dirname(process.argv[1] ?? '.')}:/opt/cni/bin`).split(':').filter(Boolean),
+    binDirs: (env.CNI_PATH || [dirname(process.argv[1] ?? '.'), ...RUNTIME_PLUGIN_DIRS].join(':')).split(':').filter(Boolean),
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -83,7 +86,7 @@ async function run(o: Options): Promise<number> {
     return findings.some((f) => f.status === 'fail') ? 1 : 0;
   }
   if (o.command === 'gc') {
-    const stale = staleAttachments(inventory(o.places));
+    const stale = await staleAttachments(inventory(o.places));
     for (const a of stale) print(`${a.network} ${a.containerId} ${a.ifname}: namespace ${a.netns} is gone (${[...a.addresses, ...a.ports].join(', ') || 'no addresses'})`);
     if (!stale.length) print('no container whose namespace is gone');
     if (!o.yes) return 0;
