@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { NftError } from '../errors';
 import type { NftCommand, NftRunner } from './runner';
 import { TABLE } from './table';
@@ -26,6 +27,7 @@ export interface Structure {
 export function brokenChains(nft: NftRunner, structure: Structure): string[] {
   const scratch = `${TABLE.name}_check_${process.pid}`;
   const families = [...new Set(structure.chains.map((c) => c.family))];
+  dropOrphanedScratches(nft);
   try {
     nft.run(families.map((f) => `add table ${f} ${scratch} { flags dormant ; }`).join('\n'));
     if (structure.script?.length) nft.run(rewriteScript(structure.script, scratch));
@@ -37,6 +39,15 @@ export function brokenChains(nft: NftRunner, structure: Structure): string[] {
     });
   } finally {
     dropScratch(nft, families, scratch);
+  }
+}
+
+/** Scratch tables of CHECKs that were killed before they could delete theirs (their pid is gone). */
+function dropOrphanedScratches(nft: NftRunner): void {
+  const pattern = new RegExp(`^table (inet|bridge) (${TABLE.name}_check_(\\d+))$`);
+  for (const line of nft.listText('list tables').split('\n')) {
+    const m = pattern.exec(line.trim());
+    if (m && !existsSync(`/proc/${m[3]}`)) dropScratch(nft, [m[1]], m[2]);
   }
 }
 

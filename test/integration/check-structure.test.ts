@@ -51,7 +51,9 @@ describe('CHECK verifies the chains and rules, not only the elements', () => {
     expect(check.json.msg).toContain('localnet_guard does not hold the rules it should');
   });
 
-  it('leaves no scratch table behind', async () => {
+  it('leaves no scratch table behind, and removes those of CHECKs killed before they could', async () => {
+    // a dormant scratch table of a process that no longer exists (pid beyond pid_max)
+    inHost(node, 'nft', 'add table inet cni_ts_check_99999999 { flags dormant ; }');
     const ctr = pool.make('c');
     const bridge = await addChain(node, NET, ctr, ['bridge', 'portmap', 'firewall']);
     for (const p of ['bridge', 'portmap', 'firewall'] as const) ok(await invokeChainPlugin(node, NET, p, 'CHECK', ctr, bridge.json));
