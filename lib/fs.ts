@@ -28,20 +28,29 @@ export function readFileIfExists(path: string): string | undefined {
   }
 }
 
+/** A JSON state file as read: `present` whether the file exists, `value` only when it also parses. */
+export interface JsonRead<T> {
+  present: boolean;
+  value?: T;
+}
+
 /**
- * A JSON state file, or undefined when it is missing or cannot be parsed (e.g. truncated to 0
- * bytes by a power cut): a damaged file is logged and treated as absent, so DEL and GC go on.
+ * A JSON state file, telling a missing file from one that cannot be parsed (e.g. truncated to 0
+ * bytes by a power cut); a damaged file is logged and has no value, so DEL and GC go on.
  */
-export function readJsonIfValid<T>(path: string): T | undefined {
+export function readJson<T>(path: string): JsonRead<T> {
   const text = readFileIfExists(path);
-  if (text === undefined) return undefined;
+  if (text === undefined) return { present: false };
   try {
-    return JSON.parse(text) as T;
+    return { present: true, value: JSON.parse(text) as T };
   } catch (err) {
     log.warn('ignoring a state file that cannot be read', { path, bytes: text.length, error: (err as Error).message });
-    return undefined;
+    return { present: true };
   }
 }
+
+/** The same when missing and damaged mean the same to the caller: undefined. */
+export const readJsonIfValid = <T>(path: string): T | undefined => readJson<T>(path).value;
 
 export function readdirIfExists(path: string): string[] {
   try {

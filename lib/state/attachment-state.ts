@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { readdirIfExists, readJsonIfValid, readFileIfExists, removeDirIfEmpty, syncDirectory, TEMP_SUFFIX, unlinkIfExists, writeFileAtomic } from '../fs';
+import { readdirIfExists, readJson, readJsonIfValid, removeDirIfEmpty, syncDirectory, TEMP_SUFFIX, unlinkIfExists, writeFileAtomic } from '../fs';
 import { FileLock } from '../lock';
 import { log } from '../log';
 import type { CmdArgs } from '../skel/cmd-args';
@@ -35,6 +35,9 @@ const isKey = (x: unknown): x is AttachmentKey => {
   const k = x as Partial<AttachmentKey> | undefined;
   return typeof k?.network === 'string' && typeof k.containerId === 'string' && typeof k.ifname === 'string';
 };
+
+/** A record file's content with its key and its data (anything else is damaged). */
+const isRecord = <T>(x: unknown): x is AttachmentKey & { data: T } => isKey(x) && 'data' in (x as object);
 
 /** A record as read: `damaged` when the file exists but cannot be read (e.g. emptied by a power cut). */
 export interface RecordRead<T> {
@@ -72,10 +75,8 @@ export class AttachmentState<T> {
   }
 
   readRecord(key: AttachmentKey): RecordRead<T> {
-    const path = this.recordPath(key);
-    const record = readJsonIfValid<{ data?: T }>(path);
-    if (record && typeof record === 'object' && 'data' in record) return { data: record.data, damaged: false };
-    return { damaged: record !== undefined || readFileIfExists(path) !== undefined };
+    const { present, value } = readJson<AttachmentKey & { data: T }>(this.recordPath(key));
+    return isRecord(value) ? { data: value.data, damaged: false } : { damaged: present };
   }
 
   write(key: AttachmentKey, data: T): void {
@@ -102,13 +103,10 @@ export class AttachmentState<T> {
     return networks.flatMap((net) =>
       this.removeTemporaries(join(this.dir, 'attachments', net)).flatMap((file) => {
         const path = join(this.dir, 'attachments', net, file);
-        const record = readJsonIfValid<AttachmentKey & { data: T }>(path);
-        if (record === undefined && readFileIfExists(path) === undefined) return [];
-        if (!isKey(record) || !('data' in record)) {
-          log.warn('skipping an attachment record that cannot be read', { path });
-          return [];
-        }
-        return [{ key: keyOf(record), data: record.data }];
+        const { present, value } = readJson<AttachmentKey & { data: T }>(path);
+        if (isRecord(value)) return [{ key: keyOf(value), data: value.data }];
+        if (present) log.warn('skipping an attachment record that cannot be read', { path });
+        return [];
       }),
     );
   }

@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { formatIP, parsePrefix } from '../../lib/ip';
 import type { CmdArgs } from '../../lib/skel';
 import { attachmentKey } from '../../lib/state/attachment-state';
 import { findDnsmasq } from './dnsmasq';
-import { dnsnameBase, NetworkDns } from './files';
+import { existingNetworkDns, type NetworkDns } from './files';
 import { afterRemoval } from './server';
 
 /**
@@ -13,17 +11,14 @@ import { afterRemoval } from './server';
  * it never refuses what ADD refused. Idempotent.
  */
 export async function del(cmd: CmdArgs): Promise<void> {
-  const base = dnsnameBase(cmd.env);
-  if (!existsSync(join(base, cmd.config.name))) return;
-  const dns = new NetworkDns(base, cmd.config.name);
+  const dns = existingNetworkDns(cmd.env, cmd.config.name);
+  if (!dns) return;
   const key = attachmentKey(cmd);
   dns.records.withLock(() => {
     const record = dns.records.readRecord(key);
     if (!record.data && !record.damaged) return;
     // a damaged record: the addresses in prevResult (libcni's cached result) say which lines were this container's
-    const lines = record.data?.lines ?? linesOfAddresses(dns, cmd);
-    dns.removeHosts(lines);
-    dns.records.remove(key);
+    dns.forget(key, record.data?.lines ?? linesOfAddresses(dns, cmd));
     afterRemoval(findDnsmasq(cmd.env), dns);
   });
 }

@@ -1,7 +1,7 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileIfExists, removeDirIfEmpty, unlinkIfExists, writeFileAtomic } from '../../lib/fs';
-import { AttachmentState } from '../../lib/state/attachment-state';
+import { AttachmentState, type AttachmentKey } from '../../lib/state/attachment-state';
 
 /** What one network's DNS holds per attachment: the hosts lines it added (one per address). */
 export interface NameRecord {
@@ -92,11 +92,23 @@ export class NetworkDns {
     return new Set((readFileIfExists(this.hosts) ?? '').split('\n').filter((l) => l !== ''));
   }
 
+  /** Drops an attachment: its lines from the hosts file, then its record. */
+  forget(key: AttachmentKey, lines: string[]): void {
+    this.removeHosts(lines);
+    this.records.remove(key);
+  }
+
   /** After the last attachment: everything but the lock file, which a waiting ADD may hold open. */
   removeServerFiles(): void {
     for (const path of [this.conf, this.hosts, this.pidfile, this.errors]) unlinkIfExists(path);
     for (const dir of [join(this.dir, 'attachments', this.network), join(this.dir, 'attachments'), join(this.dir, 'owners')]) removeDirIfEmpty(dir);
   }
+}
+
+/** The network's files when it has any: DEL, GC and STATUS create nothing. */
+export function existingNetworkDns(env: Readonly<Record<string, string | undefined>>, network: string): NetworkDns | undefined {
+  const base = dnsnameBase(env);
+  return existsSync(join(base, network)) ? new NetworkDns(base, network) : undefined;
 }
 
 /**

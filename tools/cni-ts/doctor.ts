@@ -32,8 +32,9 @@ const ok = (check: string, detail: string): Finding => ({ check, status: 'ok', d
 
 /** `cni-ts doctor`: the usual traps of a host, then drift between the suite's state and the kernel. */
 export async function doctor(places: Places, binDirs: string[], networks: NetworkView[]): Promise<Finding[]> {
-  const lists = loadNetworks(places.confDir).flatMap((l) => ('list' in l ? [l.list] : []));
-  const unreadable = loadNetworks(places.confDir).flatMap((l) => ('error' in l ? [l] : []));
+  const loaded = loadNetworks(places.confDir);
+  const lists = loaded.flatMap((l) => ('list' in l ? [l.list] : []));
+  const unreadable = loaded.flatMap((l) => ('error' in l ? [l] : []));
   return [
     ...unreadable.map((l) => ({ check: 'conflist', status: 'fail' as const, detail: `${l.file} cannot be used: ${l.error}`, fix: `fix or remove ${l.file}` })),
     nftables(),
