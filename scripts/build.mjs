@@ -1,57 +1,100 @@
-// Bundles each plugin into one file (dist/<name>.js) so a cold start parses one script instead of
-// resolving hundreds of modules, and writes the tiny bin/<name> launcher next to it.
+// Builds every executable of scripts/plugins.mjs:
+//   dist/<name>.js    one bundled file each, so a cold start parses one script instead of resolving
+//                     hundreds of modules (the fallback when the snapshot cannot be used)
+//   dist/suite.blob   a V8 startup snapshot holding every executable's code, compiled and initialised
+//                     (built from dist/suite.js), so a start deserialises instead of compiling
+//   bin/<name>        the launcher: starts <name> from the snapshot, or from its bundle when the
+//                     running node cannot use the snapshot (another Node.js version; node exits 14)
+// Native addons (koffi, netlink's binding) stay in node_modules and are loaded at run time by
+// lib/start/native.ts, never bundled nor snapshotted.
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PLUGINS } from './plugins.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const nativeLoader = join(root, 'lib/start/native.ts');
 
-/** netlink's raw.js finds its .node file from __dirname, which bundling changes; point it at the package. */
-const netlinkBinding = {
-  name: 'netlink-binding',
+/** netlink's raw.js loads its binding when first required; load it when a socket is first made instead. */
+const lazyNetlinkBinding = {
+  name: 'lazy-netlink-binding',
   setup(b) {
     b.onLoad({ filter: /netlink[\\/]dist[\\/]raw\.js$/ }, async (args) => {
       const source = readFileSync(args.path, 'utf8');
-      const patched = source.replace("require('node-gyp-build')(__dirname + '/..')", "require('node-gyp-build')(require('path').dirname(require.resolve('netlink/package.json')))");
+      const patched = source.replace(
+        "const binding = require('node-gyp-build')(__dirname + '/..');",
+        `let loadedBinding; const binding = { get NativeNetlink() { loadedBinding ??= require(${JSON.stringify(nativeLoader)}).loadNetlinkBinding(); return loadedBinding.NativeNetlink; } };`,
+      );
       if (patched === source) throw new Error('netlink raw.js changed shape; update scripts/build.mjs');
-      return { contents: patched, loader: 'js' };
+      return { contents: patched, loader: 'js', resolveDir: dirname(args.path) };
     });
   },
 };
-mkdirSync(join(root, 'dist'), { recursive: true });
 
-await Promise.all(
-  PLUGINS.map(({ name, main }) =>
-    build({
-      stdin: {
-        contents: `import { main } from './${main}';\nmain().then((code) => process.exit(code));\n`,
-        resolveDir: root,
-        sourcefile: `${name}-entry.ts`,
-        loader: 'ts',
-      },
-      outfile: join(root, 'dist', `${name}.js`),
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      // koffi loads its prebuilt binary relative to its own package, so it stays in node_modules;
-      // netlink's JavaScript is bundled and only its binary is looked up in node_modules at run time
-      external: ['koffi', 'node-gyp-build', 'netlink/package.json'],
-      plugins: [netlinkBinding],
-      minifySyntax: true,
-      minifyWhitespace: true,
-      sourcemap: 'linked',
-      logLevel: 'warning',
-    }),
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  external: ['koffi'],
+  plugins: [lazyNetlinkBinding],
+  minifySyntax: true,
+  minifyWhitespace: true,
+  logLevel: 'warning',
+};
+
+/** The module beside an executable's main that holds its verbs, loaded lazily by a plain start. */
+const verbsOf = (main) => [join(dirname(main), 'verbs.ts')].filter((p) => existsSync(join(root, p)));
+
+const bundle = (name, contents, extra = {}) =>
+  build({ ...common, ...extra, stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' }, outfile: join(root, 'dist', `${name}.js`) });
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+await Promise.all([
+  ...PLUGINS.map(({ name, main }) => bundle(name, `import { main } from './${main}';\nmain().then((code) => process.exit(code));\n`, { sourcemap: 'linked' })),
+  bundle(
+    'suite',
+    [
+      "import { startFromSnapshot } from './lib/start/snapshot';",
+      ...PLUGINS.map(({ main }, i) => `import { main as main${i} } from './${main}';`),
+      // initialised now, while the snapshot is built, not on every start
+      ...PLUGINS.flatMap(({ main }) => verbsOf(main)).map((verbs) => `import './${verbs}';`),
+      `startFromSnapshot({ ${PLUGINS.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
+    ].join('\n'),
   ),
-);
+]);
+
+// written aside and renamed, so a plugin starting meanwhile reads the old snapshot or the new one, never half of one
+const blob = join(root, 'dist', 'suite.blob');
+const partial = `${blob}.${process.pid}`;
+try {
+  execFileSync(process.execPath, ['--snapshot-blob', partial, '--build-snapshot', join(root, 'dist', 'suite.js')], { stdio: 'inherit' });
+  renameSync(partial, blob);
+} finally {
+  rmSync(partial, { force: true });
+}
 
 for (const { name } of PLUGINS) {
   const launcher = join(root, 'bin', name);
-  const target = relative(join(root, 'bin'), join(root, 'dist', `${name}.js`));
-  writeFileSync(launcher, `#!/usr/bin/env node\nrequire('./${target}');\n`);
+  writeFileSync(launcher, launcherScript(name));
   chmodSync(launcher, 0o755);
 }
-console.log(`built ${PLUGINS.map((p) => p.name).join(', ')}`);
+console.log(`built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshot`);
+
+/** scripts/stage.sh replaces the `r=` line with the installed tree's absolute path. */
+function launcherScript(name) {
+  return `#!/bin/sh
+# ${name}, from the cni-ts suite: started from the suite's startup snapshot, or from its bundle
+# when this node cannot use the snapshot (node exits 14 before running anything). docs/performance.md
+r="\${0%/*}/.."
+if [ -r "$r/dist/suite.blob" ]; then
+  node --snapshot-blob "$r/dist/suite.blob" "$r" $$ ${name} "$@"
+  s=$?
+  [ $s -eq 14 ] || exit $s
+  export CNI_TS_SNAPSHOT=unusable
+fi
+exec node "$r/dist/${name}.js" "$@"
+`;
+}

@@ -1,5 +1,4 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { isNodeErrorCode } from '../../lib/errors';
 import { readFileIfExists, unlinkIfExists, writeFileAtomic } from '../../lib/fs';
@@ -78,7 +77,7 @@ export class DiskStore implements Store {
     const buffer = Buffer.alloc(RECORD_BUFFER_BYTES);
     const out: Allocation[] = [];
     for (const name of readdirSync(this.dir)) {
-      if (!isIP(name)) continue; // lock, last_reserved_ip.N, temporaries
+      if (!parseIP(name)) continue; // lock, last_reserved_ip.N, temporaries
       const bytes = this.readRecord(name, buffer);
       const allocation = bytes && wanted(bytes) ? parseRecord(name, bytes.toString('utf8')) : undefined;
       if (allocation) out.push(allocation);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { childProcess } from '../start/builtins';
 import { realpathSync } from 'node:fs';
 import { findExecutable } from '../fs';
 import { dirname, join } from 'node:path';
@@ -117,7 +117,7 @@ export function delegateError(type: string, stdout: string): CniError {
 /** Execs a plugin: env, config on stdin, its stderr passed through; resolves with exit code and stdout. */
 export function execPlugin(executable: string, env: NodeJS.ProcessEnv, stdin: Buffer): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(executable, [], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = childProcess().spawn(executable, [], { env, stdio: ['pipe', 'pipe', 'inherit'] });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.on('error', (err) => reject(new CniError(ErrorCode.DelegateFailure, `cannot run ${JSON.stringify(executable)}: ${err.message}`)));

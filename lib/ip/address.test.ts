@@ -1,5 +1,7 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { formatIP, parseIP } from './address';
+import { seededRandom } from '../../test/helpers/seeded-random';
 import { hasHostBits, lastAddress, networkAddress, parsePrefix, prefixContains, prefixesOverlap } from './prefix';
 
 const roundTrip = (text: string) => formatIP(parseIP(text)!);
@@ -27,6 +29,74 @@ describe('IP parsing and formatting', () => {
   it('rejects garbage', () => {
     for (const bad of ['', '10.0.0', '10.0.0.256', '1.2.3.4/24', 'fe80::1%eth0', 'x::1', '1::2::3']) {
       expect(parseIP(bad), bad).toBeUndefined();
+    }
+  });
+});
+
+describe('the hand-written parser accepts exactly what node:net accepts', () => {
+  const accepted = (text: string) => isIPv4(text) || (isIPv6(text) && !text.includes('%'));
+  const edgeCases = [
+    '0.0.0.0',
+    '255.255.255.255',
+    '01.2.3.4',
+    '1.2.3.04',
+    '1.2.3',
+    '1.2.3.4.5',
+    '1..3.4',
+    '256.1.1.1',
+    ' 1.2.3.4',
+    '1.2.3.4 ',
+    '+1.2.3.4',
+    '1.2.3.-4',
+    '::',
+    ':::',
+    '::1',
+    '1::',
+    '1:2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3:4:5:6:7::',
+    '::2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7:8::',
+    '1::2:3::4',
+    ':1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:',
+    '12345::',
+    'g::1',
+    'ABCD:ef01::',
+    '::ffff:1.2.3.4',
+    '::1.2.3.4',
+    '1:2:3:4:5:6:1.2.3.4',
+    '1:2:3:4:5:6:7:1.2.3.4',
+    '::ffff:1.2.3',
+    '::ffff:01.2.3.4',
+    '1.2.3.4::',
+    '::1.2.3.4:5',
+    'fe80::1%eth0',
+    '',
+  ];
+  it('on edge cases', () => {
+    for (const text of edgeCases) expect(parseIP(text) !== undefined, JSON.stringify(text)).toBe(accepted(text));
+  });
+  it('on 20,000 random strings of address characters', () => {
+    const random = seededRandom(7);
+    const alphabet = '0123456789abcdefABCDEF:.:.';
+    for (let i = 0; i < 20000; i++) {
+      const length = 1 + Math.floor(random() * 20);
+      const text = Array.from({ length }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      expect(parseIP(text) !== undefined, JSON.stringify(text)).toBe(accepted(text));
+    }
+  });
+  it('on 20,000 random near-addresses (groups, gaps and dotted tails)', () => {
+    const random = seededRandom(11);
+    const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+    const hex = () => Array.from({ length: Math.floor(random() * 6) }, () => pick([...'0123456789abcdefF'])).join('');
+    const octet = () => pick(['0', '1', '25', '255', '256', '01', '199', '']);
+    for (let i = 0; i < 20000; i++) {
+      const groups = Array.from({ length: 1 + Math.floor(random() * 9) }, hex);
+      if (random() < 0.5) groups.splice(Math.floor(random() * groups.length), 0, '');
+      if (random() < 0.3) groups.push(Array.from({ length: 3 + Math.floor(random() * 3) }, octet).join('.'));
+      const text = groups.join(':');
+      expect(parseIP(text) !== undefined, JSON.stringify(text)).toBe(accepted(text));
     }
   });
 });

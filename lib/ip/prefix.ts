@@ -1,4 +1,4 @@
-import { bitsOf, formatIP, parseIP, type Family, type IP } from './address';
+import { bitsOf, formatIP, parseDecimal, parseIP, type Family, type IP } from './address';
 
 /** An address with a prefix length, e.g. 10.1.0.5/16: the address may have host bits set. */
 export interface Prefix {
@@ -11,9 +11,8 @@ export function parsePrefix(text: string): Prefix | undefined {
   const slash = text.indexOf('/');
   if (slash < 0) return undefined;
   const ip = parseIP(text.slice(0, slash));
-  const lengthText = text.slice(slash + 1);
-  if (!ip || !/^\d{1,3}$/.test(lengthText)) return undefined;
-  const length = Number(lengthText);
+  const length = parseDecimal(text.slice(slash + 1), 3);
+  if (!ip || length === undefined) return undefined;
   // An IPv4-mapped IPv6 prefix ("::ffff:10.0.0.0/104") is taken as its IPv4 form.
   const adjusted = ip.family === 4 && text.slice(0, slash).includes(':') ? length - 96 : length;
   if (adjusted < 0 || adjusted > bitsOf(ip.family)) return undefined;

@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../start/builtins';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NftError } from '../errors';
+import { loadKoffi } from '../start/native';
 
 /** One nftables JSON command, e.g. {add: {table: {...}}}; a list of them is one atomic transaction. */
 export type NftCommand = Record<string, unknown>;
@@ -38,7 +39,7 @@ let lib: LibNftables | null | undefined;
 function loadLibNftables(): LibNftables | null {
   if (lib !== undefined) return lib;
   try {
-    const koffi = require('koffi') as typeof import('koffi');
+    const koffi = loadKoffi();
     const so = koffi.load('libnftables.so.1');
     const ctxNew = so.func('void *nft_ctx_new(uint32_t flags)');
     const bufferOutput = so.func('int nft_ctx_buffer_output(void *ctx)');
@@ -128,7 +129,7 @@ class NftBinaryRunner implements NftRunner {
   }
 
   private exec(args: string[]): string {
-    const r = spawnSync('nft', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = childProcess().spawnSync('nft', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if (r.error) throw new NftError(`cannot run nft: ${r.error.message}`);
     if (r.status !== 0) throw new NftError(r.stderr.trim());
     return r.stdout;

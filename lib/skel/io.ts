@@ -9,7 +9,10 @@ export interface PluginIO {
 }
 
 export const processIO: PluginIO = {
-  env: process.env,
+  // read when used, not when this module is initialised: that may be while building the startup snapshot
+  get env() {
+    return process.env;
+  },
   readStdin: () => readFileSync(0),
   writeStdout: (text) => writeAll(1, text),
   writeStderr: (text) => writeAll(2, text),

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../../lib/start/builtins';
 import { closeSync, openSync } from 'node:fs';
 import { CniError, ErrorCode } from '../../lib/errors';
 import { findExecutable, readFileIfExists } from '../../lib/fs';
@@ -39,7 +39,7 @@ export function startDnsmasq(executable: string, dns: NetworkDns): number {
   const errors = openSync(dns.errors, 'w', 0o600);
   let status: number | null;
   try {
-    status = spawnSync(executable, ['-u', 'root', `--conf-file=${dns.conf}`], { stdio: ['ignore', 'ignore', errors] }).status;
+    status = childProcess().spawnSync(executable, ['-u', 'root', `--conf-file=${dns.conf}`], { stdio: ['ignore', 'ignore', errors] }).status;
   } finally {
     closeSync(errors);
   }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../../lib/start/builtins';
 import { CniError, ErrorCode } from '../../lib/errors';
 import type { Family } from '../../lib/ip';
 
@@ -17,13 +17,13 @@ const tool = (family: Family, what: 'save' | 'restore') => `${family === 4 ? 'ip
 
 export const systemIptables: Iptables = {
   save(family) {
-    const r = spawnSync(tool(family, 'save'), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = childProcess().spawnSync(tool(family, 'save'), [], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return undefined;
     if (r.error || r.status !== 0) throw failure(tool(family, 'save'), r.error?.message ?? r.stderr);
     return r.stdout;
   },
   restore(family, script) {
-    const r = spawnSync(tool(family, 'restore'), ['-w', '10', '--noflush'], { encoding: 'utf8', input: script, stdio: ['pipe', 'pipe', 'pipe'] });
+    const r = childProcess().spawnSync(tool(family, 'restore'), ['-w', '10', '--noflush'], { encoding: 'utf8', input: script, stdio: ['pipe', 'pipe', 'pipe'] });
     if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
       throw new CniError(ErrorCode.PluginNotAvailable, `${tool(family, 'restore')} is not installed: the iptables FORWARD rules cannot be written`);
     }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { childProcess } from '../../lib/start/builtins';
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalizeRangeSet, type RangeInput } from '../../ipam/host-local/range';
@@ -99,7 +99,7 @@ function bridgeNetfilter(lists: NetConfList[]): Finding {
  */
 function iptablesForward(family: 4 | 6, lists: NetConfList[], networks: NetworkView[]): Finding {
   const check = `${family === 4 ? 'iptables' : 'ip6tables'} FORWARD`;
-  const save = spawnSync(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'filter'], { encoding: 'utf8' });
+  const save = childProcess().spawnSync(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', 'filter'], { encoding: 'utf8' });
   if (save.error || save.status !== 0) return ok(check, 'no filter table');
   if (!/^:FORWARD DROP/m.test(save.stdout)) return ok(check, 'policy ACCEPT');
   const without = lists.filter((l) => l.plugins.some((p) => p.type === 'bridge') && !l.plugins.some((p) => p.type === 'firewall')).map((l) => l.name);

@@ -1,0 +1,6 @@
+/**
+ * Node built-ins that most runs never use, loaded on first use: each costs milliseconds to load,
+ * and node:child_process must not be loaded while the startup snapshot is built (its state would
+ * not survive deserialisation).
+ */
+export const childProcess = (): typeof import('node:child_process') => require('node:child_process');

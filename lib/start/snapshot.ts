@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import { startupSnapshot } from 'node:v8';
+import { PR_SET_PDEATHSIG, libc } from '../ffi/libc';
+import { setSuiteRoot } from './native';
+
+/** Every executable of the suite: its name (the bin/ name) and its main, which returns the exit code. */
+export type Mains = Record<string, () => Promise<number>>;
+
+const SIGKILL = 9;
+
+/**
+ * The entry of the suite's V8 startup snapshot (scripts/build.mjs builds it with every plugin's
+ * code already compiled and initialised). The launcher runs
+ *   node --snapshot-blob dist/suite.blob <suite dir> <launcher pid> <name> [args...]
+ * and this picks the executable by name, with process.argv as a plain `node dist/<name>.js` run has.
+ */
+export function startFromSnapshot(mains: Mains): void {
+  startupSnapshot.setDeserializeMainFunction(() => {
+    if (process.env.CNI_TS_TIMING) process.stderr.write(`main at ${performance.now().toFixed(2)} ms\n`);
+    const [node, root, launcherPid, name, ...args] = process.argv;
+    const main = mains[name];
+    if (!main) {
+      process.stderr.write(`cni-ts: the startup snapshot has no executable named ${JSON.stringify(name)}\n`);
+      process.exit(2);
+    }
+    setSuiteRoot(root);
+    process.argv = [node, join(root, 'dist', `${name}.js`), ...args];
+    if (process.env.CNI_COMMAND && process.env.CNI_COMMAND !== 'VERSION') dieWithLauncher(Number(launcherPid));
+    main().then((code) => process.exit(code));
+  });
+}
+
+/**
+ * The launcher (a shell, which must outlive a failed snapshot start to fall back) is the process
+ * the runtime knows; when a runtime's timeout kills it, this process must die too, or an ADD
+ * would go on after the runtime gave up on it (and ran its DEL).
+ */
+function dieWithLauncher(launcherPid: number): void {
+  const c = libc();
+  c.prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (c.getppid() !== launcherPid) process.exit(1);
+}
