@@ -2,6 +2,7 @@
 export const PLUGINS = [
   { name: 'bridge', main: 'plugins/bridge/main.ts' },
   { name: 'host-local', main: 'ipam/host-local/main.ts' },
+  { name: 'static', main: 'ipam/static/main.ts' },
   { name: 'loopback', main: 'plugins/loopback/main.ts' },
   { name: 'portmap', main: 'plugins/portmap/main.ts' },
   { name: 'firewall', main: 'plugins/firewall/main.ts' },

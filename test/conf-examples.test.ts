@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig as parseHostLocal } from '../ipam/host-local/config';
+import { parseConfig as parseStatic } from '../ipam/static/config';
 import { PLUGINS } from '../scripts/plugins.mjs';
 import type { CmdArgs } from '../lib/skel';
 import { cmdArgs } from './helpers/cmd-args';
@@ -20,6 +21,7 @@ const built = new Set(PLUGINS.map((p: { name: string }) => p.name));
 /** Each plugin's own config parser, so an example cannot drift from what the plugin accepts. */
 const parsers: Record<string, (cmd: CmdArgs) => unknown> = {
   'host-local': parseHostLocal,
+  static: parseStatic,
   bridge: parseBridge,
   portmap: parsePortmap,
   firewall: parseFirewall,
