@@ -53,7 +53,15 @@ const bundle = (name, contents, extra = {}) =>
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 await Promise.all([
-  ...PLUGINS.map(({ name, main }) => bundle(name, `import { main } from './${main}';\nmain().then((code) => process.exit(code));\n`, { sourcemap: 'linked' })),
+  ...PLUGINS.map(({ name, main }) =>
+    bundle(
+      name,
+      `import { adoptLauncherPath } from './lib/start/launcher';\nimport { main } from './${main}';\nadoptLauncherPath();\nmain().then((code) => process.exit(code));\n`,
+      {
+        sourcemap: 'linked',
+      },
+    ),
+  ),
   bundle(
     'suite',
     [
@@ -83,18 +91,23 @@ for (const { name } of PLUGINS) {
 }
 console.log(`built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshot`);
 
-/** scripts/stage.sh replaces the `r=` line with the installed tree's absolute path. */
+/**
+ * The suite's directory is found from the launcher's path; runtimes start it through symlinks,
+ * which a shell cannot resolve without starting readlink, so scripts/stage.sh adds a line naming
+ * the installed tree after the first (and readlink is left for trees moved after installation).
+ */
 function launcherScript(name) {
   return `#!/bin/sh
 # ${name}, from the cni-ts suite: started from the suite's startup snapshot, or from its bundle
 # when this node cannot use the snapshot (node exits 14 before running anything). docs/performance.md
 r="\${0%/*}/.."
+[ -r "$r/dist/${name}.js" ] || { r="$(readlink -f -- "$0")" && r="\${r%/*}/.."; }
 if [ -r "$r/dist/suite.blob" ]; then
-  node --snapshot-blob "$r/dist/suite.blob" "$r" $$ ${name} "$@"
+  node --snapshot-blob "$r/dist/suite.blob" "$r" $$ ${name} "$0" "$@"
   s=$?
   [ $s -eq 14 ] || exit $s
   export CNI_TS_SNAPSHOT=unusable
 fi
-exec node "$r/dist/${name}.js" "$@"
+exec node "$r/dist/${name}.js" --cni-ts-launcher="$0" "$@"
 `;
 }

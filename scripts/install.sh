@@ -189,7 +189,7 @@ install_suite() {
   stage="$LIB_DIR/.staging-$$"
   trap 'rm -rf "$stage"' EXIT
   rm -rf "$stage"
-  bash scripts/stage.sh "$stage"
+  bash scripts/stage.sh "$stage" "$LIB_DIR/$version"
   mv -T "$stage" "$LIB_DIR/$version"
 
   # the units, written before the switch (they name LIB_DIR/current, which already exists on an upgrade)

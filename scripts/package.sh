@@ -25,7 +25,7 @@ root="$(mktemp -d "${TMPDIR:-/tmp}/cni-ts-deb.XXXXXX")"
 trap 'rm -rf "$root"' EXIT
 chmod 755 "$root"
 
-bash scripts/stage.sh "$root$lib/$version"
+bash scripts/stage.sh "$root$lib/$version" "$lib/$version"
 ln -s "$version" "$root$lib/current"
 
 mapfile -t plugins < <(ls "$root$lib/$version/bin")

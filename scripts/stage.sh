@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Lays out one installable version of the suite in DEST (which must not exist yet), the tree that
 # scripts/install.sh and scripts/package.sh both ship:
-#   bin/<name>        the launchers of every executable in scripts/plugins.mjs
+#   bin/<name>        the launchers of every executable in scripts/plugins.mjs, naming FINAL
 #   dist/<name>.js    their bundles (and source maps)
+#   dist/suite.blob   the startup snapshot of them all (and dist/suite.js, its source)
 #   node_modules/     the run-time modules only (`npm ci --omit=dev`: koffi, netlink and what they load)
 #   libexec/          cni-ts-firewalld-reload, run by the firewalld unit
 #   package.json, package-lock.json
 # Builds first, in this checkout (with `npm ci` when its node_modules is missing or older than the
 # lock file, since the build needs the dev dependencies), unless CNI_TS_SKIP_BUILD=1: the tests,
 # which built already and must not rewrite dist/ under plugins that other tests are running.
-# Usage: bash scripts/stage.sh DEST
+# FINAL (default DEST) is where the tree will be when it runs: the launchers name it, since the
+# runtimes start them through symlinks and a shell cannot resolve those without a process.
+# Usage: bash scripts/stage.sh DEST [FINAL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { echo "stage: $*" >&2; exit 1; }
-[ $# -eq 1 ] || die "usage: bash scripts/stage.sh DEST"
+[ $# -eq 1 ] || [ $# -eq 2 ] || die "usage: bash scripts/stage.sh DEST [FINAL]"
 dest="$1"
+final="$(realpath -m "${2:-$1}")"
 [ ! -e "$dest" ] || die "$dest exists"
 
 if [ "${CNI_TS_SKIP_BUILD:-${CNI_TS_SKIP_SETUP:-}}" != 1 ]; then
@@ -30,10 +34,12 @@ mapfile -t plugins < <(node --input-type=module -e "import { PLUGINS } from './s
 mkdir -p "$dest/bin" "$dest/dist" "$dest/libexec"
 for name in "${plugins[@]}"; do
   [[ -f "bin/$name" && -f "dist/$name.js" ]] || die "bin/$name or dist/$name.js is missing: run node scripts/build.mjs"
-  cp "bin/$name" "$dest/bin/$name"
+  sed "/^r=/a [ -r \"\$r/dist/$name.js\" ] || r='$final'" "bin/$name" >"$dest/bin/$name"
   cp "dist/$name.js" "$dest/dist/"
   [ ! -f "dist/$name.js.map" ] || cp "dist/$name.js.map" "$dest/dist/"
 done
+[[ -f dist/suite.blob && -f dist/suite.js ]] || die "dist/suite.blob is missing: run node scripts/build.mjs"
+cp dist/suite.blob dist/suite.js "$dest/dist/"
 cp systemd/cni-ts-firewalld-reload "$dest/libexec/"
 cp package.json package-lock.json "$dest/"
 

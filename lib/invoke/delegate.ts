@@ -1,4 +1,5 @@
 import { childProcess } from '../start/builtins';
+import { suiteRoot } from '../start/suite';
 import { realpathSync } from 'node:fs';
 import { findExecutable } from '../fs';
 import { dirname, join } from 'node:path';
@@ -36,8 +37,7 @@ export function registerInProcessDelegate(type: string, load: VerbLoader): void 
 
 function isBuiltAlongside(executable: string, type: string): boolean {
   try {
-    // bin/<type> is a launcher for ../dist/<type>.js; the running bundle lives in that same dist/
-    return realpathSync(dirname(join(dirname(realpathSync(executable)), '..', 'dist', `${type}.js`))) === realpathSync(__dirname);
+    return realpathSync(executable) === realpathSync(join(suiteRoot(), 'bin', type));
   } catch {
     return false;
   }

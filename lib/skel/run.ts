@@ -43,6 +43,13 @@ export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO =
     io.env.CNI_LOG_LEVEL as LogLevel | undefined,
   );
   setLogger(logger);
+  if (io.env.CNI_TS_SNAPSHOT === 'unusable') {
+    logger.warn(
+      'started from the bundle: this node cannot use the startup snapshot (built by another Node.js?), so every start is slower; rebuild it with scripts/build.mjs or reinstall',
+      { node: process.version },
+    );
+  }
+  const timing = io.env.CNI_TS_TIMING ? startTiming(io) : undefined;
   let cniVersion = CURRENT_VERSION;
   try {
     if (!command) {
@@ -59,6 +66,7 @@ export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO =
     const verb = command as Verb;
     const cmd = readCmdArgs(verb, io, (v) => (cniVersion = v));
     logger.debug('invoked');
+    timing?.verbStarts();
     if (verb === 'ADD') {
       const result = await verbs.add(cmd);
       io.writeStdout(JSON.stringify(resultToVersion(result, cmd.cniVersion)) + '\n');
@@ -66,6 +74,7 @@ export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO =
     else if (verb === 'CHECK') await verbs.check(cmd);
     else if (verb === 'STATUS') await verbs.status?.(cmd);
     else await verbs.gc?.(cmd);
+    timing?.verbEnds();
     return 0;
   } catch (err) {
     const { error, isBug } = toCniError(err);
@@ -73,7 +82,29 @@ export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO =
     else logger.info('failed', { code: error.code, error: error.message });
     io.writeStdout(JSON.stringify({ cniVersion, code: error.code, msg: error.message, details: error.details }) + '\n');
     return 1;
+  } finally {
+    timing?.report();
   }
+}
+
+/**
+ * CNI_TS_TIMING=1: one JSON line on stderr with the milliseconds since the process started (Node's
+ * performance time origin) at which the plugin's code began and ended, how long the verb itself
+ * took (its kernel and disk work with the JavaScript driving it) and the peak resident memory, so
+ * a benchmark can tell start-up from work.
+ */
+function startTiming(io: PluginIO): { verbStarts(): void; verbEnds(): void; report(): void } {
+  const started = performance.now();
+  let verbStarted: number | undefined;
+  let verbMs: number | undefined;
+  return {
+    verbStarts: () => void (verbStarted = performance.now()),
+    verbEnds: () => void (verbMs = verbStarted === undefined ? undefined : performance.now() - verbStarted),
+    report: () => {
+      const timing = { pluginStartMs: started, verbMs, endMs: performance.now(), maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+      io.writeStderr(`${JSON.stringify({ timing })}\n`);
+    },
+  };
 }
 
 function versionInfo(io: PluginIO): { cniVersion: string; supportedVersions: readonly string[] } {

@@ -1,15 +1,5 @@
 import { dirname, join } from 'node:path';
-
-/**
- * The suite's directory: dist/ holds the bundles and the startup snapshot, and node_modules beside
- * it the native addons. A bundle run directly finds it from its own path; a run from the startup
- * snapshot is told by the launcher (the snapshot was built elsewhere, maybe before installation).
- */
-let suiteRoot = join(__dirname, '..');
-
-export function setSuiteRoot(dir: string): void {
-  suiteRoot = dir;
-}
+import { suiteRoot } from './suite';
 
 /**
  * The native addons (koffi, netlink's binding) are never bundled nor kept in the snapshot: they
@@ -20,13 +10,13 @@ export function setSuiteRoot(dir: string): void {
  */
 export function loadKoffi(): typeof import('koffi') {
   const { platform, arch } = process;
-  const prebuilt = join(suiteRoot, 'node_modules', '@koromix', `koffi-${platform}-${arch}`, `${platform}_${arch}`, 'koffi.node');
+  const prebuilt = join(suiteRoot(), 'node_modules', '@koromix', `koffi-${platform}-${arch}`, `${platform}_${arch}`, 'koffi.node');
   return (dlopen(prebuilt) ?? requireFromSuite('koffi')) as typeof import('koffi');
 }
 
 /** netlink's binding, as its own loader (node-gyp-build) finds it when the direct path fails. */
 export function loadNetlinkBinding(): unknown {
-  const prebuilt = join(suiteRoot, 'node_modules', 'netlink', 'prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node');
+  const prebuilt = join(suiteRoot(), 'node_modules', 'netlink', 'prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node');
   const direct = dlopen(prebuilt);
   if (direct) return direct;
   const netlinkPackage = suiteRequire().resolve('netlink/package.json');
@@ -45,6 +35,6 @@ function dlopen(path: string): unknown {
 }
 
 const requireFromSuite = (id: string): unknown => suiteRequire()(id);
-const suiteRequire = (): NodeJS.Require => createRequire(join(suiteRoot, 'package.json'));
+const suiteRequire = (): NodeJS.Require => createRequire(join(suiteRoot(), 'package.json'));
 // node:module is required when used: it must not be loaded while the startup snapshot is built
 const createRequire = (path: string): NodeJS.Require => (require('node:module') as typeof import('node:module')).createRequire(path);

@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { startupSnapshot } from 'node:v8';
 import { PR_SET_PDEATHSIG, libc } from '../ffi/libc';
-import { setSuiteRoot } from './native';
+import { setSuiteRoot } from './suite';
 
 /** Every executable of the suite: its name (the bin/ name) and its main, which returns the exit code. */
 export type Mains = Record<string, () => Promise<number>>;
@@ -11,20 +10,20 @@ const SIGKILL = 9;
 /**
  * The entry of the suite's V8 startup snapshot (scripts/build.mjs builds it with every plugin's
  * code already compiled and initialised). The launcher runs
- *   node --snapshot-blob dist/suite.blob <suite dir> <launcher pid> <name> [args...]
- * and this picks the executable by name, with process.argv as a plain `node dist/<name>.js` run has.
+ *   node --snapshot-blob dist/suite.blob <suite dir> <launcher pid> <name> <launcher path> [args...]
+ * and this picks the executable by name, with process.argv[1] the launcher's path as the runtime
+ * invoked it (the tools look for plugins beside it).
  */
 export function startFromSnapshot(mains: Mains): void {
   startupSnapshot.setDeserializeMainFunction(() => {
-    if (process.env.CNI_TS_TIMING) process.stderr.write(`main at ${performance.now().toFixed(2)} ms\n`);
-    const [node, root, launcherPid, name, ...args] = process.argv;
+    const [node, root, launcherPid, name, launcherPath, ...args] = process.argv;
     const main = mains[name];
     if (!main) {
       process.stderr.write(`cni-ts: the startup snapshot has no executable named ${JSON.stringify(name)}\n`);
       process.exit(2);
     }
     setSuiteRoot(root);
-    process.argv = [node, join(root, 'dist', `${name}.js`), ...args];
+    process.argv = [node, launcherPath, ...args];
     if (process.env.CNI_COMMAND && process.env.CNI_COMMAND !== 'VERSION') dieWithLauncher(Number(launcherPid));
     main().then((code) => process.exit(code));
   });

@@ -1,0 +1,14 @@
+import { join } from 'node:path';
+
+/**
+ * The suite's directory: bin/ (the launchers), dist/ (the bundles and the startup snapshot) and
+ * node_modules/ (the native addons). A bundle finds it from its own path; a start from the snapshot
+ * is told by the launcher, since the snapshot may have been built elsewhere, before installation.
+ */
+let root = join(__dirname, '..');
+
+export const suiteRoot = (): string => root;
+
+export function setSuiteRoot(dir: string): void {
+  root = dir;
+}
