@@ -17,6 +17,7 @@ import {
 import { parseCniArgs } from './cni-args';
 import { MINIMUM_VERSION, REQUIRED_ENV, VERBS, type About, type CmdArgs, type PluginVerbs, type Verb } from './cmd-args';
 import { processIO, type PluginIO } from './io';
+import { startedFromSnapshot } from '../start/suite';
 import { toCniError } from './translate';
 import { validateContainerId, validateInterfaceName, validateNetworkName } from './validate';
 
@@ -101,7 +102,13 @@ function startTiming(io: PluginIO): { verbStarts(): void; verbEnds(): void; repo
     verbStarts: () => void (verbStarted = performance.now()),
     verbEnds: () => void (verbMs = verbStarted === undefined ? undefined : performance.now() - verbStarted),
     report: () => {
-      const timing = { pluginStartMs: started, verbMs, endMs: performance.now(), maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+      const timing = {
+        startedFrom: startedFromSnapshot() ? 'snapshot' : 'bundle',
+        pluginStartMs: started,
+        verbMs,
+        endMs: performance.now(),
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      };
       io.writeStderr(`${JSON.stringify({ timing })}\n`);
     },
   };

@@ -1,6 +1,6 @@
 import { startupSnapshot } from 'node:v8';
 import { PR_SET_PDEATHSIG, libc } from '../ffi/libc';
-import { setSuiteRoot } from './suite';
+import { noteStartedFromSnapshot, setSuiteRoot } from './suite';
 
 /** Every executable of the suite: its name (the bin/ name) and its main, which returns the exit code. */
 export type Mains = Record<string, () => Promise<number>>;
@@ -23,6 +23,7 @@ export function startFromSnapshot(mains: Mains): void {
       process.exit(2);
     }
     setSuiteRoot(root);
+    noteStartedFromSnapshot();
     process.argv = [node, launcherPath, ...args];
     if (process.env.CNI_COMMAND && process.env.CNI_COMMAND !== 'VERSION') dieWithLauncher(Number(launcherPid));
     main().then((code) => process.exit(code));

@@ -12,3 +12,12 @@ export const suiteRoot = (): string => root;
 export function setSuiteRoot(dir: string): void {
   root = dir;
 }
+
+let fromSnapshot = false;
+
+/** Whether this process was started from the startup snapshot (else from a bundle). */
+export const startedFromSnapshot = (): boolean => fromSnapshot;
+
+export function noteStartedFromSnapshot(): void {
+  fromSnapshot = true;
+}
