@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatIP, formatPrefix } from '../../lib/ip';
-import { addressingOf, containerRoutes } from './container';
+import { formatIP, formatPrefix } from '../ip';
+import { addressingOf, containerRoutes } from './addressing';
 
 describe('addressing and routes from an IPAM result', () => {
   it('keeps IPAM gateways and computes the first address when IPAM gave none', () => {

@@ -1,41 +1,11 @@
-import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
-import { addToIP, formatIP, networkAddress, parseIP, parsePrefix, type IP, type Prefix } from '../../lib/ip';
-import { addAddress, addRoute, listAddresses, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
-import { withNetns } from '../../lib/netns';
-import { writeSysctl } from '../../lib/sysctl';
-import type { IPConfig, Route } from '../../lib/types';
-
-export interface Addressing {
-  ip: IP;
-  subnet: Prefix;
-  /** IPAM's gateway, or the subnet's first address as the reference computes it. */
-  gateway: IP;
-}
-
-export function addressingOf(ips: IPConfig[]): Addressing[] {
-  return ips.map((c) => {
-    const prefix = parsePrefix(c.address)!;
-    const subnet = { ip: networkAddress(prefix), length: prefix.length };
-    return { ip: prefix.ip, subnet, gateway: (c.gateway && parseIP(c.gateway)) || addToIP(subnet.ip, 1n) };
-  });
-}
-
-/**
- * Routes for the container: IPAM's routes (a route without gw goes via the gateway of its family,
- * as the reference's ConfigureIface does) plus a default route per family when isDefaultGateway and
- * IPAM gave none.
- */
-export function containerRoutes(ipamRoutes: Route[], addressing: Addressing[], isDefaultGateway: boolean): Route[] {
-  const routes = [...ipamRoutes];
-  if (isDefaultGateway) {
-    for (const family of [4, 6] as const) {
-      const a = addressing.find((x) => x.ip.family === family);
-      const hasDefault = routes.some((r) => parsePrefix(r.dst)?.length === 0 && parsePrefix(r.dst)?.ip.family === family);
-      if (a && !hasDefault) routes.push({ dst: family === 4 ? '0.0.0.0/0' : '::/0', gw: formatIP(a.gateway) });
-    }
-  }
-  return routes;
-}
+import { CniError, Errno, ErrorCode, NetlinkError } from '../errors';
+import { formatIP, networkAddress, parseIP, parsePrefix } from '../ip';
+import { addAddress, addRoute, linkByName, listAddresses, listRoutes, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../netlink';
+import { withNetns } from '../netns';
+import type { CmdArgs } from '../skel';
+import { writeSysctl } from '../sysctl';
+import type { IPConfig, Result, Route } from '../types';
+import { addressingOf, type Addressing } from './addressing';
 
 /** Addresses, link up, routes, in the container; IPv6 usable at once unless DAD is asked for. */
 export async function configureContainer(sock: RtNetlinkSocket, netnsPath: string, link: LinkInfo, addressing: Addressing[], routes: Route[], enableDad: boolean): Promise<void> {
@@ -76,5 +46,38 @@ async function waitForDad(sock: RtNetlinkSocket, link: LinkInfo): Promise<void> 
   while ((await listAddresses(sock, link.index)).some((a) => a.tentative)) {
     if (Date.now() > deadline) throw new CniError(ErrorCode.LinkFailure, `IPv6 duplicate address detection on ${JSON.stringify(link.name)} did not finish in 5 s`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const checkFailed = (what: string) => new CniError(ErrorCode.CheckFailed, what);
+
+/** prevResult's addresses of the container interface (entries without an interface index count too). */
+export function containerIPs(cmd: CmdArgs, prev: Result): IPConfig[] {
+  const index = (prev.interfaces ?? []).findIndex((i) => i.name === cmd.ifname && i.sandbox === cmd.netns);
+  return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index);
+}
+
+/** CHECK of the container side: the interface is a veth, has prevResult's addresses, and the routes are there. */
+export async function checkContainer(ctr: RtNetlinkSocket, cmd: CmdArgs, ips: IPConfig[], expectedRoutes: Route[]): Promise<void> {
+  const link = await linkByName(ctr, cmd.ifname);
+  if (!link) throw checkFailed(`container interface ${JSON.stringify(cmd.ifname)} is missing from ${JSON.stringify(cmd.netns)}`);
+  if (link.kind !== 'veth') throw checkFailed(`container interface ${JSON.stringify(cmd.ifname)} is a ${link.kind ?? 'device'}, not a veth`);
+  const present = await listAddresses(ctr, link.index);
+  for (const ip of ips) {
+    const want = parsePrefix(ip.address)!;
+    if (!present.some((a) => a.ip.family === want.ip.family && a.ip.value === want.ip.value && a.prefixLength === want.length)) {
+      throw checkFailed(`address ${ip.address} is missing from ${JSON.stringify(cmd.ifname)}`);
+    }
+  }
+  const addressing = addressingOf(ips);
+  const routesByFamily = { 4: await listRoutes(ctr, 4, true), 6: await listRoutes(ctr, 6, true) };
+  for (const route of expectedRoutes) {
+    const dst = parsePrefix(route.dst)!;
+    const fallback = addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
+    const gw = route.gw ?? (fallback && formatIP(fallback));
+    const found = routesByFamily[dst.ip.family].some(
+      (r) => r.dst.length === dst.length && r.dst.ip.value === networkAddress(dst).value && (!gw || (r.gw && formatIP(r.gw) === gw)),
+    );
+    if (!found) throw checkFailed(`route to ${route.dst}${gw ? ` via ${gw}` : ''} is missing from ${JSON.stringify(cmd.netns)}`);
   }
 }

@@ -1,4 +1,4 @@
-import { type NftCommand, addTable, inTable, safeName } from '../../lib/nft';
+import { type NftCommand, addTable, inTable, safeName } from '../nft';
 
 /** One masqueraded address: traffic from `ip` leaving `subnet` is masqueraded. */
 export interface MasqEntry {

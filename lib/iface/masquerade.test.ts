@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeNftRunner } from '../../test/helpers/fake-nft-runner';
-import { AttachmentState } from '../../lib/state/attachment-state';
+import { AttachmentState } from '../state/attachment-state';
 import { newMasquerade, type Masquerade } from './masquerade';
 import { addTransaction, chainName, type MasqEntry } from './masquerade-rules';
 

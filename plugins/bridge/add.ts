@@ -1,15 +1,18 @@
-import { CniError, ErrorCode } from '../../lib/errors';
-import { checkDelegate, delegate } from '../../lib/invoke/delegate';
-import { formatIP } from '../../lib/ip';
+import { addressingOf, containerRoutes } from '../../lib/iface/addressing';
+import { configureContainer } from '../../lib/iface/container';
+import { enableForwarding } from '../../lib/iface/forwarding';
+import { ipamAdd, resultIPs } from '../../lib/iface/ipam';
+import { masqEntries, masquerade } from '../../lib/iface/masquerade';
+import { createVeth } from '../../lib/iface/veth';
+import { checkDelegate } from '../../lib/invoke/delegate';
 import { deleteLink, linkByIndex, openHostSocket, openSocketIn, type LinkInfo } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
-import { attachmentKey, bridgeLinkLock, bridgeState, masqEntries, masquerade, spoofCheck } from './attachment';
-import { deleteBridgeIfUnused, enableForwarding, ensureBridge, ensureGatewayAddresses } from './bridge-link';
+import { attachmentKey, bridgeLinkLock, bridgeState, spoofCheck } from './attachment';
+import { deleteBridgeIfUnused, ensureBridge, ensureGatewayAddresses } from './bridge-link';
 import { parseConfig } from './config';
-import { addressingOf, configureContainer, containerRoutes } from './container';
-import { attachToBridge, createVeth } from './veth';
+import { attachToBridge } from './veth';
 
 /** Container index in the result's interfaces: [bridge, host veth, container]. */
 const CONTAINER_INTERFACE = 2;
@@ -43,9 +46,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
         undo.push('MAC spoof check', () => spoof.remove(attachmentKey(cmd)));
       }
 
-      const ipam = conf.ipamType ? await delegate(conf.ipamType, 'ADD', cmd) : undefined;
-      if (conf.ipamType) undo.push(`IPAM ${conf.ipamType} reservation`, () => delegate(conf.ipamType!, 'DEL', cmd));
-      if (conf.ipamType && !ipam?.ips?.length) throw new CniError(ErrorCode.DelegateFailure, `IPAM plugin ${JSON.stringify(conf.ipamType)} returned no IP configuration`);
+      const ipam = await ipamAdd(conf.ipamType, cmd, undo);
 
       const addressing = addressingOf(ipam?.ips ?? []);
       const routes = containerRoutes(ipam?.routes ?? [], addressing, conf.isDefaultGateway);
@@ -92,7 +93,7 @@ function buildResult(
       { name: veth.host.name, mac: veth.host.mac },
       { name: veth.container.name, mac: veth.container.mac, sandbox: cmd.netns },
     ],
-    ips: (ipam?.ips ?? []).map((ip, i) => ({ ...ip, gateway: ip.gateway ?? formatIP(addressing[i].gateway), interface: CONTAINER_INTERFACE })),
+    ips: resultIPs(ipam, addressing, CONTAINER_INTERFACE),
     routes,
     dns: dns ?? ipam?.dns,
   };

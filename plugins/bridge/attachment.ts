@@ -1,14 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatIP, formatPrefix } from '../../lib/ip';
 import { FileLock } from '../../lib/lock';
 import { openNft } from '../../lib/nft';
 import { AttachmentState, stateRoot, type StateEnv } from '../../lib/state/attachment-state';
 
 export { attachmentKey } from '../../lib/state/attachment-state';
-import type { Addressing } from './container';
-import { newMasquerade } from './masquerade';
-import type { MasqEntry } from './masquerade-rules';
 import { newSpoofCheck, type SpoofEntry } from './spoofcheck';
 
 /** What bridge remembers per attachment beyond the masquerade entries. */
@@ -26,12 +22,6 @@ export function bridgeLinkLock(cmd: StateEnv, bridge: string): FileLock {
   const dir = join(stateRoot(cmd.env), 'bridge', 'links');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return new FileLock(join(dir, `${bridge}.lock`));
-}
-
-export const masquerade = (cmd: StateEnv) => newMasquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
-
-export function masqEntries(addressing: Addressing[]): MasqEntry[] {
-  return addressing.map((a) => ({ family: a.ip.family, ip: formatIP(a.ip), subnet: formatPrefix(a.subnet) }));
 }
 
 export const spoofCheck = (cmd: StateEnv) => newSpoofCheck(openNft(), new AttachmentState<SpoofEntry[]>(stateRoot(cmd.env), 'macspoofchk'));

@@ -1,12 +1,12 @@
 import { CniError, ErrorCode } from '../../lib/errors';
-import { formatIP, networkAddress, parsePrefix } from '../../lib/ip';
+import { checkContainer, containerIPs } from '../../lib/iface/container';
+import { checkMasquerade } from '../../lib/iface/masquerade';
 import { delegate } from '../../lib/invoke/delegate';
-import { linkByName, listAddresses, listRoutes, openHostSocket, openSocketIn, type RtNetlinkSocket } from '../../lib/netlink';
+import { linkByName, openHostSocket, openSocketIn, type RtNetlinkSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
-import type { IPConfig, Result, Route } from '../../lib/types';
-import { attachmentKey, masqEntries, masquerade, spoofCheck } from './attachment';
+import type { Result } from '../../lib/types';
+import { attachmentKey, spoofCheck } from './attachment';
 import { parseConfig, type BridgeConfig } from './config';
-import { addressingOf } from './container';
 
 const fail = (what: string) => new CniError(ErrorCode.CheckFailed, what);
 
@@ -33,20 +33,7 @@ export async function check(cmd: CmdArgs): Promise<void> {
     const broken = spoof.brokenStructure(entries);
     if (broken.length) throw fail(`the MAC spoof check cannot work: ${broken.join('; ')}`);
   }
-  if (conf.ipMasq) {
-    const masq = masquerade(cmd);
-    const expected = masqEntries(addressingOf(ips));
-    const missing = masq.missing(expected);
-    if (missing.length) throw fail(`masquerade entries missing from nftables table inet cni_ts: ${missing.map((m) => m.ip).join(', ')}`);
-    const broken = masq.brokenStructure(expected);
-    if (broken.length) throw fail(`masquerading cannot work: ${broken.join('; ')}`);
-  }
-}
-
-/** prevResult's addresses of the container interface (entries without an interface index count too). */
-function containerIPs(cmd: CmdArgs, prev: Result): IPConfig[] {
-  const index = (prev.interfaces ?? []).findIndex((i) => i.name === cmd.ifname && i.sandbox === cmd.netns);
-  return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index);
+  if (conf.ipMasq) checkMasquerade(cmd, ips);
 }
 
 async function checkHostSide(host: RtNetlinkSocket, conf: BridgeConfig, prev: Result): Promise<void> {
@@ -57,28 +44,4 @@ async function checkHostSide(host: RtNetlinkSocket, conf: BridgeConfig, prev: Re
   const link = await linkByName(host, hostVeth.name);
   if (!link) throw fail(`host veth ${JSON.stringify(hostVeth.name)} is missing`);
   if (link.masterIndex !== bridge.index) throw fail(`host veth ${JSON.stringify(hostVeth.name)} is not attached to bridge ${JSON.stringify(conf.bridge)}`);
-}
-
-async function checkContainer(ctr: RtNetlinkSocket, cmd: CmdArgs, ips: IPConfig[], expectedRoutes: Route[]): Promise<void> {
-  const link = await linkByName(ctr, cmd.ifname);
-  if (!link) throw fail(`container interface ${JSON.stringify(cmd.ifname)} is missing from ${JSON.stringify(cmd.netns)}`);
-  if (link.kind !== 'veth') throw fail(`container interface ${JSON.stringify(cmd.ifname)} is a ${link.kind ?? 'device'}, not a veth`);
-  const present = await listAddresses(ctr, link.index);
-  for (const ip of ips) {
-    const want = parsePrefix(ip.address)!;
-    if (!present.some((a) => a.ip.family === want.ip.family && a.ip.value === want.ip.value && a.prefixLength === want.length)) {
-      throw fail(`address ${ip.address} is missing from ${JSON.stringify(cmd.ifname)}`);
-    }
-  }
-  const addressing = addressingOf(ips);
-  const routesByFamily = { 4: await listRoutes(ctr, 4, true), 6: await listRoutes(ctr, 6, true) };
-  for (const route of expectedRoutes) {
-    const dst = parsePrefix(route.dst)!;
-    const fallback = addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
-    const gw = route.gw ?? (fallback && formatIP(fallback));
-    const found = routesByFamily[dst.ip.family].some(
-      (r) => r.dst.length === dst.length && r.dst.ip.value === networkAddress(dst).value && (!gw || (r.gw && formatIP(r.gw) === gw)),
-    );
-    if (!found) throw fail(`route to ${route.dst}${gw ? ` via ${gw}` : ''} is missing from ${JSON.stringify(cmd.netns)}`);
-  }
 }

@@ -4,8 +4,9 @@ import { log } from '../../lib/log';
 import { deleteLink, linkByName, openSocketIn } from '../../lib/netlink';
 import { netnsExists } from '../../lib/netns';
 import type { CmdArgs } from '../../lib/skel';
-import { attachmentKey, bridgeState, masquerade, spoofCheck } from './attachment';
-import { deleteHostVeth } from './veth';
+import { masquerade } from '../../lib/iface/masquerade';
+import { deleteHostVeth } from '../../lib/iface/veth';
+import { attachmentKey, bridgeState, spoofCheck } from './attachment';
 
 /**
  * Best effort and idempotent: every step is tried, a missing netns, link, address or rule is

@@ -4,9 +4,10 @@ import { linkByName, openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import { removeInvalidAttachments, type CollectableComponent } from '../../lib/state/collect-garbage';
 import type { StateEnv } from '../../lib/state/attachment-state';
-import { bridgeState, masquerade, spoofCheck } from './attachment';
+import { masquerade } from '../../lib/iface/masquerade';
+import { deleteHostVeth } from '../../lib/iface/veth';
+import { bridgeState, spoofCheck } from './attachment';
 import { parseConfig } from './config';
-import { deleteHostVeth } from './veth';
 
 /** Ready when the bridge name is free or a bridge, and the IPAM plugin says it is ready. */
 export async function status(cmd: CmdArgs): Promise<void> {

@@ -9,8 +9,8 @@ import { listedKeys, openNft, type ElementSpec, type SetElement } from '../../li
 import type { OwnedEntries } from '../../lib/state/owned-entries';
 import { assertNftUsable } from '../../lib/nft/usable';
 import type { NetConfList } from '../../lib/types';
-import { masquerade, spoofCheck } from '../../plugins/bridge/attachment';
-import { masqueradeSpec } from '../../plugins/bridge/masquerade';
+import { masquerade, masqueradeSpec } from '../../lib/iface/masquerade';
+import { spoofCheck } from '../../plugins/bridge/attachment';
 import { spoofCheckSpec } from '../../plugins/bridge/spoofcheck';
 import { findDnsmasq } from '../../plugins/dnsname/dnsmasq';
 import { firewall } from '../../plugins/firewall/attachment';

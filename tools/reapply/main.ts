@@ -8,11 +8,12 @@ interface Reapplicable {
 }
 
 const components = async (): Promise<Reapplicable[]> => {
+  const masq = await import('../../lib/iface/masquerade');
   const bridge = await import('../../plugins/bridge/attachment');
   const portmap = await import('../../plugins/portmap/attachment');
   const firewall = await import('../../plugins/firewall/attachment');
   return [
-    { name: 'bridge ipMasq', open: bridge.masquerade },
+    { name: 'bridge ipMasq', open: masq.masquerade },
     { name: 'bridge macspoofchk', open: bridge.spoofCheck },
     { name: 'portmap', open: portmap.portMaps },
     { name: 'firewall', open: (ctx) => firewall.firewall(ctx) },
