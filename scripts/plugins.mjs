@@ -7,6 +7,7 @@ export const PLUGINS = [
   { name: 'portmap', main: 'plugins/portmap/main.ts' },
   { name: 'firewall', main: 'plugins/firewall/main.ts' },
   { name: 'tuning', main: 'plugins/tuning/main.ts' },
+  { name: 'bandwidth', main: 'plugins/bandwidth/main.ts' },
   { name: 'dnsname', main: 'plugins/dnsname/main.ts' },
   { name: 'cnitool', main: 'tools/cnitool/main.ts' },
   { name: 'cni-ts-reapply', main: 'tools/reapply/main.ts' },

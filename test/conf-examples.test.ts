@@ -10,6 +10,7 @@ import { parseConfig as parseBridge } from '../plugins/bridge/config';
 import { parseConfig as parsePortmap } from '../plugins/portmap/config';
 import { parseConfig as parseFirewall } from '../plugins/firewall/config';
 import { parseConfig as parseTuning } from '../plugins/tuning/config';
+import { parseConfig as parseBandwidth } from '../plugins/bandwidth/config';
 import { parseConfig as parseDnsname } from '../plugins/dnsname/config';
 import { NetConfList, isSupportedVersion, parseWith } from '../lib/types';
 import { validateNetworkName } from '../lib/skel/validate';
@@ -26,6 +27,7 @@ const parsers: Record<string, (cmd: CmdArgs) => unknown> = {
   portmap: parsePortmap,
   firewall: parseFirewall,
   tuning: parseTuning,
+  bandwidth: parseBandwidth,
   dnsname: parseDnsname,
 };
 
