@@ -1,0 +1,169 @@
+// Podman's chain (bridge + host-local, portmap, firewall, tuning) through a libcni-like driver, ours
+// beside the reference plugins (/usr/lib/cni), each side in its own throw-away host namespace with
+// the same number of other containers (each with a published port) already attached. ADD and DEL
+// cycles are interleaved so machine noise hits both alike; prints medians and ratios.
+// Usage (root): node scripts/bench-chain.mjs [cycles] [container counts, e.g. 0,100,1000]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CYCLES = Number(process.argv[2] ?? 15);
+const COUNTS = (process.argv[3] ?? '0,100,1000').split(',').map(Number);
+const SIDES = {
+  ours: join(import.meta.dirname, '..', 'bin'),
+  reference: '/usr/lib/cni',
+};
+
+const run = (cmd, ...args) => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+};
+
+function makeSide(name, binDir) {
+  const dir = mkdtempSync(join(tmpdir(), `cni-bench-chain-${name}-`));
+  const host = `cni-bc-${name}-${process.pid}`;
+  run('ip', 'netns', 'add', host);
+  run('ip', '-n', host, 'link', 'set', 'lo', 'up');
+  return { name, binDir, dir, host, containers: [], nextId: 0, timings: [] };
+}
+
+/** The conflist Podman 4 writes for a network with the CNI backend (one port published per container). */
+function conflist(side) {
+  return {
+    cniVersion: '1.0.0',
+    name: 'benchnet',
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: 'cni-podman9',
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'host-local', routes: [{ dst: '0.0.0.0/0' }], ranges: [[{ subnet: '10.99.0.0/20', gateway: '10.99.0.1' }]], dataDir: join(side.dir, 'ipam') },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: 'firewall', backend: '' },
+      { type: 'tuning' },
+    ],
+  };
+}
+
+/** One plugin exec as libcni does it: CNI_* env, the plugin's config with name, cniVersion, runtimeConfig and prevResult. */
+function execPlugin(side, plugin, command, ctr, prevResult) {
+  const list = conflist(side);
+  const conf = { cniVersion: list.cniVersion, name: list.name, ...plugin };
+  if (plugin.capabilities?.portMappings) conf.runtimeConfig = { portMappings: [{ hostPort: ctr.hostPort, containerPort: 80, protocol: 'tcp' }] };
+  if (prevResult) conf.prevResult = prevResult;
+  const env = {
+    PATH: process.env.PATH,
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: ctr.id,
+    CNI_NETNS: `/run/netns/${ctr.netns}`,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: side.binDir,
+    CNI_TS_STATE_DIR: join(side.dir, 'state'),
+    CNI_TS_TIMING: '1',
+  };
+  const start = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', side.host, join(side.binDir, plugin.type)], { env });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`${side.name} ${plugin.type} ${command}: ${out}${err}`));
+      const timing = err.split('\n').find((l) => l.startsWith('{"timing"'));
+      if (timing) side.timings.push({ plugin: plugin.type, command, wallMs: Number(process.hrtime.bigint() - start) / 1e6, ...JSON.parse(timing).timing });
+      resolve(out ? JSON.parse(out) : undefined);
+    });
+    child.stdin.end(JSON.stringify(conf));
+  });
+}
+
+async function addChain(side, ctr) {
+  let prev;
+  for (const plugin of conflist(side).plugins) prev = (await execPlugin(side, plugin, 'ADD', ctr, prev)) ?? prev;
+  ctr.result = prev;
+}
+
+async function delChain(side, ctr) {
+  for (const plugin of [...conflist(side).plugins].reverse()) await execPlugin(side, plugin, 'DEL', ctr, ctr.result);
+}
+
+function newContainer(side) {
+  const n = side.nextId++;
+  const ctr = { id: `bench-${side.name}-${n}`, netns: `cni-bc-${side.name}-${process.pid}-${n}`, hostPort: 10000 + n };
+  run('ip', 'netns', 'add', ctr.netns);
+  return ctr;
+}
+
+const timed = async (fn) => {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+};
+
+/** Attaches containers until `count` are there, on both sides at once (one process each). */
+async function fillTo(sides, count) {
+  await Promise.all(
+    sides.map(async (side) => {
+      while (side.containers.length < count) {
+        const ctr = newContainer(side);
+        await addChain(side, ctr);
+        side.containers.push(ctr);
+      }
+    }),
+  );
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Ours, per plugin and verb (CNI_TS_TIMING): where the wall time goes, medians in ms. */
+function breakdown(timings) {
+  const groups = new Map();
+  for (const t of timings) groups.set(`${t.plugin} ${t.command}`, [...(groups.get(`${t.plugin} ${t.command}`) ?? []), t]);
+  for (const [key, ts] of groups) {
+    const m = (f) => median(ts.map(f)).toFixed(1);
+    console.log(
+      `    ${key.padEnd(16)} wall ${m((t) => t.wallMs)}  start ${m((t) => t.pluginStartMs)}  verb ${m((t) => t.verbMs ?? 0)}  after ${m((t) => t.wallMs - t.endMs)}  peak RSS ${(median(ts.map((t) => t.maxRssBytes)) / 2 ** 20).toFixed(0)} MiB`,
+    );
+  }
+}
+
+const sides = [makeSide('ours', SIDES.ours), makeSide('ref', SIDES.reference)];
+try {
+  console.log(`Podman's chain (bridge + host-local, portmap, firewall, tuning), ${CYCLES} interleaved ADD/DEL cycles per count; median ms of wall time`);
+  console.log('containers'.padEnd(12), 'ours ADD'.padEnd(10), 'ref ADD'.padEnd(10), 'ratio'.padEnd(8), 'ours DEL'.padEnd(10), 'ref DEL'.padEnd(10), 'ratio');
+  for (const count of COUNTS) {
+    await fillTo(sides, count);
+    const times = Object.fromEntries(sides.map((s) => [s.name, { add: [], del: [] }]));
+    sides[0].timings = [];
+    for (let i = 0; i < CYCLES; i++) {
+      const order = i % 2 ? [...sides].reverse() : sides;
+      const ctrs = new Map(order.map((side) => [side, newContainer(side)]));
+      for (const side of order) times[side.name].add.push(await timed(() => addChain(side, ctrs.get(side))));
+      for (const side of order) times[side.name].del.push(await timed(() => delChain(side, ctrs.get(side))));
+      for (const ctr of ctrs.values()) run('ip', 'netns', 'del', ctr.netns);
+    }
+    const [o, r] = [times.ours, times.ref].map((t) => ({ add: median(t.add), del: median(t.del) }));
+    console.log(
+      String(count).padEnd(12),
+      o.add.toFixed(1).padEnd(10),
+      r.add.toFixed(1).padEnd(10),
+      `${(o.add / r.add).toFixed(2)}x`.padEnd(8),
+      o.del.toFixed(1).padEnd(10),
+      r.del.toFixed(1).padEnd(10),
+      `${(o.del / r.del).toFixed(2)}x`,
+    );
+    breakdown(sides[0].timings);
+  }
+} finally {
+  for (const side of sides) {
+    for (const ctr of side.containers) spawnSync('ip', ['netns', 'del', ctr.netns]);
+    spawnSync('ip', ['netns', 'del', side.host]);
+    rmSync(side.dir, { recursive: true, force: true });
+  }
+}
