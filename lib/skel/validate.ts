@@ -1,11 +1,17 @@
 import { CniError, ErrorCode } from '../errors';
 
-/** The regex libcni applies to container ids and network names (pkg/utils/utils.go). */
-const idPattern = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/**
+ * What libcni's regex ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ accepts for container ids and network names
+ * (pkg/utils/utils.go), checked by hand: see lib/start/warm-up.ts.
+ */
+function isValidId(text: string): boolean {
+  const alphanumeric = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  return text.length > 0 && alphanumeric(text[0]) && [...text].every((c) => alphanumeric(c) || c === '_' || c === '.' || c === '-');
+}
 
 export function validateContainerId(id: string): void {
   if (!id) throw new CniError(ErrorCode.UnknownContainer, 'missing containerID (CNI_CONTAINERID)');
-  if (!idPattern.test(id)) {
+  if (!isValidId(id)) {
     throw new CniError(ErrorCode.InvalidEnvironment, `invalid characters in containerID (CNI_CONTAINERID) ${JSON.stringify(id)}`);
   }
 }
@@ -13,7 +19,7 @@ export function validateContainerId(id: string): void {
 /** Network names become directory names (host-local's store), so they must be path-safe. */
 export function validateNetworkName(name: string): void {
   if (!name) throw new CniError(ErrorCode.InvalidNetworkConfig, 'missing network name (field "name")');
-  if (!idPattern.test(name) || name.length > 255) {
+  if (!isValidId(name) || name.length > 255) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
       `invalid network name (field "name") ${JSON.stringify(name)}: use letters, digits, "_", "." and "-", starting with a letter or digit`,
@@ -29,7 +35,7 @@ export function validateInterfaceName(ifname: string): void {
     throw new CniError(ErrorCode.InvalidEnvironment, `${field} ${JSON.stringify(ifname)} is longer than 15 characters`);
   }
   if (ifname === '.' || ifname === '..') throw new CniError(ErrorCode.InvalidEnvironment, `${field} ${JSON.stringify(ifname)} is not allowed`);
-  if (/[/:\s]/.test(ifname)) {
+  if ([...ifname].some((c) => c === '/' || c === ':' || c.trim() === '')) {
     throw new CniError(ErrorCode.InvalidEnvironment, `${field} ${JSON.stringify(ifname)} contains "/", ":" or white space`);
   }
 }

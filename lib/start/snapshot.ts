@@ -1,6 +1,7 @@
 import { startupSnapshot } from 'node:v8';
 import { PR_SET_PDEATHSIG, libc } from '../ffi/libc';
 import { noteStartedFromSnapshot, setSuiteRoot } from './suite';
+import { warmUp } from './warm-up';
 
 /** Every executable of the suite: its name (the bin/ name) and its main, which returns the exit code. */
 export type Mains = Record<string, () => Promise<number>>;
@@ -14,7 +15,8 @@ const SIGKILL = 9;
  * and this picks the executable by name, with process.argv[1] the launcher's path as the runtime
  * invoked it (the tools look for plugins beside it).
  */
-export function startFromSnapshot(mains: Mains): void {
+export async function startFromSnapshot(mains: Mains): Promise<void> {
+  await warmUp();
   startupSnapshot.setDeserializeMainFunction(() => {
     const [node, root, launcherPid, name, launcherPath, ...args] = process.argv;
     const main = mains[name];

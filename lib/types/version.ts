@@ -2,9 +2,11 @@
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const CURRENT_VERSION = '1.1.0';
 
+// by hand, not with a regular expression: see lib/start/warm-up.ts
 export function parseVersion(version: string): [number, number, number] | undefined {
-  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
-  return match ? [Number(match[1]), Number(match[2]), Number(match[3])] : undefined;
+  const parts = version.split('.');
+  if (parts.length !== 3 || !parts.every((p) => p.length > 0 && [...p].every((c) => c >= '0' && c <= '9'))) return undefined;
+  return [Number(parts[0]), Number(parts[1]), Number(parts[2])];
 }
 
 export function compareVersions(a: string, b: string): number {
