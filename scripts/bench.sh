@@ -8,3 +8,5 @@ echo
 node scripts/bench-portmap.mjs
 echo
 node scripts/bench-dnsname.mjs
+echo
+node scripts/bench-chain.mjs
