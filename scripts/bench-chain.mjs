@@ -3,6 +3,7 @@
 // the same number of other containers (each with a published port) already attached. ADD and DEL
 // cycles are interleaved so machine noise hits both alike; prints medians and ratios.
 // Usage (root): node scripts/bench-chain.mjs [cycles] [container counts, e.g. 0,100,1000]
+// CNI_TS_BENCH_BEFORE=<bin dir of an older build> adds it as a third side (before/after in one run).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -134,9 +135,16 @@ function breakdown(timings) {
 }
 
 const sides = [makeSide('ours', SIDES.ours), makeSide('ref', SIDES.reference)];
+if (process.env.CNI_TS_BENCH_BEFORE) sides.push(makeSide('before', process.env.CNI_TS_BENCH_BEFORE));
 try {
   console.log(`Podman's chain (bridge + host-local, portmap, firewall, tuning), ${CYCLES} interleaved ADD/DEL cycles per count; median ms of wall time`);
-  console.log('containers'.padEnd(12), 'ours ADD'.padEnd(10), 'ref ADD'.padEnd(10), 'ratio'.padEnd(8), 'ours DEL'.padEnd(10), 'ref DEL'.padEnd(10), 'ratio');
+  const others = sides.filter((side) => side.name !== 'ref');
+  console.log(
+    'containers'.padEnd(12),
+    'ref ADD'.padStart(9),
+    'ref DEL'.padStart(9),
+    ...others.flatMap((o) => [`${o.name} ADD`.padStart(11), 'ratio'.padStart(7), `${o.name} DEL`.padStart(11), 'ratio'.padStart(7)]),
+  );
   for (const count of COUNTS) {
     await fillTo(sides, count);
     const times = Object.fromEntries(sides.map((s) => [s.name, { add: [], del: [] }]));
@@ -148,15 +156,17 @@ try {
       for (const side of order) times[side.name].del.push(await timed(() => delChain(side, ctrs.get(side))));
       for (const ctr of ctrs.values()) run('ip', 'netns', 'del', ctr.netns);
     }
-    const [o, r] = [times.ours, times.ref].map((t) => ({ add: median(t.add), del: median(t.del) }));
+    const m = Object.fromEntries(sides.map((side) => [side.name, { add: median(times[side.name].add), del: median(times[side.name].del) }]));
     console.log(
       String(count).padEnd(12),
-      o.add.toFixed(1).padEnd(10),
-      r.add.toFixed(1).padEnd(10),
-      `${(o.add / r.add).toFixed(2)}x`.padEnd(8),
-      o.del.toFixed(1).padEnd(10),
-      r.del.toFixed(1).padEnd(10),
-      `${(o.del / r.del).toFixed(2)}x`,
+      m.ref.add.toFixed(1).padStart(9),
+      m.ref.del.toFixed(1).padStart(9),
+      ...others.flatMap((o) => [
+        m[o.name].add.toFixed(1).padStart(11),
+        `${(m[o.name].add / m.ref.add).toFixed(2)}x`.padStart(7),
+        m[o.name].del.toFixed(1).padStart(11),
+        `${(m[o.name].del / m.ref.del).toFixed(2)}x`.padStart(7),
+      ]),
     );
     breakdown(sides[0].timings);
   }
