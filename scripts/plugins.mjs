@@ -1,6 +1,7 @@
 /** Every executable the suite builds: the plugin type (the bin/ name) and its entry module. */
 export const PLUGINS = [
   { name: 'bridge', main: 'plugins/bridge/main.ts' },
+  { name: 'ptp', main: 'plugins/ptp/main.ts' },
   { name: 'host-local', main: 'ipam/host-local/main.ts' },
   { name: 'static', main: 'ipam/static/main.ts' },
   { name: 'loopback', main: 'plugins/loopback/main.ts' },

@@ -7,6 +7,7 @@ import { PLUGINS } from '../scripts/plugins.mjs';
 import type { CmdArgs } from '../lib/skel';
 import { cmdArgs } from './helpers/cmd-args';
 import { parseConfig as parseBridge } from '../plugins/bridge/config';
+import { parseConfig as parsePtp } from '../plugins/ptp/config';
 import { parseConfig as parsePortmap } from '../plugins/portmap/config';
 import { parseConfig as parseFirewall } from '../plugins/firewall/config';
 import { parseConfig as parseTuning } from '../plugins/tuning/config';
@@ -24,6 +25,7 @@ const parsers: Record<string, (cmd: CmdArgs) => unknown> = {
   'host-local': parseHostLocal,
   static: parseStatic,
   bridge: parseBridge,
+  ptp: parsePtp,
   portmap: parsePortmap,
   firewall: parseFirewall,
   tuning: parseTuning,

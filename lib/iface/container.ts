@@ -7,18 +7,42 @@ import { writeSysctl } from '../sysctl';
 import type { IPConfig, Result, Route } from '../types';
 import { addressingOf, type Addressing } from './addressing';
 
-/** Addresses, link up, routes, in the container; IPv6 usable at once unless DAD is asked for. */
-export async function configureContainer(sock: RtNetlinkSocket, netnsPath: string, link: LinkInfo, addressing: Addressing[], routes: Route[], enableDad: boolean): Promise<void> {
+export interface ContainerSetup {
+  /** IPv6 duplicate address detection; off, addresses are added with IFA_F_NODAD and usable at once. */
+  enableDad: boolean;
+  /** net.ipv4.conf.<ifname>.arp_notify=1 (the reference's bridge sets it; its ptp does not). */
+  arpNotify?: boolean;
+  /** Runs once the addresses are on the link and it is up, before IPAM's routes (ptp's own routes go here). */
+  beforeRoutes?: () => Promise<void>;
+}
+
+/**
+ * Addresses, link up, routes, in the container, as the reference's ipam.ConfigureIface: with an
+ * IPv6 address, IPv6 on for lo and the interface and keep_addr_on_down; a route without gw goes via
+ * its family's gateway.
+ */
+export async function configureContainer(
+  sock: RtNetlinkSocket,
+  netnsPath: string,
+  link: LinkInfo,
+  addressing: Addressing[],
+  routes: Route[],
+  setup: ContainerSetup,
+): Promise<void> {
+  const { enableDad } = setup;
   withNetns(netnsPath, () => {
-    writeSysctl(['net', 'ipv4', 'conf', link.name, 'arp_notify'], '1');
+    if (setup.arpNotify) writeSysctl(['net', 'ipv4', 'conf', link.name, 'arp_notify'], '1');
     if (addressing.some((a) => a.ip.family === 6)) {
+      writeSysctl(['net', 'ipv6', 'conf', 'lo', 'disable_ipv6'], '0');
       writeSysctl(['net', 'ipv6', 'conf', link.name, 'disable_ipv6'], '0');
+      writeSysctl(['net', 'ipv6', 'conf', link.name, 'keep_addr_on_down'], '1');
       writeSysctl(['net', 'ipv6', 'conf', link.name, 'accept_dad'], enableDad ? '1' : '0');
       if (enableDad) writeSysctl(['net', 'ipv6', 'conf', link.name, 'enhanced_dad'], '1');
     }
   });
   for (const a of addressing) await addAddress(sock, link.index, a.ip, a.subnet.length, !enableDad);
   await setLinkUp(sock, link, true);
+  await setup.beforeRoutes?.();
   for (const route of routes) {
     const dst = parsePrefix(route.dst)!;
     const gateway = route.gw ? parseIP(route.gw) : addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;

@@ -1,23 +1,42 @@
+import { createHash } from 'node:crypto';
 import { type NftCommand, addTable, inTable, safeName } from '../nft';
 
-/** One masqueraded address: traffic from `ip` leaving `subnet` is masqueraded. */
+/** One masqueraded address: traffic from `ip` leaving `subnet` (and not going to `except`) is masqueraded. */
 export interface MasqEntry {
   family: 4 | 6;
   ip: string;
   /** The container's subnet in network form, e.g. "10.88.0.0/16". */
   subnet: string;
+  /** Destinations never masqueraded (the config's nonMasqueradeCIDRs of this family, network form, sorted); absent when none. */
+  except?: string[];
 }
 
 export const mapName = (family: 4 | 6): string => `masq${family}`;
 
-/** One chain per subnet, shared by every container in it: its content depends on the subnet only. */
-export const chainName = (entry: Pick<MasqEntry, 'family' | 'subnet'>): string => `masq${entry.family}-${safeName(entry.subnet)}`;
+/**
+ * One chain per subnet and exception list, shared by every container with both: its content depends
+ * on nothing else. Without exceptions the name is the subnet's alone (as before exceptions existed).
+ */
+export const chainName = (entry: Pick<MasqEntry, 'family' | 'subnet' | 'except'>): string => {
+  const base = `masq${entry.family}-${safeName(entry.subnet)}`;
+  if (!entry.except?.length) return base;
+  return `${base}-x${createHash('sha256').update(entry.except.join(',')).digest('hex').slice(0, 8)}`;
+};
 
 const proto = (family: 4 | 6) => (family === 4 ? 'ip' : 'ip6');
 const multicast = (family: 4 | 6) => (family === 4 ? { addr: '224.0.0.0', len: 4 } : { addr: 'ff00::', len: 8 });
 
 function daddrIn(family: 4 | 6, prefix: { addr: string; len: number }): NftCommand {
   return { match: { op: '==', left: { payload: { protocol: proto(family), field: 'daddr' } }, right: { prefix } } };
+}
+
+/** `ip daddr { a/n, b/m }`: one lookup in an anonymous interval set, however many prefixes. */
+function daddrInAny(family: 4 | 6, cidrs: string[]): NftCommand {
+  const prefixes = cidrs.map((c) => {
+    const [addr, len] = c.split('/');
+    return { prefix: { addr, len: Number(len) } };
+  });
+  return { match: { op: '==', left: { payload: { protocol: proto(family), field: 'daddr' } }, right: { set: prefixes } } };
 }
 
 /**
@@ -46,6 +65,7 @@ export function subnetChainCommands(entry: MasqEntry): NftCommand[] {
     { add: { chain: inTable({ name }) } },
     { flush: { chain: inTable({ name }) } },
     rule([daddrIn(entry.family, { addr, len: Number(len) }), { return: null }]),
+    ...(entry.except?.length ? [rule([daddrInAny(entry.family, entry.except), { return: null }])] : []),
     rule([daddrIn(entry.family, multicast(entry.family)), { return: null }]),
     rule([{ masquerade: null }]),
   ];

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FakeNftRunner } from '../../test/helpers/fake-nft-runner';
 import { AttachmentState } from '../state/attachment-state';
-import { newMasquerade, type Masquerade } from './masquerade';
+import { parsePrefix } from '../ip';
+import { addressingOf } from './addressing';
+import { masqEntries, newMasquerade, type Masquerade } from './masquerade';
 import { addTransaction, chainName, type MasqEntry } from './masquerade-rules';
 
 const a = { network: 'n1', containerId: 'a', ifname: 'eth0' };
@@ -29,6 +31,51 @@ describe('masquerade rules (golden)', () => {
     // the per-subnet chain returns for its own subnet and multicast before masquerading
     const chainRules = tx.filter((c) => (c.add as { rule?: { chain: string } })?.rule?.chain === chainName(v4));
     expect(chainRules).toHaveLength(3);
+  });
+
+  it('nonMasqueradeCIDRs: one more return rule (an anonymous set of the prefixes) in a chain of its own, named after the list', () => {
+    const except = { ...v4, except: ['10.0.0.0/8', '192.168.0.0/16'] };
+    const tx = addTransaction([except]);
+    expect(chainName(except)).toMatch(/^masq4-10_1_0_0_16-x[0-9a-f]{8}$/);
+    expect(chainName(except)).not.toBe(chainName(v4));
+    expect(chainName({ ...v4, except: [] })).toBe(chainName(v4));
+    expect(tx).toContainEqual({
+      add: {
+        rule: {
+          family: 'inet',
+          table: 'cni_ts',
+          chain: chainName(except),
+          expr: [
+            {
+              match: {
+                op: '==',
+                left: { payload: { protocol: 'ip', field: 'daddr' } },
+                right: {
+                  set: [{ prefix: { addr: '10.0.0.0', len: 8 } }, { prefix: { addr: '192.168.0.0', len: 16 } }],
+                },
+              },
+            },
+            { return: null },
+          ],
+        },
+      },
+    });
+    const rules = tx.filter((c) => (c.add as { rule?: { chain: string } })?.rule?.chain === chainName(except));
+    expect(rules).toHaveLength(4);
+    expect(rules.at(-1)).toMatchObject({ add: { rule: { expr: [{ masquerade: null }] } } });
+  });
+
+  it('masqEntries keeps only the exceptions of each address family, in network form and sorted', () => {
+    const addressing = addressingOf([{ address: '10.1.0.2/16' }, { address: 'fd00::2/64' }]);
+    const except = ['fd10::/48', '10.244.3.7/16', '10.0.0.0/8'].map((c) => parsePrefix(c)!);
+    expect(masqEntries(addressing, except)).toEqual([
+      { family: 4, ip: '10.1.0.2', subnet: '10.1.0.0/16', except: ['10.0.0.0/8', '10.244.0.0/16'] },
+      { family: 6, ip: 'fd00::2', subnet: 'fd00::/64', except: ['fd10::/48'] },
+    ]);
+    expect(masqEntries(addressing)).toEqual([
+      { family: 4, ip: '10.1.0.2', subnet: '10.1.0.0/16' },
+      { family: 6, ip: 'fd00::2', subnet: 'fd00::/64' },
+    ]);
   });
 
   it('does not grow with the number of containers already present: each ADD carries only its own elements', () => {

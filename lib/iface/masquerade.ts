@@ -1,6 +1,6 @@
-import { CniError, ErrorCode } from '../errors';
-import { formatIP, formatPrefix } from '../ip';
-import { inTable, openNft, OwnedElements, type ElementSpec, type NftRunner, type SetElement } from '../nft';
+import { CniError, ErrorCode, NftError } from '../errors';
+import { formatIP, formatPrefix, networkAddress, type Prefix } from '../ip';
+import { deleteElements, inTable, openNft, OwnedElements, presentElements, type ElementSpec, type NftRunner, type SetElement } from '../nft';
 import { AttachmentState, stateRoot, type StateEnv } from '../state/attachment-state';
 import type { IPConfig } from '../types';
 import { addressingOf, type Addressing } from './addressing';
@@ -9,11 +9,30 @@ import { addTransaction, chainName, mapName, type MasqEntry } from './masquerade
 /** The subnets' chains the entries jump to, each once. */
 const subnetChains = (entries: MasqEntry[]): string[] => [...new Set(entries.map(chainName))];
 
+/**
+ * The ADD transaction. An address whose element is still there jumping to another chain (a DEL was
+ * lost and the subnet or nonMasqueradeCIDRs changed since) makes nftables refuse it ("File
+ * exists"): those elements go, and the transaction is sent again.
+ */
+function install(nft: NftRunner, entries: MasqEntry[]): void {
+  try {
+    nft.apply(addTransaction(entries));
+  } catch (err) {
+    if (!(err instanceof NftError)) throw err;
+    const stale = presentElements(nft, entries.flatMap(elementsOf));
+    if (!stale.length) throw err;
+    deleteElements(nft, stale);
+    nft.apply(addTransaction(entries));
+  }
+}
+
+const elementsOf = (e: MasqEntry): SetElement[] => [{ family: 'inet', kind: 'map', set: mapName(e.family), elem: e.ip, text: e.ip }];
+
 /** One map element per address; the address is what a later container may get again. */
 export const masqueradeSpec: ElementSpec<MasqEntry> = {
   resource: (e) => `masq${e.family}/${e.ip}`,
-  elements: (e): SetElement[] => [{ family: 'inet', kind: 'map', set: mapName(e.family), elem: e.ip, text: e.ip }],
-  install: (nft, entries) => nft.apply(addTransaction(entries)),
+  elements: elementsOf,
+  install: (nft, entries) => install(nft, entries),
   // every address of a subnet jumps to the subnet's chain: the chain goes with the last of them
   releaseWith: (entries) => subnetChains(entries).map((name) => ({ delete: { chain: inTable({ name }) } })),
   structure: (entries) => ({
@@ -29,14 +48,21 @@ export const newMasquerade = (nft: NftRunner, state: AttachmentState<MasqEntry[]
 /** The suite's masquerade (one per host, shared by every interface plugin with ipMasq), with its records. */
 export const masquerade = (cmd: StateEnv) => newMasquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
 
-export function masqEntries(addressing: Addressing[]): MasqEntry[] {
-  return addressing.map((a) => ({ family: a.ip.family, ip: formatIP(a.ip), subnet: formatPrefix(a.subnet) }));
+/**
+ * The masquerade entries of a container's addresses; `except` (the config's nonMasqueradeCIDRs)
+ * gives each the destinations of its family that keep the container's address.
+ */
+export function masqEntries(addressing: Addressing[], except: Prefix[] = []): MasqEntry[] {
+  return addressing.map((a) => {
+    const cidrs = [...new Set(except.filter((p) => p.ip.family === a.ip.family).map((p) => formatPrefix({ ip: networkAddress(p), length: p.length })))].sort();
+    return { family: a.ip.family, ip: formatIP(a.ip), subnet: formatPrefix(a.subnet), ...(cidrs.length ? { except: cidrs } : {}) };
+  });
 }
 
 /** CHECK: the attachment's elements are in the maps and the chains they jump to work. */
-export function checkMasquerade(cmd: StateEnv, ips: IPConfig[]): void {
+export function checkMasquerade(cmd: StateEnv, ips: IPConfig[], except: Prefix[] = []): void {
   const masq = masquerade(cmd);
-  const expected = masqEntries(addressingOf(ips));
+  const expected = masqEntries(addressingOf(ips), except);
   const missing = masq.missing(expected);
   if (missing.length) throw new CniError(ErrorCode.CheckFailed, `masquerade entries missing from nftables table inet cni_ts: ${missing.map((m) => m.ip).join(', ')}`);
   const broken = masq.brokenStructure(expected);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { CniError, Errno, ErrorCode, NetlinkError } from '../errors';
-import { createVethPair, deleteLink, linkByName, openHostSocket, type LinkInfo, type RtNetlinkSocket } from '../netlink';
+import { createVethPair, deleteLink, linkByName, openHostSocket, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '../netlink';
+import { netnsExists } from '../netns';
 
 export interface VethPair {
   host: LinkInfo;
@@ -48,5 +49,24 @@ export async function deleteHostVeth(name: string): Promise<void> {
     if (link?.kind === 'veth') await deleteLink(host, link.index);
   } finally {
     host.socket.close();
+  }
+}
+
+/**
+ * DEL of an attachment's veth pair: deleted from inside the container when its namespace is still
+ * there, else by the host end's recorded name (a namespace kept alive elsewhere keeps the pair;
+ * normally it went with the namespace). Missing links are success.
+ */
+export async function deleteContainerVeth(netnsPath: string, ifname: string, hostVeth: string | undefined): Promise<void> {
+  if (netnsExists(netnsPath)) {
+    const ctr = openSocketIn(netnsPath);
+    try {
+      const link = await linkByName(ctr, ifname);
+      if (link) await deleteLink(ctr, link.index);
+    } finally {
+      ctr.socket.close();
+    }
+  } else if (hostVeth) {
+    await deleteHostVeth(hostVeth);
   }
 }

@@ -21,6 +21,8 @@ export interface RouteSpec {
   /** 0 universe (default), 253 link, 254 host */
   scope?: number;
   mtu?: number;
+  /** The preferred source address (RTA_PREFSRC), as in `ip route add ... src`. */
+  src?: IP;
 }
 
 export interface RouteInfo {
@@ -28,6 +30,8 @@ export interface RouteInfo {
   gw?: IP;
   linkIndex?: number;
   table: number;
+  scope: number;
+  src?: IP;
 }
 
 const describe = (r: { dst: Prefix; gw?: IP }) => `${formatIP(r.dst.ip)}/${r.dst.length}${r.gw ? ` via ${formatIP(r.gw)}` : ''}`;
@@ -53,11 +57,25 @@ export async function addRoute(sock: RtNetlinkSocket, route: RouteSpec): Promise
         dst: route.dst.length ? ipToBytes(route.dst.ip) : undefined,
         gateway: route.gw ? ipToBytes(route.gw) : undefined,
         oif: route.linkIndex,
+        prefsrc: route.src ? ipToBytes(route.src) : undefined,
         priority: route.priority,
         table: table >= 256 ? table : undefined,
         metrics: route.mtu ? { mtu: u32(route.mtu) } : undefined,
       },
       { flags: FlagsNew.CREATE | FlagsNew.APPEND },
+    ),
+  );
+}
+
+/**
+ * Deletes the main-table route to `dst` through link `linkIndex`, whatever its scope, protocol and
+ * metric (as `ip route del <dst> dev <link>`). ESRCH when there is none.
+ */
+export async function deleteRoute(sock: RtNetlinkSocket, route: { dst: Prefix; linkIndex: number }): Promise<void> {
+  await call(`delete route ${describe(route)}`, () =>
+    sock.delRoute(
+      { family: familyConstant(route.dst.ip), dstLen: route.dst.length, table: MAIN_TABLE, scope: 'NOWHERE' },
+      { dst: route.dst.length ? ipToBytes(route.dst.ip) : undefined, oif: route.linkIndex },
     ),
   );
 }
@@ -70,7 +88,8 @@ export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6, allTables
       const table = m.attrs.table ?? m.data.table ?? 0;
       const ip: IP = m.attrs.dst ? bytesToIP(m.attrs.dst) : { family, value: 0n };
       const gw = m.attrs.gateway ? bytesToIP(m.attrs.gateway) : undefined;
-      return { dst: { ip, length: m.data.dstLen ?? 0 }, gw, linkIndex: m.attrs.oif, table };
+      const src = m.attrs.prefsrc ? bytesToIP(m.attrs.prefsrc) : undefined;
+      return { dst: { ip, length: m.data.dstLen ?? 0 }, gw, linkIndex: m.attrs.oif, table, scope: Number(m.data.scope ?? 0), src };
     })
     .filter((r) => allTables || r.table === MAIN_TABLE);
 }

@@ -51,7 +51,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
       const addressing = addressingOf(ipam?.ips ?? []);
       const routes = containerRoutes(ipam?.routes ?? [], addressing, conf.isDefaultGateway);
       if (!conf.disableContainerInterface) {
-        await configureContainer(ctr, cmd.netns, veth.container, addressing, routes, conf.enableDad);
+        await configureContainer(ctr, cmd.netns, veth.container, addressing, routes, { enableDad: conf.enableDad, arpNotify: true });
       }
       if (conf.isGateway && addressing.length) {
         await ensureGatewayAddresses(
@@ -64,7 +64,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
       }
       if (conf.ipMasq && addressing.length) {
         const masq = masquerade(cmd);
-        masq.add(attachmentKey(cmd), masqEntries(addressing));
+        masq.add(attachmentKey(cmd), masqEntries(addressing, conf.nonMasqueradeCIDRs));
         undo.push('masquerade entries', () => masq.remove(attachmentKey(cmd)));
       }
       const current = (await linkByIndex(host, bridge.index)) ?? bridge;

@@ -33,7 +33,7 @@ export async function check(cmd: CmdArgs): Promise<void> {
     const broken = spoof.brokenStructure(entries);
     if (broken.length) throw fail(`the MAC spoof check cannot work: ${broken.join('; ')}`);
   }
-  if (conf.ipMasq) checkMasquerade(cmd, ips);
+  if (conf.ipMasq) checkMasquerade(cmd, ips, conf.nonMasqueradeCIDRs);
 }
 
 async function checkHostSide(host: RtNetlinkSocket, conf: BridgeConfig, prev: Result): Promise<void> {

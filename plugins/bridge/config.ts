@@ -1,5 +1,7 @@
 import * as z from 'zod/mini';
 import { CniError, ErrorCode, invalidField as invalid } from '../../lib/errors';
+import { parseNonMasqueradeCIDRs } from '../../lib/iface/masquerade-config';
+import type { Prefix } from '../../lib/ip';
 import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
 import { requestedMac } from '../../lib/skel/mac';
 import { validateInterfaceName } from '../../lib/skel/validate';
@@ -15,6 +17,7 @@ const BridgeConf = z.extend(NetConf, {
   forceAddress: flag,
   ipMasq: flag,
   ipMasqBackend: opt(z.string()),
+  nonMasqueradeCIDRs: opt(z.array(z.string())),
   mtu: opt(z.int().check(z.minimum(68), z.maximum(65535))),
   hairpinMode: flag,
   promiscMode: flag,
@@ -38,6 +41,8 @@ export interface BridgeConfig {
   isDefaultGateway: boolean;
   forceAddress: boolean;
   ipMasq: boolean;
+  /** Destinations never masqueraded (our extension; see docs/bridge.md). */
+  nonMasqueradeCIDRs: Prefix[];
   mtu?: number;
   hairpinMode: boolean;
   promiscMode: boolean;
@@ -74,6 +79,7 @@ export function parseConfig(cmd: CmdArgs): BridgeConfig {
     isDefaultGateway: Boolean(conf.isDefaultGateway),
     forceAddress: Boolean(conf.forceAddress),
     ipMasq: Boolean(conf.ipMasq),
+    nonMasqueradeCIDRs: parseNonMasqueradeCIDRs(conf.nonMasqueradeCIDRs),
     mtu: conf.mtu,
     hairpinMode: Boolean(conf.hairpinMode),
     promiscMode: Boolean(conf.promiscMode),

@@ -1,0 +1,11 @@
+import { AttachmentState, stateRoot, type StateEnv } from '../../lib/state/attachment-state';
+
+export { attachmentKey } from '../../lib/state/attachment-state';
+
+/** What ptp remembers per attachment beyond the masquerade entries: where to find its host side once the namespace is gone. */
+export interface PtpRecord {
+  hostVeth: string;
+  netns: string;
+}
+
+export const ptpState = (cmd: StateEnv) => new AttachmentState<PtpRecord>(stateRoot(cmd.env), 'ptp');
