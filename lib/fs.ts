@@ -87,6 +87,11 @@ export interface AtomicWriteOptions {
   mode?: number;
   /** Create only: link instead of rename, and return false (writing nothing) when `path` exists. */
   exclusive?: boolean;
+  /**
+   * false for a hint whose loss is harmless (host-local's last_reserved_ip): no fsync, so after a
+   * power cut it may hold the old content or nothing, which its reader must take as no hint.
+   */
+  durable?: boolean;
 }
 
 /**
@@ -97,9 +102,10 @@ export interface AtomicWriteOptions {
 export function writeFileAtomic(path: string, content: string, options: AtomicWriteOptions = {}): boolean {
   const temp = options.temp ?? `${path}${TEMP_SUFFIX}`;
   const fd = openSync(temp, 'w', options.mode ?? 0o600);
+  const durable = options.durable ?? true;
   try {
     writeSync(fd, content);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
@@ -112,7 +118,7 @@ export function writeFileAtomic(path: string, content: string, options: AtomicWr
   } finally {
     if (options.exclusive) unlinkIfExists(temp);
   }
-  syncDirectory(dirname(path));
+  if (durable) syncDirectory(dirname(path));
   return true;
 }
 

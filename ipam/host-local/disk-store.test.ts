@@ -31,6 +31,14 @@ describe('DiskStore (the reference layout)', () => {
     expect(readFileSync(join(dir, 'last_reserved_ip.1'), 'utf8')).toBe('fd00::2');
   });
 
+  it('takes an emptied last_reserved_ip (a power cut before it reached the disk: it is not synced) as no hint', () => {
+    store.withLock(() => store.reserve(ip('10.0.0.7'), 'ctr', 'eth0', 0));
+    writeFileSync(join(dir, 'last_reserved_ip.0'), '');
+    expect(store.lastReserved(0)).toBeUndefined();
+    expect(store.withLock(() => store.reserve(ip('10.0.0.8'), 'ctr2', 'eth0', 0))).toBe(true);
+    expect(store.lastReserved(0)).toEqual(ip('10.0.0.8'));
+  });
+
   it('removes temporaries left by a killed writer when the lock is taken', () => {
     writeFileSync(join(dir, '.tmp-123-abc'), 'half');
     writeFileSync(join(dir, '.tmp-last_reserved_ip.0'), '10.0');

@@ -18,7 +18,8 @@ const RECORD_BUFFER_BYTES = 4096;
  * last_reserved_ip.<range set index>, and a "lock" file taken with flock. Files are written with
  * writeFileAtomic (temporary, fsync, link or rename, fsync of the directory), so a reader never sees
  * a half-written file, a killed writer leaves only a temporary, which the next lock holder removes,
- * and a reservation survives a power cut once ADD has returned.
+ * and a reservation survives a power cut once ADD has returned. last_reserved_ip is a hint, not
+ * synced: after a power cut it may be old or empty, which only moves where the next search starts.
  */
 export class DiskStore implements Store {
   private readonly lock: FileLock;
@@ -42,7 +43,8 @@ export class DiskStore implements Store {
     const temp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${Math.random().toString(36).slice(2)}`);
     if (!writeFileAtomic(join(this.dir, formatIP(ip)), `${containerId}${LINE_BREAK}${ifname}`, { temp, exclusive: true })) return false;
     const last = `${LAST_RESERVED_PREFIX}${rangeSetIndex}`;
-    writeFileAtomic(join(this.dir, last), formatIP(ip), { temp: join(this.dir, `${TEMP_PREFIX}${last}`) });
+    // a hint for the next search, never synced (as in the reference): lost, the search starts elsewhere
+    writeFileAtomic(join(this.dir, last), formatIP(ip), { temp: join(this.dir, `${TEMP_PREFIX}${last}`), durable: false });
     return true;
   }
 
