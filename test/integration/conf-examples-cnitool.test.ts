@@ -33,13 +33,20 @@ function install(file: string): { name: string; cniVersion: string; plugins: Plu
   return list;
 }
 
+const qdiscs = (host: TestNetns, dev: string): Array<{ kind: string; options?: Record<string, unknown> }> => JSON.parse(host.exec('tc', ['-j', 'qdisc', 'show', 'dev', dev]));
+
 describe.each(files)('cnitool with conf-examples/%s', (file) => {
   it("add, check and del succeed, the result is in the conflist's version, and nothing is left", () => {
     const list = install(file);
     const ctr = pool.make('c');
-    const wantsPorts = list.plugins.some((p) => p.capabilities?.portMappings);
+    const wants = (capability: string) => list.plugins.some((p) => p.capabilities?.[capability]);
+    // as a kubelet passes kubernetes.io/ingress-bandwidth and egress-bandwidth (bits per second)
+    const capArgs = {
+      ...(wants('portMappings') ? { portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] } : {}),
+      ...(wants('bandwidth') ? { bandwidth: { ingressRate: 10_000_000, ingressBurst: 2_147_483_647, egressRate: 20_000_000, egressBurst: 2_147_483_647 } } : {}),
+    };
     const env: Record<string, string> = {
-      ...(wantsPorts ? { CAP_ARGS: JSON.stringify({ portMappings: [{ hostPort: 18081, containerPort: 80, protocol: 'tcp' }] }) } : {}),
+      ...(Object.keys(capArgs).length ? { CAP_ARGS: JSON.stringify(capArgs) } : {}),
       // dnsname: the container's name as Podman passes it, and its dnsmasq's files in the test's directory
       CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=example',
       XDG_RUNTIME_DIR: join(dir, 'run'),
@@ -55,12 +62,19 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
       expect(readFileSync(join(dnsDir, 'addnhosts'), 'utf8')).toContain('\texample\n');
       expect(add.json.dns.search).toEqual(['dns.podman']);
     }
+    if (wants('bandwidth')) {
+      // the ingress limit on the host veth, the egress limit on the ifb the container's traffic is redirected to
+      const ifb = add.json.interfaces.find((i: { name: string }) => i.name.startsWith('bwp'));
+      expect(ifb, JSON.stringify(add.json.interfaces)).toBeDefined();
+      expect(qdiscs(host, ifb.name)).toContainEqual(expect.objectContaining({ kind: 'tbf', options: expect.objectContaining({ rate: 20_000_000 / 8 }) }));
+    }
     const check = runCnitool(host, dir, ['check', list.name, ctr.path], env);
     expect(check.code, check.stdout + check.stderr).toBe(0);
 
     const del = runCnitool(host, dir, ['del', list.name, ctr.path], env);
     expect(del.code, del.stdout + del.stderr).toBe(0);
     expect(hostVeths(host)).toEqual([]);
+    expect(host.ipJson<Array<{ ifname: string }>>('link', 'show').filter((l) => l.ifname.startsWith('bwp'))).toEqual([]);
     expect(ipamFiles(join(dir, 'ipam'), list.name)).toEqual([]);
     expect(stateRecords(dir)).toEqual([]);
     expect(cacheFiles(dir)).toEqual([]);
