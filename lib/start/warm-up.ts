@@ -1,4 +1,5 @@
 import { VERSION } from '../about';
+import { warmUpNetlink } from '../netlink/warm-up';
 import { type PluginIO, runPlugin } from '../skel';
 import { type Result, resultToVersion } from '../types';
 
@@ -41,6 +42,7 @@ export async function warmUp(): Promise<void> {
   for (const command of ['VERSION', 'DEL', 'ADD'])
     await runPlugin(verbs, { name: 'warm-up', version: VERSION }, silentIO({ ...env, CNI_COMMAND: command }, JSON.stringify(config)));
   for (const version of ['0.4.0', '1.1.0']) JSON.stringify(resultToVersion(result, version));
+  await warmUpNetlink();
 }
 
 function silentIO(env: Record<string, string>, stdin: string): PluginIO {
