@@ -11,14 +11,19 @@ export interface VethPair {
 
 const NAME_ATTEMPTS = 10;
 
+/** Refuses a container interface name that is taken, e.g. by a live attachment's ADD repeated. */
+export async function requireFreeName(ctr: RtNetlinkSocket, spec: { netnsPath: string; ifname: string }): Promise<void> {
+  if (await linkByName(ctr, spec.ifname)) {
+    throw new CniError(ErrorCode.LinkFailure, `container interface ${JSON.stringify(spec.ifname)} already exists in ${JSON.stringify(spec.netnsPath)}`);
+  }
+}
+
 /**
  * Creates the pair from the host socket with the peer born inside the container namespace under
  * its final name (one netlink message, no move or rename step), host end named veth<8 hex>.
  */
 export async function createVeth(host: RtNetlinkSocket, ctr: RtNetlinkSocket, spec: { netnsPath: string; ifname: string; mtu?: number; mac?: string }): Promise<VethPair> {
-  if (await linkByName(ctr, spec.ifname)) {
-    throw new CniError(ErrorCode.LinkFailure, `container interface ${JSON.stringify(spec.ifname)} already exists in ${JSON.stringify(spec.netnsPath)}`);
-  }
+  await requireFreeName(ctr, spec);
   const netnsFd = openSync(spec.netnsPath, 'r');
   try {
     for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {

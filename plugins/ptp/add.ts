@@ -3,7 +3,7 @@ import { configureContainer } from '../../lib/iface/container';
 import { enableForwarding } from '../../lib/iface/forwarding';
 import { ipamAdd, resultIPs } from '../../lib/iface/ipam';
 import { masqEntries, masquerade } from '../../lib/iface/masquerade';
-import { createVeth } from '../../lib/iface/veth';
+import { createVeth, requireFreeName } from '../../lib/iface/veth';
 import { checkDelegate } from '../../lib/invoke/delegate';
 import { deleteLink, openHostSocket, openSocketIn } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
@@ -23,6 +23,8 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   const host = openHostSocket();
   const ctr = openSocketIn(cmd.netns);
   try {
+    // before IPAM: a repeated ADD gets the live attachment's addresses back, which its undo would release
+    await requireFreeName(ctr, { netnsPath: cmd.netns, ifname: cmd.ifname });
     return await new UndoStack().run(async (undo) => {
       // IPAM first, as the reference: an address without a gateway is refused before any link exists
       const ipam = (await ipamAdd(conf.ipamType, cmd, undo))!;

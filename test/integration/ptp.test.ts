@@ -323,6 +323,18 @@ describe('ptp ADD failures leave nothing behind', () => {
     assertClean(c);
   });
 
+  it('a repeated ADD of a live attachment fails and leaves the first one whole (host-local hands the same addresses back)', async () => {
+    const c = pool.make('c');
+    const first = await run('ADD', c);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const again = await run('ADD', c);
+    expect(again.json).toMatchObject({ code: 110, msg: expect.stringContaining('"eth0" already exists') });
+    expect(reservations().sort()).toEqual(['10.47.0.2', 'fd47::2']);
+    expect(masqElements(4)).toEqual(['10.47.0.2']);
+    expect(records()).toHaveLength(1);
+    expect((await run('CHECK', c, { ...conf(), prevResult: first.json })).code).toBe(0);
+  });
+
   it('an interface name already in the container, a missing netns, a bad config', async () => {
     const c = pool.make('c');
     c.exec('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0peer']);
