@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -240,9 +240,14 @@ describe('ptp DEL', () => {
   it('removes the host end by its record when the namespace path is gone but a process keeps the namespace', async () => {
     const c = pool.make('c');
     await run('ADD', c);
-    // a process inside keeps the namespace (and the veth pair) alive after its name is removed
-    const holder = execFileSync('sh', ['-c', `ip netns exec ${c.name} sleep 30 >/dev/null 2>&1 & echo $!`], { encoding: 'utf8' }).trim();
+    // a process inside keeps the namespace (and the veth pair) alive after its name is removed; it
+    // says when it is in, or the name could go (and the namespace with it) before it gets there
+    const holder = spawn('ip', ['netns', 'exec', c.name, 'sh', '-c', 'echo in; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
+      await new Promise((resolve, reject) => {
+        holder.stdout.once('data', resolve);
+        holder.once('exit', (code) => reject(new Error(`the namespace holder exited with ${code}`)));
+      });
       const path = c.path;
       c.destroy();
       expect(hostVeths()).toHaveLength(1);
@@ -251,7 +256,7 @@ describe('ptp DEL', () => {
       expect(hostVeths()).toEqual([]);
       expect(hostRoutes('-4')).toEqual([]);
     } finally {
-      execFileSync('kill', ['-9', holder]);
+      holder.kill('SIGKILL');
     }
   });
 
