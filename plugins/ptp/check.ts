@@ -1,6 +1,7 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { addressingOf, type Addressing } from '../../lib/iface/addressing';
 import { checkContainer, containerIPs } from '../../lib/iface/container';
+import { checkForwarding } from '../../lib/iface/forwarding';
 import { checkMasquerade } from '../../lib/iface/masquerade';
 import { delegate } from '../../lib/invoke/delegate';
 import { formatIP, formatPrefix } from '../../lib/ip';
@@ -16,7 +17,7 @@ const fail = (what: string) => new CniError(ErrorCode.CheckFailed, what);
  * What the reference's CHECK verifies (IPAM's CHECK; the container interface of prevResult is a veth
  * in this netns with its MAC, its addresses and prevResult's routes), plus what ADD put on both
  * ends: the routes through the gateway in the container, the host veth with the gateway addresses
- * and host routes, and the masquerade entries and chains.
+ * and host routes, forwarding, and the masquerade entries and chains.
  */
 export async function check(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
@@ -35,6 +36,7 @@ export async function check(cmd: CmdArgs): Promise<void> {
     if (ctrIf.mac && link.mac !== ctrIf.mac) throw fail(`container interface ${JSON.stringify(cmd.ifname)} has MAC ${link.mac}, not ${ctrIf.mac} as in prevResult`);
     await checkPointToPointRoutes(ctr, cmd, link, addressing);
     await checkHostSide(host, prev, addressing);
+    checkForwarding(new Set(addressing.map((a) => a.ip.family)));
   } finally {
     host.socket.close();
     ctr.socket.close();

@@ -193,6 +193,16 @@ describe('ptp CHECK', () => {
     expect((await run('CHECK', c, withPrev)).json.msg).toContain('masquerade entries missing');
   });
 
+  it('fails when forwarding is off for a family of the container', async () => {
+    const c = pool.make('c');
+    const add = await run('ADD', c);
+    host.exec('sysctl', ['-w', 'net.ipv6.conf.all.forwarding=0']);
+    expect((await run('CHECK', c, { ...conf(), prevResult: add.json })).json).toMatchObject({
+      code: 140,
+      msg: "net.ipv6.conf.all.forwarding is 0: the host no longer forwards the container's IPv6 traffic",
+    });
+  });
+
   it('fails when the container interface is not the one of prevResult', async () => {
     const c = pool.make('c');
     const add = await run('ADD', c);
