@@ -38,6 +38,7 @@ export async function check(cmd: CmdArgs): Promise<void> {
       const name = ifbName(conf.networkName, cmd.containerId);
       const ifb = await linkByName(hostSock, name);
       if (ifb?.kind !== 'ifb') wrong.push(`ifb ${JSON.stringify(name)} is missing`);
+      else if (!ifb.up) wrong.push(`ifb ${JSON.stringify(name)} is down`);
       wrong.push(...(await compareRedirect(hostSock, host, ifb?.kind === 'ifb' ? ifb : undefined)));
       if (ifb?.kind === 'ifb') wrong.push(...(await compare(hostSock, ifb, shaper(ifb.index, conf.egress, ticks, conf.subnets, 'dst'))));
     }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
-import { UPLINK } from '../helpers/topology';
+import { UPLINK, pings } from '../helpers/topology';
 
 let dir: string;
 let host: TestNetns;
@@ -193,6 +193,17 @@ describe('bandwidth', () => {
     expect(drift.json.msg).toContain(`${a.hostVeth} has no ingress qdisc ffff:`);
     // the reference's CHECK would panic here; ours passes
     ok(await run('bandwidth', 'CHECK', ctr, bandwidthConf({ runtimeConfig: { bandwidth: null } }, a.result)));
+  });
+
+  it('CHECK fails when the ifb is down: every packet from the container is redirected to it and dropped', async () => {
+    const ctr = pool.make('bwi');
+    const a = await attach(ctr, LIMITS);
+    const ifb = a.result.interfaces.at(-1).name;
+    expect(pings(ctr, GATEWAY)).toBe(true);
+    host.exec('ip', ['link', 'set', ifb, 'down']);
+    expect(pings(ctr, GATEWAY)).toBe(false);
+    const check = await run('bandwidth', 'CHECK', ctr, bandwidthConf(LIMITS, a.result));
+    expect(check.json).toMatchObject({ code: 140, msg: `ifb ${JSON.stringify(ifb)} is down` });
   });
 
   it('DEL removes the ifb and the qdiscs, also when the container namespace is already gone, and is idempotent', async () => {
