@@ -1,7 +1,7 @@
 import { delegateDel } from '../../lib/invoke/delegate';
 import { masquerade } from '../../lib/iface/masquerade';
 import { teardown } from '../../lib/iface/teardown';
-import { deleteContainerVeth } from '../../lib/iface/veth';
+import { deleteRecordedVeth } from '../../lib/iface/veth-records';
 import type { CmdArgs } from '../../lib/skel';
 import { attachmentKey, bridgeState, spoofCheck } from './attachment';
 
@@ -17,13 +17,6 @@ export async function del(cmd: CmdArgs): Promise<void> {
     ['remove masquerade entries', () => masquerade(cmd).remove(key)],
     ['remove MAC spoof check', () => spoofCheck(cmd).remove(key)],
     ['release addresses (IPAM)', () => delegateDel(cmd)],
-    ['delete veth', () => deleteVeth(cmd)],
+    ['delete veth', () => deleteRecordedVeth(cmd, bridgeState(cmd))],
   ]);
-}
-
-async function deleteVeth(cmd: CmdArgs): Promise<void> {
-  const state = bridgeState(cmd);
-  const record = state.withLock(() => state.read(attachmentKey(cmd)));
-  await deleteContainerVeth(cmd.netns, cmd.ifname, record?.hostVeth);
-  state.withLock(() => state.remove(attachmentKey(cmd)));
 }

@@ -2,10 +2,9 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { delegate } from '../../lib/invoke/delegate';
 import { linkByName, openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
-import { removeInvalidAttachments, type CollectableComponent } from '../../lib/state/collect-garbage';
-import type { StateEnv } from '../../lib/state/attachment-state';
+import { collectGarbage } from '../../lib/iface/gc';
 import { masquerade } from '../../lib/iface/masquerade';
-import { deleteHostVeth } from '../../lib/iface/veth';
+import { vethRecords } from '../../lib/iface/veth-records';
 import { bridgeState, spoofCheck } from './attachment';
 import { parseConfig } from './config';
 
@@ -24,28 +23,8 @@ export async function status(cmd: CmdArgs): Promise<void> {
   if (conf.ipamType) await delegate(conf.ipamType, 'STATUS', cmd);
 }
 
-/** Removes the nftables entries of attachments no longer valid, then lets IPAM do the same. */
+/** Removes the nftables entries and host veths of attachments no longer valid, then lets IPAM do the same. */
 export async function gc(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
-  let failure: unknown;
-  try {
-    await removeInvalidAttachments([masquerade(cmd), spoofCheck(cmd), bridgeRecords(cmd)], conf.networkName, cmd.validAttachments, 'entry');
-  } catch (err) {
-    failure = err;
-  }
-  if (conf.ipamType) await delegate(conf.ipamType, 'GC', cmd);
-  if (failure) throw failure;
-}
-
-/** The bridge's own records: a stale one's host veth goes too, if something still holds it. */
-function bridgeRecords(cmd: StateEnv): CollectableComponent {
-  const state = bridgeState(cmd);
-  return {
-    attachments: (network) => state.withLock(() => state.list(network).map((r) => r.key)),
-    async collect(key) {
-      const record = state.withLock(() => state.read(key));
-      if (record) await deleteHostVeth(record.hostVeth);
-      state.withLock(() => state.remove(key));
-    },
-  };
+  await collectGarbage(cmd, conf.networkName, [masquerade(cmd), spoofCheck(cmd), vethRecords(bridgeState(cmd))], conf.ipamType);
 }

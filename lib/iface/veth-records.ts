@@ -1,0 +1,29 @@
+import type { CmdArgs } from '../skel';
+import { attachmentKey, type AttachmentState } from '../state/attachment-state';
+import type { CollectableComponent } from '../state/collect-garbage';
+import { deleteContainerVeth, deleteHostVeth } from './veth';
+
+/** What a veth plugin records per attachment: the host end's name, to find the pair once the namespace path is gone. */
+export interface VethRecord {
+  hostVeth: string;
+}
+
+/** DEL of the attachment's veth pair (see deleteContainerVeth), then of its record. */
+export async function deleteRecordedVeth(cmd: CmdArgs, state: AttachmentState<VethRecord>): Promise<void> {
+  const key = attachmentKey(cmd);
+  const record = state.withLock(() => state.read(key));
+  await deleteContainerVeth(cmd.netns, cmd.ifname, record?.hostVeth);
+  state.withLock(() => state.remove(key));
+}
+
+/** The records for GC: a stale one's host veth goes too, if something still holds it. */
+export function vethRecords(state: AttachmentState<VethRecord>): CollectableComponent {
+  return {
+    attachments: (network) => state.withLock(() => state.list(network).map((r) => r.key)),
+    async collect(key) {
+      const record = state.withLock(() => state.read(key));
+      if (record) await deleteHostVeth(record.hostVeth);
+      state.withLock(() => state.remove(key));
+    },
+  };
+}
