@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
+import { masqElements as masqElementsIn } from '../helpers/nft';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK, pings } from '../helpers/topology';
 
@@ -41,17 +42,7 @@ const run = (command: string, ctr: TestNetns | string, stdin: object = conf(), i
 type IpLink = { ifname: string; master?: string; address: string; linkinfo?: { info_kind: string } };
 const hostVeths = () => host.ipJson<IpLink[]>('-d', 'link', 'show', 'type', 'veth').filter((l) => l.ifname !== 'uplink0');
 const ipamFiles = () => (existsSync(join(dir, 'ipam', 'brnet')) ? readdirSync(join(dir, 'ipam', 'brnet')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
-const masqElements = (family: 4 | 6): string[] => {
-  try {
-    const out = JSON.parse(
-      execFileSync('ip', ['netns', 'exec', host.name, 'nft', '-j', 'list', 'map', 'inet', 'cni_ts', `masq${family}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-    );
-    const map = out.nftables.find((x: { map?: unknown }) => x.map)?.map;
-    return (map?.elem ?? []).map((e: unknown[]) => e[0]);
-  } catch {
-    return [];
-  }
-};
+const masqElements = (family: 4 | 6) => masqElementsIn(host, family);
 const addressOf = (r: { json: { ips: Array<{ address: string }> } }, family: 4 | 6) =>
   r.json.ips.map((i) => i.address.split('/')[0]).find((a) => (family === 6) === a.includes(':'))!;
 

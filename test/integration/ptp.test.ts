@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
+import { masqElements as masqElementsIn } from '../helpers/nft';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK, pings } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
@@ -55,17 +56,7 @@ const hostRoutes = (family: '-4' | '-6') =>
     .ipJson<IpRoute[]>(family, 'route', 'show')
     .filter((r) => r.dev !== 'uplink0' && r.dev !== 'lo' && !r.dst.startsWith('fe80'))
     .map((r) => `${r.dst} dev ${r.dev.startsWith('veth') ? 'veth*' : r.dev}${r.scope && r.scope !== 'global' ? ` scope ${r.scope}` : ''}`);
-const masqElements = (family: 4 | 6): string[] => {
-  try {
-    const out = JSON.parse(
-      execFileSync('ip', ['netns', 'exec', host.name, 'nft', '-j', 'list', 'map', 'inet', 'cni_ts', `masq${family}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
-    );
-    const map = out.nftables.find((x: { map?: unknown }) => x.map)?.map;
-    return (map?.elem ?? []).map((e: unknown[]) => e[0]);
-  } catch {
-    return [];
-  }
-};
+const masqElements = (family: 4 | 6) => masqElementsIn(host, family);
 const addressOf = (r: { json: { ips: Array<{ address: string }> } }, family: 4 | 6) =>
   r.json.ips.map((i) => i.address.split('/')[0]).find((a) => (family === 6) === a.includes(':'))!;
 
