@@ -249,12 +249,6 @@ export interface Qdisc {
   fifo?: { limit: number };
 }
 
-/** The qdiscs of link `ifindex` (the kernel's default qdiscs included when it lists them). */
-export async function listQdiscs(sock: RtNetlinkSocket, ifindex: number): Promise<Qdisc[]> {
-  const messages = await call(`list qdiscs of #${ifindex}`, () => sock.getQdiscs({ ifindex }));
-  return messages.filter((m) => m.data.ifindex === ifindex).map(toQdisc);
-}
-
 /**
  * The qdisc attached at `parent` of link `ifindex` (TC_H_ROOT, TC_H_INGRESS or a class), asked for
  * alone rather than found in a dump of every qdisc of the namespace; undefined when there is none.
