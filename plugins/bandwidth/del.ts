@@ -1,8 +1,7 @@
-import { CniError, ErrorCode } from '../../lib/errors';
 import { openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import { attachmentKey } from '../../lib/state/attachment-state';
-import { bandwidthState, teardown } from './attachment';
+import { bandwidthState, removeAttachment } from './attachment';
 
 /**
  * Removes the attachment's ifb and the qdiscs ADD added to the host veth, then its record. Works
@@ -13,16 +12,10 @@ import { bandwidthState, teardown } from './attachment';
  * is kept for GC to try again.
  */
 export async function del(cmd: CmdArgs): Promise<void> {
-  const state = bandwidthState(cmd);
-  const key = attachmentKey(cmd);
-  const record = state.withLock(() => state.read(key));
   const sock = openHostSocket();
-  let failures: string[];
   try {
-    failures = await teardown(sock, key, record);
+    await removeAttachment(sock, bandwidthState(cmd), attachmentKey(cmd));
   } finally {
     sock.socket.close();
   }
-  if (failures.length) throw new CniError(ErrorCode.LinkFailure, `bandwidth DEL: ${failures.join('; ')}`);
-  state.withLock(() => state.remove(key));
 }

@@ -1,9 +1,9 @@
-import { CniError, ErrorCode } from '../../lib/errors';
+import { ErrorCode } from '../../lib/errors';
 import { openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { AttachmentKey } from '../../lib/state/attachment-state';
 import { removeInvalidAttachments } from '../../lib/state/collect-garbage';
-import { bandwidthState, teardown } from './attachment';
+import { bandwidthState, removeAttachment } from './attachment';
 import { parseConfig } from './config';
 
 /** Ready whenever the config is valid: the kernel work needs nothing that runs beside the plugin. */
@@ -21,15 +21,7 @@ export async function gc(cmd: CmdArgs): Promise<void> {
   try {
     const component = {
       attachments: (network: string) => state.withLock(() => state.list(network).map((r) => r.key)),
-      collect: async (key: AttachmentKey) => {
-        const failures = await teardown(
-          sock,
-          key,
-          state.withLock(() => state.read(key)),
-        );
-        if (failures.length) throw new CniError(ErrorCode.LinkFailure, failures.join('; '));
-        state.withLock(() => state.remove(key));
-      },
+      collect: (key: AttachmentKey) => removeAttachment(sock, state, key),
     };
     await removeInvalidAttachments([component], cmd.config.name, cmd.validAttachments, 'ifb', ErrorCode.LinkFailure);
   } finally {
