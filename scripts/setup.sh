@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # containernetworking-plugins, golang-github-containernetworking-plugin-dnsname: the reference plugins for side-by-side tests and benchmarks;
 # dnsmasq-base: the DNS server the dnsname plugin runs per network;
 # podman + runc + busybox-static + podman-compose: the end-to-end tests with a real runtime (busybox is the container's root filesystem);
-# systemd (systemd-analyze) + dbus-daemon + dbus-bin: the tests of the reapply units (verify, and the firewalld watcher on a private bus).
-APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins golang-github-containernetworking-plugin-dnsname podman runc busybox-static podman-compose systemd dbus-daemon dbus-bin)
+# systemd (systemd-analyze) + dbus-daemon + dbus-bin: the tests of the reapply units (verify, and the firewalld watcher on a private bus);
+# qemu-system-x86: the kernel lab (scripts/lab/), which boots Debian's kernel for the link types this machine's kernel lacks.
+APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins golang-github-containernetworking-plugin-dnsname podman runc busybox-static podman-compose systemd dbus-daemon dbus-bin qemu-system-x86)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -22,6 +23,10 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# the kernel lab's kernel: the package linux-image-amd64 depends on, fetched (apt-get download) and
+# unpacked into the lab's cache, not installed: nothing in the host's /boot, no initramfs-tools or grub hooks
+bash scripts/lab/kernel.sh >/dev/null || echo "setup: warning: the kernel lab's kernel could not be fetched; test/integration/kernel-lab.test.ts will fail" >&2
 
 # npm ci when node_modules is missing or older than the lock file
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
