@@ -3,3 +3,4 @@ export * from './links';
 export * from './socket';
 export * from './routes';
 export * from './bridge-port';
+export * from './bridge-vlan';

@@ -11,10 +11,11 @@ import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
 import { attachmentKey, bridgeLinkLock, bridgeState, spoofCheck } from './attachment';
 import { deleteBridgeIfUnused, ensureBridge, ensureGatewayAddresses } from './bridge-link';
-import { parseConfig } from './config';
-import { attachToBridge } from './veth';
+import { parseConfig, type BridgeConfig } from './config';
+import { attachToBridge, type PortSettings } from './veth';
+import { deleteVlanGatewayIfUnused, ensureVlanGateway } from './vlan-gateway';
 
-/** Container index in the result's interfaces: [bridge, host veth, container]. */
+/** Container index in the result's interfaces: [bridge, host veth, container, VLAN gateway if any]. */
 const CONTAINER_INTERFACE = 2;
 
 export async function add(cmd: CmdArgs): Promise<Result> {
@@ -27,13 +28,13 @@ export async function add(cmd: CmdArgs): Promise<Result> {
     return await new UndoStack().run(async (undo) => {
       // from "the bridge exists" to "our veth is its port", no failed ADD may take the bridge away
       const lock = bridgeLinkLock(cmd, conf.bridge);
-      const { bridge, veth } = await lock.withAsync(async () => {
-        const { link, created } = await ensureBridge(host, conf);
+      const { bridge, veth, defaultPvid } = await lock.withAsync(async () => {
+        const { link, created, vlans } = await ensureBridge(host, conf);
         if (created) undo.push(`bridge ${link.name}`, () => lock.withAsync(() => deleteBridgeIfUnused(host, link)));
         const pair = await createVeth(host, ctr, { netnsPath: cmd.netns, ifname: cmd.ifname, mtu: conf.mtu, mac: conf.mac });
         undo.push(`veth ${pair.host.name}`, () => deleteLink(host, pair.host.index));
-        await attachToBridge(host, pair.host, link, conf.hairpinMode);
-        return { bridge: link, veth: pair };
+        await attachToBridge(host, pair.host, link, portSettings(conf), vlans?.defaultPvid);
+        return { bridge: link, veth: pair, defaultPvid: vlans?.defaultPvid };
       });
 
       const state = bridgeState(cmd);
@@ -53,10 +54,19 @@ export async function add(cmd: CmdArgs): Promise<Result> {
       if (!conf.disableContainerInterface) {
         await configureContainer(ctr, cmd.netns, veth.container, addressing, routes, { enableDad: conf.enableDad, arpNotify: true });
       }
+      let vlanGateway: LinkInfo | undefined;
       if (conf.isGateway && addressing.length) {
+        if (conf.vlan) {
+          // under the bridge's lock, as the bridge: a failed ADD never takes it from a concurrent one
+          const gateway = await lock.withAsync(() => ensureVlanGateway(host, bridge, conf, defaultPvid));
+          if (gateway.created) {
+            undo.push(`VLAN gateway ${gateway.link.name}`, () => lock.withAsync(() => deleteVlanGatewayIfUnused(host, bridge, conf.vlan, gateway, [veth.host.index])));
+          }
+          vlanGateway = gateway.link;
+        }
         await ensureGatewayAddresses(
           host,
-          bridge,
+          vlanGateway ?? bridge,
           addressing.map((a) => ({ ip: a.gateway, subnet: a.subnet })),
           conf.forceAddress,
         );
@@ -68,7 +78,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
         undo.push('masquerade entries', () => masq.remove(attachmentKey(cmd)));
       }
       const current = (await linkByIndex(host, bridge.index)) ?? bridge;
-      return buildResult(cmd, conf.cniVersion, current, veth, addressing, ipam, routes, conf.dns);
+      return buildResult(cmd, conf.cniVersion, current, veth, addressing, ipam, routes, conf.dns, vlanGateway);
     });
   } finally {
     host.socket.close();
@@ -85,6 +95,7 @@ function buildResult(
   ipam: Result | undefined,
   routes: Result['routes'],
   dns: Result['dns'],
+  vlanGateway: LinkInfo | undefined,
 ): Result {
   return {
     cniVersion,
@@ -92,9 +103,19 @@ function buildResult(
       { name: bridge.name, mac: bridge.mac },
       { name: veth.host.name, mac: veth.host.mac },
       { name: veth.container.name, mac: veth.container.mac, sandbox: cmd.netns },
+      // the reference appends the VLAN gateway after the container interface
+      ...(vlanGateway ? [{ name: vlanGateway.name, mac: vlanGateway.mac }] : []),
     ],
     ips: resultIPs(ipam, addressing, CONTAINER_INTERFACE),
     routes,
     dns: dns ?? ipam?.dns,
   };
 }
+
+const portSettings = (conf: BridgeConfig): PortSettings => ({
+  hairpin: conf.hairpinMode,
+  isolated: conf.portIsolation,
+  vlan: conf.vlan,
+  trunk: conf.vlanTrunk,
+  preserveDefaultVlan: conf.preserveDefaultVlan,
+});

@@ -1,8 +1,11 @@
 import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
 import { formatIP, prefixesOverlap, type IP, type Prefix } from '../../lib/ip';
+import { log } from '../../lib/log';
 import {
   addAddress,
+  bridgeVlanSettings,
   createBridge,
+  createVlanFilteringBridge,
   deleteAddress,
   deleteLink,
   listLinks,
@@ -11,6 +14,7 @@ import {
   setLinkUp,
   setMac,
   setPromisc,
+  type BridgeVlanSettings,
   type LinkInfo,
   type RtNetlinkSocket,
 } from '../../lib/netlink';
@@ -19,16 +23,26 @@ import type { BridgeConfig } from './config';
 
 /**
  * The bridge, created if missing (a concurrent ADD may create it first) and checked to be one;
- * `created` when this call made it, so a failed ADD can take it away again.
+ * `created` when this call made it, so a failed ADD can take it away again. With `vlan` or
+ * `vlanTrunk`, a bridge it creates has VLAN filtering, and `vlans` says what the bridge has (an
+ * existing bridge is left as it is, as the reference does; without filtering its ports' VLANs have
+ * no effect, which is logged).
  */
-export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): Promise<{ link: LinkInfo; created: boolean }> {
+export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): Promise<{ link: LinkInfo; created: boolean; vlans?: BridgeVlanSettings }> {
   let link = await linkByName(sock, conf.bridge);
   let created = false;
   if (!link) {
     try {
-      await createBridge(sock, conf.bridge, conf.mtu);
+      if (conf.vlanFiltering) await createVlanFilteringBridge(sock, conf.bridge, conf.mtu);
+      else await createBridge(sock, conf.bridge, conf.mtu);
       created = true;
     } catch (err) {
+      if (err instanceof NetlinkError && err.errno === Errno.ENOTSUP && conf.vlanFiltering) {
+        throw new CniError(
+          ErrorCode.LinkFailure,
+          `cannot create bridge ${JSON.stringify(conf.bridge)} with VLAN filtering ("vlan", "vlanTrunk"): this kernel has no bridge VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING)`,
+        );
+      }
       if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) throw err;
     }
     link = await linkByName(sock, conf.bridge);
@@ -46,7 +60,14 @@ export async function ensureBridge(sock: RtNetlinkSocket, conf: BridgeConfig): P
   }
   if (conf.promiscMode && !link.promisc) await setPromisc(sock, link, true);
   if (!link.up) await setLinkUp(sock, link, true);
-  return { link, created };
+  if (!conf.vlanFiltering) return { link, created };
+  const vlans = await bridgeVlanSettings(sock, link.index);
+  if (vlans?.filtering === false) {
+    log.warn(
+      `bridge ${JSON.stringify(conf.bridge)} has no VLAN filtering: the VLANs of "vlan"/"vlanTrunk" are set on its ports but not enforced until "ip link set ${conf.bridge} type bridge vlan_filtering 1"`,
+    );
+  }
+  return { link, created, vlans };
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { CniError, ErrorCode, invalidField as invalid } from '../../lib/errors';
+import { invalidField as invalid } from '../../lib/errors';
 import { parseNonMasqueradeCIDRs } from '../../lib/iface/masquerade-config';
 import type { Prefix } from '../../lib/ip';
 import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
@@ -22,7 +22,7 @@ const BridgeConf = z.extend(NetConf, {
   hairpinMode: flag,
   promiscMode: flag,
   vlan: opt(z.int().check(z.minimum(0), z.maximum(4094))),
-  vlanTrunk: opt(z.array(z.looseObject({}))),
+  vlanTrunk: opt(z.array(z.looseObject({ id: opt(z.int()), minID: opt(z.int()), maxID: opt(z.int()) }))),
   preserveDefaultVlan: flag,
   enabledad: flag,
   macspoofchk: flag,
@@ -49,6 +49,16 @@ export interface BridgeConfig {
   enableDad: boolean;
   macSpoofCheck: boolean;
   disableContainerInterface: boolean;
+  /** The VLAN of the host veth's port, PVID and untagged; 0: none (`vlan`). */
+  vlan: number;
+  /** The tagged VLANs of the host veth's port (`vlanTrunk`), sorted, each once. */
+  vlanTrunk: number[];
+  /** A bridge this ADD creates gets VLAN filtering: `vlan` is not 0 or `vlanTrunk` is present (even empty), as in the reference. */
+  vlanFiltering: boolean;
+  /** Keep the bridge's default VLAN (normally 1) on the port when `vlan` or `vlanTrunk` set VLANs; default false as in the reference since v1.8.0. */
+  preserveDefaultVlan: boolean;
+  /** The host veth's port is isolated: no frames to or from other isolated ports. */
+  portIsolation: boolean;
   /** The IPAM plugin type; undefined for an L2-only network. */
   ipamType?: string;
   /** The MAC for the container interface, from the mac capability, args.cni.mac or CNI_ARGS MAC. */
@@ -70,12 +80,16 @@ export function parseConfig(cmd: CmdArgs): BridgeConfig {
   if (conf.ipMasqBackend !== undefined && conf.ipMasqBackend !== 'nftables') {
     throw invalid('ipMasqBackend', `${JSON.stringify(conf.ipMasqBackend)} is not supported: this suite masquerades with nftables only`);
   }
-  rejectUnimplemented(conf);
+  const isGateway = Boolean(conf.isGateway || conf.isDefaultGateway);
+  const vlan = conf.vlan ?? 0;
+  if (isGateway && vlan && `${bridge}.${vlan}`.length > 15) {
+    throw invalid('vlan', `with isGateway the gateway goes on an interface named ${JSON.stringify(`${bridge}.${vlan}`)}, longer than 15 characters: choose a shorter "bridge"`);
+  }
   return {
     cniVersion: conf.cniVersion,
     networkName: conf.name,
     bridge,
-    isGateway: Boolean(conf.isGateway || conf.isDefaultGateway),
+    isGateway,
     isDefaultGateway: Boolean(conf.isDefaultGateway),
     forceAddress: Boolean(conf.forceAddress),
     ipMasq: Boolean(conf.ipMasq),
@@ -86,18 +100,46 @@ export function parseConfig(cmd: CmdArgs): BridgeConfig {
     enableDad: Boolean(conf.enabledad),
     macSpoofCheck: Boolean(conf.macspoofchk),
     disableContainerInterface: Boolean(conf.disableContainerInterface),
+    vlan,
+    vlanTrunk: collectVlanTrunk(conf.vlanTrunk),
+    vlanFiltering: vlan !== 0 || conf.vlanTrunk !== undefined,
+    preserveDefaultVlan: Boolean(conf.preserveDefaultVlan),
+    portIsolation: Boolean(conf.portIsolation),
     ipamType,
     mac: containerMac(cmd, conf),
     dns: conf.dns && Object.keys(conf.dns).length ? conf.dns : undefined,
   };
 }
 
-/** VLANs and port isolation are not built yet: refuse them rather than silently ignore them. */
-function rejectUnimplemented(conf: z.infer<typeof BridgeConf>): void {
-  const unsupported = (field: string) => new CniError(ErrorCode.UnsupportedField, `unsupported field "${field}": not implemented by this bridge plugin yet`);
-  if (conf.vlan) throw unsupported('vlan');
-  if (conf.vlanTrunk?.length) throw unsupported('vlanTrunk');
-  if (conf.portIsolation) throw unsupported('portIsolation');
+type VlanTrunkEntry = NonNullable<z.infer<typeof BridgeConf>['vlanTrunk']>[number];
+
+/**
+ * The reference's collectVlanTrunk: each entry is a single `id`, a `minID`..`maxID` range (both
+ * needed), or both; every VLAN 1-4094. The union, sorted. Errors name the entry's field.
+ */
+export function collectVlanTrunk(trunk: VlanTrunkEntry[] | undefined): number[] {
+  const vlans = new Set<number>();
+  const check = (i: number, field: string, value: number) => {
+    if (value < 1 || value > 4094) throw invalid(`vlanTrunk[${i}].${field}`, `${value} is not a VLAN ID (1-4094)`);
+  };
+  (trunk ?? []).forEach((entry, i) => {
+    const { minID, maxID, id } = entry;
+    if (minID !== undefined && maxID !== undefined) {
+      check(i, 'minID', minID);
+      check(i, 'maxID', maxID);
+      if (maxID < minID) throw invalid(`vlanTrunk[${i}].minID`, `${minID} is greater than maxID ${maxID}`);
+      for (let v = minID; v <= maxID; v++) vlans.add(v);
+    } else if (maxID !== undefined) {
+      throw invalid(`vlanTrunk[${i}].minID`, 'is missing: minID and maxID go together');
+    } else if (minID !== undefined) {
+      throw invalid(`vlanTrunk[${i}].maxID`, 'is missing: minID and maxID go together');
+    }
+    if (id !== undefined) {
+      check(i, 'id', id);
+      vlans.add(id);
+    }
+  });
+  return [...vlans].sort((a, b) => a - b);
 }
 
 /** Later sources win, as in the reference: CNI_ARGS MAC, then args.cni.mac, then runtimeConfig.mac. */

@@ -102,3 +102,76 @@ describe.runIf(existsSync(join(REFERENCE_DIR, 'bridge')))('bridge beside the ref
     expect(theirs.reach.gw4).toBe(true);
   });
 });
+
+/**
+ * portIsolation came with the reference v1.7.0 (netlink.LinkSetIsolated on the host veth); the
+ * reference installed here (1.1.1) predates it and ignores the field. So this compares with the
+ * current source's behaviour, and shows what a host switching suites sees.
+ */
+describe.runIf(existsSync(join(REFERENCE_DIR, 'bridge')))('bridge portIsolation beside the reference plugin 1.1.1', () => {
+  const setup = () => {
+    const host = pool.make('host');
+    const dir = mkdtempSync(join(tmpdir(), 'cnit-ref-'));
+    dirs.push(dir);
+    const conf = {
+      cniVersion: '1.0.0',
+      name: 'isonet',
+      type: 'bridge',
+      bridge: 'iso0',
+      isGateway: true,
+      portIsolation: true,
+      ipam: { type: 'host-local', dataDir: dir, ranges: [[{ subnet: '10.48.0.0/24' }]] },
+    };
+    const run = (pluginDir: string, command: string, ctr: TestNetns, stdin: object = conf) =>
+      execPlugin(join(pluginDir, 'bridge'), {
+        command,
+        containerId: `ctr-${ctr.name}`,
+        netns: ctr.path,
+        ifname: 'eth0',
+        path: pluginDir,
+        stdin,
+        inNetns: host.name,
+        env: { CNI_TS_STATE_DIR: join(dir, 'state') },
+      });
+    const isolatedPort = (veth: string) => host.exec('ip', ['-d', 'link', 'show', veth]).match(/isolated (on|off)/)?.[1];
+    return { conf, run, isolatedPort };
+  };
+  const ip = (r: { json: { ips: Array<{ address: string }> } }) => r.json.ips[0].address.split('/')[0];
+
+  it('1.1.1 ignores the field (its containers reach each other); ours isolates, as the current reference does', async () => {
+    const { run, isolatedPort } = setup();
+    const [r1, r2, o1, o2] = [pool.make('c'), pool.make('c'), pool.make('c'), pool.make('c')];
+    const ref1 = await run(REFERENCE_DIR, 'ADD', r1);
+    const ref2 = await run(REFERENCE_DIR, 'ADD', r2);
+    expect(ref1.code, ref1.stdout).toBe(0);
+    expect(isolatedPort(ref1.json.interfaces[1].name)).toBe('off');
+    expect(pings(r1, ip(ref2))).toBe(true);
+    const ours1 = await run(BIN_DIR, 'ADD', o1);
+    const ours2 = await run(BIN_DIR, 'ADD', o2);
+    expect(ours1.code, ours1.stdout + ours1.stderr).toBe(0);
+    expect(isolatedPort(ours1.json.interfaces[1].name)).toBe('on');
+    expect(pings(o1, ip(ours2))).toBe(false);
+    expect(pings(o1, '10.48.0.1')).toBe(true);
+    // isolated ports still reach ports that are not: ours reach the reference's containers
+    expect(pings(o1, ip(ref1))).toBe(true);
+    // the same result shape (the reference adds no interface for isolation)
+    expect(ours1.json.interfaces.map((i: { sandbox?: string }) => Boolean(i.sandbox))).toEqual(ref1.json.interfaces.map((i: { sandbox?: string }) => Boolean(i.sandbox)));
+  });
+
+  it("across suites: the reference's CHECK and DEL take our ADD; our CHECK reports the reference's port as not isolated", async () => {
+    const { conf, run } = setup();
+    const [ours, theirs] = [pool.make('c'), pool.make('c')];
+    const add = await run(BIN_DIR, 'ADD', ours);
+    expect((await run(REFERENCE_DIR, 'CHECK', ours, { ...conf, prevResult: add.json })).code).toBe(0);
+    const del = await run(REFERENCE_DIR, 'DEL', ours);
+    expect(del.code, del.stdout).toBe(0);
+    expect(ours.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+
+    const ref = await run(REFERENCE_DIR, 'ADD', theirs);
+    const check = await run(BIN_DIR, 'CHECK', theirs, { ...conf, prevResult: ref.json });
+    expect(check.json).toMatchObject({ code: 140 });
+    expect(check.json.msg).toContain('is not isolated, and portIsolation is true');
+    expect((await run(BIN_DIR, 'DEL', theirs)).code).toBe(0);
+    expect(theirs.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
+  });
+});
