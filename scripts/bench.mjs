@@ -50,6 +50,15 @@ const lo = { cniVersion: '1.0.0', name: 'bench-lo', type: 'loopback' };
 const bridge = (name) => ({ cniVersion: '1.0.0', name, type: 'bridge', bridge: 'bench0', isGateway: true, isDefaultGateway: true, ipam: ipamConf(name) });
 const bridgeMasq = (name) => ({ ...bridge(name), ipMasq: true });
 const ptp = (name) => ({ cniVersion: '1.0.0', name, type: 'ptp', ipMasq: false, ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.204.0.0/16' }]] } });
+// IPv4 only: with an IPv6 gateway both sides wait about a second for duplicate address detection on the LAN
+const macvlan = (name) => ({ cniVersion: '1.0.0', name, type: 'macvlan', master: 'benchlan0', ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.206.0.0/16' }]] } });
+const hostDevice = (name) => ({
+  cniVersion: '1.0.0',
+  name,
+  type: 'host-device',
+  device: 'benchhd0',
+  ipam: { type: 'host-local', dataDir, ranges: [[{ subnet: '10.207.0.0/16' }]] },
+});
 const containerResult = {
   cniVersion: '1.0.0',
   interfaces: [{ name: 'benchv0' }, { name: 'eth5', sandbox: `/run/netns/${ns}` }],
@@ -131,6 +140,16 @@ const scenarios = [
   ...['ADD', 'DEL'].map((verb) => ({ name: `bridge ${verb} (dual stack)`, host: true, run: pair(verb, (dir, tag, cmd) => inHost(dir, cmd, bridge(`bridge-${tag}`))) })),
   { name: 'bridge ADD + ipMasq (ours: nft)', host: true, ours: () => pair('ADD', (dir, _tag, cmd) => inHost(dir, cmd, bridgeMasq('bridge-masq')))(OURS, 'ours') },
   ...['ADD', 'DEL'].map((verb) => ({ name: `ptp ${verb}`, host: true, run: pair(verb, (dir, tag, cmd) => inHost(dir, cmd, ptp(`ptp-${tag}`), 'ptp', { CNI_IFNAME: 'eth1' })) })),
+  ...['ADD', 'DEL'].map((verb) => ({
+    name: `macvlan ${verb}`,
+    host: true,
+    run: pair(verb, (dir, tag, cmd) => inHost(dir, cmd, macvlan(`macvlan-${tag}`), 'macvlan', { CNI_IFNAME: 'eth2' })),
+  })),
+  ...['ADD', 'DEL'].map((verb) => ({
+    name: `host-device ${verb}`,
+    host: true,
+    run: pair(verb, (dir, tag, cmd) => inHost(dir, cmd, hostDevice(`hostdev-${tag}`), 'host-device', { CNI_IFNAME: 'eth3' })),
+  })),
   ...['ADD', 'DEL'].map((verb) => ({ name: `portmap ${verb} (ours: nft)`, host: true, run: pair(verb, (dir, _tag, cmd) => chained(dir, cmd, portmap)) })),
   ...['ADD', 'DEL'].map((verb) => ({ name: `firewall ${verb} (iptables)`, host: true, run: pair(verb, (dir, _tag, cmd) => chained(dir, cmd, firewall)) })),
   ...['ADD', 'DEL'].map((verb) => ({ name: `tuning ${verb}`, host: true, run: pair(verb, (dir, _tag, cmd) => chained(dir, cmd, tuning)) })),
@@ -158,7 +177,10 @@ try {
   ip('-n', ns, 'link', 'add', 'eth5', 'type', 'veth', 'peer', 'name', 'eth5p');
   ip('-n', hostNs, 'link', 'add', 'benchv0', 'type', 'veth', 'peer', 'name', 'benchv0p');
   ip('-n', hostNs, 'addr', 'add', '10.205.0.1/16', 'dev', 'benchv0');
-  for (const link of ['benchv0', 'benchv0p']) ip('-n', hostNs, 'link', 'set', link, 'up');
+  // the host's NICs: macvlan's master, and the device host-device moves into the container and back
+  ip('-n', hostNs, 'link', 'add', 'benchlan0', 'type', 'veth', 'peer', 'name', 'benchlan0p');
+  ip('-n', hostNs, 'link', 'add', 'benchhd0', 'type', 'veth', 'peer', 'name', 'benchhd0p');
+  for (const link of ['benchv0', 'benchv0p', 'benchlan0', 'benchlan0p', 'benchhd0', 'benchhd0p']) ip('-n', hostNs, 'link', 'set', link, 'up');
   for (const tool of ['iptables', 'ip6tables']) execFileSync('ip', ['netns', 'exec', hostNs, tool, '-P', 'FORWARD', 'DROP']);
   console.log(`${ITERATIONS} interleaved runs each; milliseconds per exec (medians)`);
   console.log(`${process.version}; the floor is \`node -e 0\` exec'd the same way (in the host namespace for the scenarios run there)\n`);

@@ -2,6 +2,9 @@
 export const PLUGINS = [
   { name: 'bridge', main: 'plugins/bridge/main.ts' },
   { name: 'ptp', main: 'plugins/ptp/main.ts' },
+  { name: 'macvlan', main: 'plugins/macvlan/main.ts' },
+  { name: 'host-device', main: 'plugins/host-device/main.ts' },
+  { name: 'tap', main: 'plugins/tap/main.ts' },
   { name: 'host-local', main: 'ipam/host-local/main.ts' },
   { name: 'static', main: 'ipam/static/main.ts' },
   { name: 'loopback', main: 'plugins/loopback/main.ts' },

@@ -13,6 +13,9 @@ import { parseConfig as parseFirewall } from '../plugins/firewall/config';
 import { parseConfig as parseTuning } from '../plugins/tuning/config';
 import { parseConfig as parseBandwidth } from '../plugins/bandwidth/config';
 import { parseConfig as parseDnsname } from '../plugins/dnsname/config';
+import { parseConfig as parseMacvlan } from '../plugins/macvlan/config';
+import { parseConfig as parseHostDevice } from '../plugins/host-device/config';
+import { parseConfig as parseTap } from '../plugins/tap/config';
 import { NetConfList, isSupportedVersion, parseWith } from '../lib/types';
 import { validateNetworkName } from '../lib/skel/validate';
 
@@ -31,6 +34,9 @@ const parsers: Record<string, (cmd: CmdArgs) => unknown> = {
   tuning: parseTuning,
   bandwidth: parseBandwidth,
   dnsname: parseDnsname,
+  macvlan: parseMacvlan,
+  'host-device': parseHostDevice,
+  tap: parseTap,
 };
 
 describe.each(files)('conf-examples/%s', (file) => {

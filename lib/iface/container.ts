@@ -1,5 +1,5 @@
 import { CniError, Errno, ErrorCode, NetlinkError } from '../errors';
-import { formatIP, networkAddress, parseIP, parsePrefix } from '../ip';
+import { formatIP, networkAddress, parseIP, parsePrefix, type IP } from '../ip';
 import { addAddress, addRoute, linkByName, listAddresses, listRoutes, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../netlink';
 import { withNetns } from '../netns';
 import type { CmdArgs } from '../skel';
@@ -14,6 +14,17 @@ export interface ContainerSetup {
   arpNotify?: boolean;
   /** Runs once the addresses are on the link and it is up, before IPAM's routes (ptp's own routes go here). */
   beforeRoutes?: () => Promise<void>;
+  /**
+   * The gateway a route without gw goes through, per family; when absent, the family's addressing
+   * gateway (IPAM's, or the subnet's first address). macvlan, host-device and tap pass IPAM's
+   * gateways only, as the reference's ConfigureIface does: without one the route is on-link.
+   */
+  routeGateway?: (family: 4 | 6) => IP | undefined;
+}
+
+/** The gateway of a route without gw: `override` when given, else the family's addressing gateway. */
+function gatewayFor(family: 4 | 6, addressing: Addressing[], override?: (family: 4 | 6) => IP | undefined): IP | undefined {
+  return override ? override(family) : addressing.find((a) => a.ip.family === family)?.gateway;
 }
 
 /**
@@ -45,7 +56,7 @@ export async function configureContainer(
   await setup.beforeRoutes?.();
   for (const route of routes) {
     const dst = parsePrefix(route.dst)!;
-    const gateway = route.gw ? parseIP(route.gw) : addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
+    const gateway = route.gw ? parseIP(route.gw) : gatewayFor(dst.ip.family, addressing, setup.routeGateway);
     try {
       await addRoute(sock, {
         dst: { ip: networkAddress(dst), length: dst.length },
@@ -81,11 +92,19 @@ export function containerIPs(cmd: CmdArgs, prev: Result): IPConfig[] {
   return (prev.ips ?? []).filter((ip) => ip.interface === undefined || ip.interface === index);
 }
 
-/** CHECK of the container side: the interface is a veth, has prevResult's addresses, and the routes are there. */
-export async function checkContainer(ctr: RtNetlinkSocket, cmd: CmdArgs, ips: IPConfig[], expectedRoutes: Route[]): Promise<void> {
+export interface ContainerExpectations {
+  /** The link's kind (IFLA_INFO_KIND): "veth" unless given; false accepts any (host-device moves in whatever it finds). */
+  kind?: string | false;
+  /** As ContainerSetup.routeGateway: what a route without gw was installed through. */
+  routeGateway?: (family: 4 | 6) => IP | undefined;
+}
+
+/** CHECK of the container side: the interface is of its kind (a veth unless told), has prevResult's addresses, and the routes are there. */
+export async function checkContainer(ctr: RtNetlinkSocket, cmd: CmdArgs, ips: IPConfig[], expectedRoutes: Route[], expected: ContainerExpectations = {}): Promise<void> {
   const link = await linkByName(ctr, cmd.ifname);
   if (!link) throw checkFailed(`container interface ${JSON.stringify(cmd.ifname)} is missing from ${JSON.stringify(cmd.netns)}`);
-  if (link.kind !== 'veth') throw checkFailed(`container interface ${JSON.stringify(cmd.ifname)} is a ${link.kind ?? 'device'}, not a veth`);
+  const kind = expected.kind ?? 'veth';
+  if (kind !== false && link.kind !== kind) throw checkFailed(`container interface ${JSON.stringify(cmd.ifname)} is a ${link.kind ?? 'device'}, not a ${kind}`);
   const present = await listAddresses(ctr, link.index);
   for (const ip of ips) {
     const want = parsePrefix(ip.address)!;
@@ -97,7 +116,7 @@ export async function checkContainer(ctr: RtNetlinkSocket, cmd: CmdArgs, ips: IP
   const routesByFamily = { 4: await listRoutes(ctr, 4, true), 6: await listRoutes(ctr, 6, true) };
   for (const route of expectedRoutes) {
     const dst = parsePrefix(route.dst)!;
-    const fallback = addressing.find((a) => a.ip.family === dst.ip.family)?.gateway;
+    const fallback = gatewayFor(dst.ip.family, addressing, expected.routeGateway);
     const gw = route.gw ?? (fallback && formatIP(fallback));
     const found = routesByFamily[dst.ip.family].some(
       (r) => r.dst.length === dst.length && r.dst.ip.value === networkAddress(dst).value && (!gw || (r.gw && formatIP(r.gw) === gw)),

@@ -21,9 +21,9 @@ export interface LinkInfo {
   txQLen?: number;
 }
 
-type LinkMessage = Awaited<ReturnType<RtNetlinkSocket['getLinks']>>[number];
+export type LinkMessage = Awaited<ReturnType<RtNetlinkSocket['getLinks']>>[number];
 
-function toLinkInfo(msg: LinkMessage): LinkInfo {
+export function toLinkInfo(msg: LinkMessage): LinkInfo {
   return {
     index: msg.data.index ?? 0,
     name: msg.attrs.ifname ?? '',

@@ -5,6 +5,7 @@ import { readdirIfExists } from '../../lib/fs';
 import { cacheFiles, hostVeths, ipamFiles, runCnitool, stateRecords } from '../helpers/cnitool';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
+import { UPLINK } from '../helpers/topology';
 
 /** cnitool drives every conflist of conf-examples/ unchanged, apart from where the stores live. */
 const EXAMPLES = join(__dirname, '..', '..', 'conf-examples');
@@ -19,6 +20,7 @@ interface PluginConf {
   ipam?: { dataDir?: string };
   dataDir?: string;
   capabilities?: Record<string, boolean>;
+  master?: string;
 }
 
 /** The example with host-local's and tuning's stores moved into the test's directory. */
@@ -34,6 +36,22 @@ function install(file: string): { name: string; cniVersion: string; plugins: Plu
 }
 
 const qdiscs = (host: TestNetns, dev: string): Array<{ kind: string; options?: Record<string, unknown> }> => JSON.parse(host.exec('tc', ['-j', 'qdisc', 'show', 'dev', dev]));
+
+/**
+ * What a macvlan example expects of the node: the NIC it names (eth1 of a Multus attachment), made
+ * here as a macvlan of the node's uplink (not a veth, which the end checks count), or, when it
+ * names none (Podman without `-o parent`), a default route, whose interface it takes.
+ */
+function provideMasters(plugins: PluginConf[]): void {
+  for (const plugin of plugins) {
+    if (plugin.type !== 'macvlan') continue;
+    if (!plugin.master) host.exec('ip', ['route', 'replace', 'default', 'via', UPLINK.outside4]);
+    else if (!host.ipJson<Array<{ ifname: string }>>('link', 'show').some((l) => l.ifname === plugin.master)) {
+      host.exec('ip', ['link', 'add', plugin.master, 'link', 'uplink0', 'type', 'macvlan', 'mode', 'bridge']);
+      host.exec('ip', ['link', 'set', plugin.master, 'up']);
+    }
+  }
+}
 
 describe.each(files)('cnitool with conf-examples/%s', (file) => {
   it("add, check and del succeed, the result is in the conflist's version, and nothing is left", () => {
@@ -52,6 +70,7 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
       XDG_RUNTIME_DIR: join(dir, 'run'),
     };
 
+    provideMasters(list.plugins);
     const add = runCnitool(host, dir, ['add', list.name, ctr.path], env);
     expect(add.code, add.stdout + add.stderr).toBe(0);
     expect(add.json.cniVersion).toBe(list.cniVersion);

@@ -1,0 +1,124 @@
+import { CniError, ErrorCode } from '../errors';
+import { delegate } from '../invoke/delegate';
+import { log } from '../log';
+import { parseIP, type IP } from '../ip';
+import { deleteLink, linkByName, openSocketIn, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../netlink';
+import { withNetns, netnsExists } from '../netns';
+import type { CmdArgs } from '../skel';
+import { writeSysctl } from '../sysctl';
+import type { DNS, IPConfig, Result, Route } from '../types';
+import type { UndoStack } from '../undo';
+import { addressingOf } from './addressing';
+import { checkContainer, configureContainer } from './container';
+import { ipamAdd } from './ipam';
+
+// The interface plugins whose only link is the container's (macvlan, host-device, tap, as the
+// reference's): once that link is in the container, these steps are the same for all of them.
+
+/** The gateway per family as IPAM gave it (the first of each family), none when IPAM gave none. */
+export function ipamGateways(ips: IPConfig[]): (family: 4 | 6) => IP | undefined {
+  const gateways = ips.flatMap((ip) => (ip.gateway ? [parseIP(ip.gateway)] : [])).filter((gw): gw is IP => gw !== undefined);
+  return (family) => gateways.find((gw) => gw.family === family);
+}
+
+export interface LinkAddressing {
+  /** IPAM's addresses, each on interface 0 (the container link), gateways as IPAM gave them. */
+  ips?: IPConfig[];
+  routes?: Route[];
+}
+
+export interface AddressingOptions {
+  /** IPv6 duplicate address detection before the result (the reference's ConfigureIface settles it). */
+  enableDad: boolean;
+  /** net.ipv4.conf.<if>.arp_notify=1 (macvlan and tap set it). */
+  arpNotify?: boolean;
+  /** net.ipv6.conf.<if>.ndisc_notify=1 (macvlan sets it). */
+  ndiscNotify?: boolean;
+}
+
+/**
+ * With IPAM: IPAM ADD (released again by `undo` if a later step fails), then the reference's
+ * ipam.ConfigureIface on the link: addresses, up, IPAM's routes, a route without gw through IPAM's
+ * gateway of its family or on-link when there is none. Without IPAM: the link is only set up.
+ */
+export async function addressContainerLink(
+  ctr: RtNetlinkSocket,
+  cmd: CmdArgs,
+  link: LinkInfo,
+  ipamType: string | undefined,
+  undo: UndoStack,
+  options: AddressingOptions,
+): Promise<LinkAddressing> {
+  if (!ipamType) {
+    await setLinkUp(ctr, link, true);
+    return {};
+  }
+  const ipam = (await ipamAdd(ipamType, cmd, undo))!;
+  const ips = ipam.ips!.map((ip) => ({ ...ip, interface: 0 }));
+  if (options.ndiscNotify) withNetns(cmd.netns, () => writeSysctl(['net', 'ipv6', 'conf', link.name, 'ndisc_notify'], '1'));
+  await configureContainer(ctr, cmd.netns, link, addressingOf(ips), ipam.routes ?? [], {
+    enableDad: options.enableDad,
+    arpNotify: options.arpNotify,
+    routeGateway: ipamGateways(ips),
+  });
+  return { ips, routes: ipam.routes };
+}
+
+/** The result of these plugins: the container link alone (interface 0), IPAM's addresses and routes, the config's DNS. */
+export function containerLinkResult(cniVersion: string, cmd: CmdArgs, link: Pick<LinkInfo, 'name' | 'mac'>, addressing: LinkAddressing, dns: DNS | undefined): Result {
+  return {
+    cniVersion,
+    interfaces: [{ name: link.name, mac: link.mac, sandbox: cmd.netns }],
+    ...(addressing.ips ? { ips: addressing.ips } : {}),
+    ...(addressing.routes ? { routes: addressing.routes } : {}),
+    dns,
+  };
+}
+
+const checkFailed = (what: string) => new CniError(ErrorCode.CheckFailed, what);
+
+/** CHECK's first steps, as the reference's: IPAM's CHECK, then prevResult, which must name the interface in this sandbox. */
+export async function checkPrevious(cmd: CmdArgs, ipamType: string | undefined): Promise<{ prev: Result; entry: NonNullable<Result['interfaces']>[number] }> {
+  if (ipamType) await delegate(ipamType, 'CHECK', cmd);
+  const prev = cmd.prevResult;
+  if (!prev) throw new CniError(ErrorCode.InvalidNetworkConfig, 'CHECK needs "prevResult" (the result of ADD)');
+  const entry = (prev.interfaces ?? []).find((i) => i.name === cmd.ifname && i.sandbox === cmd.netns);
+  if (!entry) throw checkFailed(`prevResult has no interface ${JSON.stringify(cmd.ifname)} in sandbox ${JSON.stringify(cmd.netns)}`);
+  return { prev, entry };
+}
+
+/**
+ * The container link against prevResult: it is there, of `kind` (false: any), with prevResult's MAC
+ * when `checkMac`, every address of prevResult on it, and prevResult's routes in the namespace.
+ * Returns the link for the plugin's own checks.
+ */
+export async function checkContainerLink(ctr: RtNetlinkSocket, cmd: CmdArgs, prev: Result, expected: { kind: string | false; mac?: string }): Promise<LinkInfo> {
+  const ips = prev.ips ?? [];
+  await checkContainer(ctr, cmd, ips, prev.routes ?? [], { kind: expected.kind, routeGateway: ipamGateways(ips) });
+  const link = (await linkByName(ctr, cmd.ifname))!;
+  if (expected.mac && link.mac !== expected.mac.toLowerCase()) {
+    throw checkFailed(`container interface ${JSON.stringify(cmd.ifname)} has MAC ${link.mac}, not ${expected.mac} as in prevResult`);
+  }
+  return link;
+}
+
+/**
+ * DEL of a link the plugin made in the container: deleted when the namespace and a link of that
+ * name and `kind` are there. A missing namespace or link is success; a link of another kind is not
+ * this plugin's (another attachment's, made after ours went) and stays, with a warning.
+ */
+export async function deleteContainerLink(netnsPath: string, ifname: string, kind: string): Promise<void> {
+  if (!netnsPath || !netnsExists(netnsPath)) return;
+  const ctr = openSocketIn(netnsPath);
+  try {
+    const link = await linkByName(ctr, ifname);
+    if (!link) return;
+    if (link.kind !== kind) {
+      log.warn(`DEL: leaving ${JSON.stringify(ifname)} alone: it is a ${link.kind ?? 'device'}, not a ${kind}`, { netns: netnsPath });
+      return;
+    }
+    await deleteLink(ctr, link.index);
+  } finally {
+    ctr.socket.close();
+  }
+}
