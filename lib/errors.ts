@@ -26,6 +26,8 @@ export const ErrorCode = {
   CheckFailed: 140,
   /** The DNS server a plugin runs (dnsname's dnsmasq) failed to start. */
   DnsServerFailure: 150,
+  /** A DHCP server refused or answered what the dhcp IPAM cannot use (NAK, a lease without a subnet mask). */
+  DhcpFailure: 160,
   Internal: 999,
 } as const;
 

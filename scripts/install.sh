@@ -15,7 +15,7 @@
 #   manifest                            what this script installed, for --uninstall
 #   backup/<name>                       plugins of other suites replaced under --force
 # BIN_DIR/<name> -> LIB_DIR/current/bin/<name> for every executable in scripts/plugins.mjs, and
-# systemd units (systemd/*.service) in /etc/systemd/system (or $CNI_TS_UNIT_DIR).
+# systemd units (systemd/*.service, *.socket) in /etc/systemd/system (or $CNI_TS_UNIT_DIR).
 #
 # An upgrade stages the new version beside the old one, then switches `current` with one rename, so
 # no plugin link ever points at nothing; the previous version stays until the next install (a plugin
@@ -50,7 +50,7 @@ done
 LIB_DIR="$(realpath -m "${CNI_TS_LIB_DIR:-/usr/lib/cni-ts}")"
 UNIT_DIR="$(realpath -m "${CNI_TS_UNIT_DIR:-/etc/systemd/system}")"
 MANIFEST="$LIB_DIR/manifest"
-UNITS=(cni-ts-nftables-reload.service cni-ts-firewalld-reload.service)
+UNITS=(cni-ts-nftables-reload.service cni-ts-firewalld-reload.service cni-ts-dhcp.socket cni-ts-dhcp.service)
 SYSTEM_PATH="${CNI_TS_SYSTEM_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}"
 [ "$LIB_DIR" != / ] || die "CNI_TS_LIB_DIR must not be /"
 
@@ -241,6 +241,9 @@ install_suite() {
     # run them now where their service is up (and restart them so that they run the new version)
     ! systemctl is-active --quiet nftables.service || systemctl restart cni-ts-nftables-reload.service || warn "cni-ts-nftables-reload.service failed: journalctl -u cni-ts-nftables-reload"
     ! systemctl is-active --quiet firewalld.service || systemctl restart cni-ts-firewalld-reload.service || warn "cni-ts-firewalld-reload.service failed: journalctl -u cni-ts-firewalld-reload"
+    # the dhcp daemon's socket listens from now on; a running daemon restarts into the new version (its leases are on disk)
+    systemctl start cni-ts-dhcp.socket || warn "cni-ts-dhcp.socket failed (is the reference's cni-dhcp.socket on /run/cni/dhcp.sock?): journalctl -u cni-ts-dhcp.socket"
+    systemctl try-restart cni-ts-dhcp.service || warn "cni-ts-dhcp.service failed: journalctl -u cni-ts-dhcp"
   fi
   echo "installed ${plugins[*]} into $BIN_DIR -> $LIB_DIR/current ($version); units ${UNITS[*]} in $UNIT_DIR"
   ((${#foreign[@]} == 0)) || echo "replaced ${foreign[*]}; the originals are in $LIB_DIR/backup/ and --uninstall puts them back"

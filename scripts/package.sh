@@ -6,7 +6,7 @@
 #   /opt/cni/bin/<name>                  relative links to ../../../usr/lib/cni-ts/current/bin/<name>,
 #                                        for every executable in scripts/plugins.mjs (relative, so the
 #                                        tree also works unpacked under another root)
-#   /lib/systemd/system/*.service        the units of systemd/
+#   /lib/systemd/system/*.service        the units of systemd/ (and the dhcp daemon's .socket)
 # Depends: nodejs (>= 20), libnftables1, dnsmasq-base. The architecture is the build machine's: the
 # native modules (koffi, netlink) are the prebuilt binaries npm picked for it.
 # Usage: bash scripts/package.sh [OUT_DIR]    (CNI_TS_SKIP_BUILD=1: package dist/ as built)
@@ -19,7 +19,7 @@ out="$(realpath -m "${1:-dist}")"
 version="$(node -p "require('./package.json').version")"
 arch="$(dpkg --print-architecture)"
 lib=/usr/lib/cni-ts
-units=(cni-ts-nftables-reload.service cni-ts-firewalld-reload.service)
+units=(cni-ts-nftables-reload.service cni-ts-firewalld-reload.service cni-ts-dhcp.socket cni-ts-dhcp.service)
 
 root="$(mktemp -d "${TMPDIR:-/tmp}/cni-ts-deb.XXXXXX")"
 trap 'rm -rf "$root"' EXIT
@@ -90,7 +90,8 @@ Description: CNI plugins in TypeScript on Node.js
  ${plugins[*]}.
  They are linked into /opt/cni/bin; the files live in $lib. nftables rules are
  applied in-process through libnftables. The systemd units re-apply the rules
- after nftables.service restarts or reloads and after firewalld reloads.
+ after nftables.service restarts or reloads and after firewalld reloads, and
+ run the dhcp IPAM plugin's daemon (socket-activated).
 EOF
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 chmod 644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"

@@ -7,6 +7,7 @@ export const PLUGINS = [
   { name: 'tap', main: 'plugins/tap/main.ts' },
   { name: 'host-local', main: 'ipam/host-local/main.ts' },
   { name: 'static', main: 'ipam/static/main.ts' },
+  { name: 'dhcp', main: 'ipam/dhcp/main.ts' },
   { name: 'loopback', main: 'plugins/loopback/main.ts' },
   { name: 'portmap', main: 'plugins/portmap/main.ts' },
   { name: 'firewall', main: 'plugins/firewall/main.ts' },

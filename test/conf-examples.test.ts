@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig as parseHostLocal } from '../ipam/host-local/config';
 import { parseConfig as parseStatic } from '../ipam/static/config';
+import { parseConfig as parseDhcp } from '../ipam/dhcp/config';
 import { PLUGINS } from '../scripts/plugins.mjs';
 import type { CmdArgs } from '../lib/skel';
 import { cmdArgs } from './helpers/cmd-args';
@@ -27,6 +28,7 @@ const built = new Set(PLUGINS.map((p: { name: string }) => p.name));
 const parsers: Record<string, (cmd: CmdArgs) => unknown> = {
   'host-local': parseHostLocal,
   static: parseStatic,
+  dhcp: parseDhcp,
   bridge: parseBridge,
   ptp: parsePtp,
   portmap: parsePortmap,

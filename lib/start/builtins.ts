@@ -4,3 +4,5 @@
  * not survive deserialisation).
  */
 export const childProcess = (): typeof import('node:child_process') => require('node:child_process');
+/** node:net, for the dhcp plugin and its daemon (a unix socket between them); nothing else uses it. */
+export const net = (): typeof import('node:net') => require('node:net');

@@ -1,6 +1,6 @@
 import { startupSnapshot } from 'node:v8';
 import { PR_SET_PDEATHSIG, libc } from '../ffi/libc';
-import { noteStartedFromSnapshot, setSuiteRoot } from './suite';
+import { noteLauncherPid, noteStartedFromSnapshot, setSuiteRoot } from './suite';
 import { warmUp } from './warm-up';
 
 /** Every executable of the suite: its name (the bin/ name) and its main, which returns the exit code. */
@@ -26,6 +26,7 @@ export async function startFromSnapshot(mains: Mains): Promise<void> {
     }
     setSuiteRoot(root);
     noteStartedFromSnapshot();
+    noteLauncherPid(Number(launcherPid));
     process.argv = [node, launcherPath, ...args];
     if (process.env.CNI_COMMAND && process.env.CNI_COMMAND !== 'VERSION') dieWithLauncher(Number(launcherPid));
     main().then((code) => process.exit(code));

@@ -21,3 +21,12 @@ export const startedFromSnapshot = (): boolean => fromSnapshot;
 export function noteStartedFromSnapshot(): void {
   fromSnapshot = true;
 }
+
+let launcher: number | undefined;
+
+/** The pid of the launcher (bin/<name>, a shell) that started this process from the snapshot; undefined from a bundle. */
+export const launcherPid = (): number | undefined => launcher;
+
+export function noteLauncherPid(pid: number): void {
+  launcher = pid;
+}

@@ -85,7 +85,7 @@ describe('scripts/install.sh', () => {
     for (const dev of ['vitest', 'esbuild', 'typescript', '@types', 'vite']) expect(modules).not.toContain(dev);
 
     // the units name this lib dir
-    expect(ls(tree.units)).toEqual(['cni-ts-firewalld-reload.service', 'cni-ts-nftables-reload.service']);
+    expect(ls(tree.units)).toEqual(['cni-ts-dhcp.service', 'cni-ts-dhcp.socket', 'cni-ts-firewalld-reload.service', 'cni-ts-nftables-reload.service']);
     const nftUnit = readFileSync(join(tree.units, 'cni-ts-nftables-reload.service'), 'utf8');
     expect(nftUnit).toContain(`ExecStart=${tree.lib}/current/bin/cni-ts-reapply\n`);
     expect(nftUnit).not.toContain('@LIBDIR@');
@@ -96,7 +96,7 @@ describe('scripts/install.sh', () => {
       bin_dir: [tree.bin],
       unit_dir: [tree.units],
       link: PLUGIN_NAMES,
-      unit: ['cni-ts-nftables-reload.service', 'cni-ts-firewalld-reload.service'],
+      unit: ['cni-ts-nftables-reload.service', 'cni-ts-firewalld-reload.service', 'cni-ts-dhcp.socket', 'cni-ts-dhcp.service'],
     });
 
     // a plugin runs from the plugin directory, its modules resolved in the installed tree
@@ -155,7 +155,7 @@ describe('scripts/install.sh', () => {
     mkdirSync(tree.bin, { recursive: true });
     writeFileSync(join(tree.bin, 'bridge'), 'the reference bridge\n', { mode: 0o750 });
     symlinkSync('/usr/lib/cni/portmap', join(tree.bin, 'portmap'));
-    writeFileSync(join(tree.bin, 'macvlan'), 'not a name of ours\n');
+    writeFileSync(join(tree.bin, 'sbr'), 'not a name of ours\n');
     const before = ls(tree.bin);
 
     const refused = runInstall(tree);
@@ -181,7 +181,7 @@ describe('scripts/install.sh', () => {
     expect(readFileSync(join(tree.bin, 'bridge'), 'utf8')).toBe('the reference bridge\n');
     expect(statSync(join(tree.bin, 'bridge')).mode & 0o777).toBe(0o750);
     expect(readlinkSync(join(tree.bin, 'portmap'))).toBe('/usr/lib/cni/portmap');
-    expect(readFileSync(join(tree.bin, 'macvlan'), 'utf8')).toBe('not a name of ours\n');
+    expect(readFileSync(join(tree.bin, 'sbr'), 'utf8')).toBe('not a name of ours\n');
     expect(existsSync(tree.lib)).toBe(false);
   });
 

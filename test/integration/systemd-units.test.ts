@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installTree, parseUnit, REPO, runInstall, type InstallTree } from '../helpers/install-tree';
@@ -28,6 +28,8 @@ afterEach(() => {
 });
 
 const NFT_UNIT = 'cni-ts-nftables-reload.service';
+const DHCP_SOCKET = 'cni-ts-dhcp.socket';
+const DHCP_SERVICE = 'cni-ts-dhcp.service';
 const FIREWALLD_UNIT = 'cni-ts-firewalld-reload.service';
 const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 
@@ -175,6 +177,58 @@ describe('systemd units', () => {
       expect(published()).toBe(`web saw ${UPLINK.outside4}`);
       expect(log.match(/firewalld reloaded: running cni-ts-reapply/g)).toHaveLength(1);
       expect(log).not.toContain('failed');
+    },
+  );
+
+  it(`${DHCP_SOCKET} and ${DHCP_SERVICE}: the reference's socket path, the daemon on the installed path, restarted on failure, enabled through its socket; \`systemd-analyze verify\` says nothing`, () => {
+    const { tree } = install();
+    const unit = (name: string) => parseUnit(readFileSync(join(tree.units, name), 'utf8'));
+    expect(unit(DHCP_SOCKET)).toEqual({
+      Unit: { Description: [expect.any(String)], PartOf: [DHCP_SERVICE] },
+      Socket: { ListenStream: ['/run/cni/dhcp.sock'], SocketMode: ['0660'], DirectoryMode: ['0700'], RemoveOnStop: ['true'] },
+      Install: { WantedBy: ['sockets.target'] },
+    });
+    expect(unit(DHCP_SERVICE)).toEqual({
+      Unit: { Description: [expect.any(String)], Requires: [DHCP_SOCKET], After: [`network.target ${DHCP_SOCKET}`] },
+      Service: { Type: ['simple'], ExecStart: [`${tree.lib}/current/bin/dhcp daemon`], Restart: ['on-failure'], RestartSec: ['2'] },
+      Install: { Also: [DHCP_SOCKET] },
+    });
+    for (const name of [DHCP_SOCKET, DHCP_SERVICE]) {
+      const template = readFileSync(join(REPO, 'systemd', name), 'utf8');
+      expect(template.replaceAll('@LIBDIR@', tree.lib)).toBe(readFileSync(join(tree.units, name), 'utf8'));
+    }
+    if (has('systemd-analyze')) {
+      const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(tree.units, DHCP_SOCKET), join(tree.units, DHCP_SERVICE)], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).toBe('');
+    }
+  });
+
+  it.skipIf(!has('systemd-socket-activate'))(
+    `${DHCP_SERVICE}: its ExecStart, run as installed, takes the socket systemd passes (LISTEN_FDS, through the launcher) and serves the plugin on it`,
+    async () => {
+      const { tree } = install();
+      const service = parseUnit(readFileSync(join(tree.units, DHCP_SERVICE), 'utf8'));
+      const socketPath = join(node.dir, 'dhcp.sock');
+      const [command, ...args] = service.Service.ExecStart[0].split(/\s+/);
+      // the socket is systemd-socket-activate's, as it would be systemd's: the daemon must not make its own
+      const activator = spawn('systemd-socket-activate', ['-l', socketPath, command, ...args, '-leasedir', join(node.dir, 'leases')], {
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH },
+      });
+      started.push(activator);
+      let log = '';
+      activator.stdout!.on('data', (c) => (log += c));
+      activator.stderr!.on('data', (c) => (log += c));
+      await until('the socket', () => existsSync(socketPath));
+      const status = spawnSync(join(tree.bin, 'dhcp'), {
+        input: JSON.stringify({ cniVersion: '1.1.0', name: 'lan', type: 'macvlan', ipam: { type: 'dhcp', daemonSocketPath: socketPath } }),
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH, CNI_COMMAND: 'STATUS', CNI_PATH: tree.bin },
+      });
+      expect(status.status, status.stdout + log).toBe(0);
+      await until('the daemon to say it was activated', () => log.includes('"activated":true'));
     },
   );
 });
