@@ -18,6 +18,9 @@ MODULE_PATHS=(
   'net/8021q/*' 'net/bridge/*' 'net/netfilter/*' 'net/ipv4/netfilter/*' 'net/ipv6/netfilter/*' 'net/sched/*'
   # libcrc32c (nf_tables, nf_nat) asks the crypto API for crc32c when it loads
   'crypto/crc32c_generic.ko' 'arch/x86/crypto/crc32c-intel.ko'
+  # the guest's NIC (run.sh: virtio-net-pci), a physical device for host-device's cases: its PCI
+  # transport and driver (virtio_net brings net_failover, failover, virtio and virtio_ring along)
+  'drivers/virtio/virtio_pci.ko' 'drivers/net/virtio_net.ko' 'drivers/net/net_failover.ko' 'net/core/failover.ko'
 )
 # a prepared kernel is kept while this list stays the same
 modules_key="$(printf '%s\n' "${MODULE_PATHS[@]}" | sha256sum | cut -c1-12)"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Boots the kernel lab: Debian's kernel under qemu-system-x86_64 (software emulation, or KVM when
 # /dev/kvm works), with the initramfs of build-initramfs.sh, runs test/lab/run.mjs inside and
-# collects its results. No network device, no disk: the guest's only channels are two serial ports,
-# written to files here (console.log: kernel and runner messages; results.jsonl: one JSON line per
-# event and case, see test/lab/run.mjs).
+# collects its results. No disk, and one NIC that reaches nothing (for host-device's cases): the
+# guest's only channels are two serial ports, written to files here (console.log: kernel and runner
+# messages; results.jsonl: one JSON line per event and case, see test/lab/run.mjs).
 #   run.sh [--filter REGEX] [--out DIR] [--timeout SECONDS] [--accel auto|tcg|kvm]
 # Exit: 0 every case passed; 1 a case failed; 2 the lab itself failed (no qemu, no kernel, the
 # guest did not finish). Needs a built suite (npm run build). docs/development.md, "Kernel lab".
@@ -75,7 +75,11 @@ esac
 # the guest's watchdog powers off before the host's timeout kills qemu
 guest_timeout=$((timeout_s - 30))
 cmdline="console=ttyS0 quiet panic=-1 LAB_TIMEOUT=$guest_timeout LAB_FILTER_B64=$(printf '%s' "$filter" | base64 -w0)"
-qemu=(qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none -no-reboot -nic none
+# one NIC, a physical device to the guest (virtio_net, no rtnl_link_ops: the kernel gives it back to
+# the initial namespace when a namespace holding it goes) for host-device's cases. It reaches nothing:
+# user-mode networking with restrict=on only answers the guest's pings of its gateway 10.0.2.2
+nic='user,model=virtio-net-pci,restrict=on,ipv6=off'
+qemu=(qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none -no-reboot -nic "$nic"
   -machine pc -cpu max "${accel_args[@]}" -smp "${CNI_TS_LAB_CPUS:-1}" -m "${CNI_TS_LAB_MEMORY:-1024}"
   -kernel "$kdir/vmlinuz" -initrd "$image" -append "$cmdline"
   -serial "file:$out/console.log" -serial "file:$out/results.jsonl")

@@ -6,9 +6,10 @@ import { requireRoot } from '../helpers/root';
 
 // The kernel lab (scripts/lab/, docs/development.md "Kernel lab"): Debian's kernel under qemu with
 // the built suite in its initramfs, for what this machine's kernel cannot do (dummy, ipvlan, vlan,
-// vrf links, bridge VLAN filtering). The guest runs every case of test/lab/*.lab.mjs once; each
-// case becomes one test here, failing with the guest's error. A lab that cannot be installed or
-// booted fails every test with the reason: nothing passes unseen.
+// vrf links, bridge VLAN filtering, a physical NIC the kernel gives back when its namespace is
+// deleted). The guest runs every case of test/lab/*.lab.mjs once; each case becomes one test here,
+// failing with the guest's error. A lab that cannot be installed or booted fails every test with
+// the reason: nothing passes unseen.
 
 const REPO = join(__dirname, '..', '..');
 const CACHE = process.env.CNI_TS_LAB_CACHE ?? '/var/cache/cni-ts-lab';
