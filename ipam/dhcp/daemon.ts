@@ -14,6 +14,7 @@ import { type Attachment, type LeaseRecord, type LeaseTimes, decodeOptions, leas
 import { type ClientLink, findLink, macBytes, macText, prepareLink, takeLinkDown } from './link';
 import { decodeMessage, formatIPv4 } from './message';
 import { clientIdOf } from './options';
+import { releasedMarkers } from './released';
 import { DaemonRequest, type DaemonResponse, MAX_LINE_BYTES, type LeaseAnswer } from './protocol';
 import { leaseResult } from './result';
 import { DEFAULT_LEASE_DIR, LeaseStore } from './store';
@@ -140,6 +141,15 @@ export class DhcpDaemon {
     const records = this.store.load();
     log.info('listening', { socket: this.socketPath, activated: !this.ownsSocket, leaseDir: this.store.dir, leases: records.length });
     for (const record of records) void this.queue.run(record.clientId, () => this.restore(record));
+    // leases whose DEL came while no daemon was running (lib: released.ts)
+    for (const marker of releasedMarkers(this.socketPath)) {
+      void this.queue.run(marker.clientId, async () => {
+        const lease = this.leases.get(marker.clientId);
+        if (lease) await this.drop(lease, 'released', true);
+        marker.remove();
+        return { ok: true };
+      });
+    }
   }
 
   /** Stops serving and every timer; leases stay on disk (and with the servers) for the next daemon. */

@@ -1,12 +1,14 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { parsePrefix } from '../../lib/ip';
 import { log } from '../../lib/log';
-import type { CmdArgs, Verb } from '../../lib/skel';
+import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { parseConfig, socketPathOf } from './config';
 import { encodeOptions } from './lease';
+import { clientIdOf } from './options';
 import { decodeMessage } from './message';
 import { DaemonUnreachableError, type DaemonRequest, type LeaseAnswer, callDaemon } from './protocol';
+import { markReleased } from './released';
 import { leaseResult } from './result';
 
 /** ADD's config checks alone, for a plugin that delegates to dhcp before it changes anything. */
@@ -17,7 +19,7 @@ export function validate(cmd: CmdArgs): void {
 /** Asks the daemon for this attachment's lease (a new one, or the one it holds) and returns it as the result. */
 export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
-  const answer = await ask(cmd.command, conf.socketPath, {
+  const answer = await ask(conf.socketPath, {
     version: 1,
     method: 'add',
     attachment: { containerId: cmd.containerId, network: conf.network, ifname: cmd.ifname, netns: cmd.netns },
@@ -32,21 +34,25 @@ export async function add(cmd: CmdArgs): Promise<Result> {
 /**
  * Has the daemon release the lease. Reads only the network name and `ipam.daemonSocketPath`, so
  * a config ADD refused is no reason to fail; a lease the daemon does not hold is success. A daemon
- * that is not running fails the DEL (11, try again later), as in the reference: it may hold the
- * lease on disk and renew it for a container that is gone.
+ * that is not running cannot fail the DEL either (the runtime could not remove the container): the
+ * lease is marked released beside its socket, and the daemon releases it when it starts.
  */
 export async function del(cmd: CmdArgs): Promise<void> {
-  await ask(cmd.command, socketPathOf(cmd.config), {
-    version: 1,
-    method: 'del',
-    attachment: { containerId: cmd.containerId, network: cmd.config.name, ifname: cmd.ifname },
-  });
+  const socketPath = socketPathOf(cmd.config);
+  const attachment = { containerId: cmd.containerId, network: cmd.config.name, ifname: cmd.ifname };
+  try {
+    await callDaemon(socketPath, { version: 1, method: 'del', attachment });
+  } catch (err) {
+    if (!(err instanceof DaemonUnreachableError)) throw err;
+    markReleased(socketPath, clientIdOf(attachment.containerId, attachment.network, attachment.ifname));
+    log.warn('dhcp: the daemon is not running; the lease is marked released, for the daemon to release when it starts', { socket: socketPath, error: err.message });
+  }
 }
 
 /** The daemon holds a valid lease for the attachment, on the same interface, and its address is in prevResult. */
 export async function check(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
-  const answer = await ask(cmd.command, conf.socketPath, {
+  const answer = await ask(conf.socketPath, {
     version: 1,
     method: 'check',
     attachment: { containerId: cmd.containerId, network: conf.network, ifname: cmd.ifname, netns: cmd.netns },
@@ -66,23 +72,22 @@ export async function check(cmd: CmdArgs): Promise<void> {
 
 /** Ready when the daemon answers on its socket (50 when it does not). */
 export async function status(cmd: CmdArgs): Promise<void> {
-  await ask(cmd.command, socketPathOf(cmd.config), { version: 1, method: 'status' });
+  await ask(socketPathOf(cmd.config), { version: 1, method: 'status' });
 }
 
 /** Has the daemon release the leases of this network whose attachment is not in cni.dev/valid-attachments. */
 export async function gc(cmd: CmdArgs): Promise<void> {
   const valid = (cmd.validAttachments ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
-  const answer = await ask(cmd.command, socketPathOf(cmd.config), { version: 1, method: 'gc', network: cmd.config.name, valid });
+  const answer = await ask(socketPathOf(cmd.config), { version: 1, method: 'gc', network: cmd.config.name, valid });
   log.info('garbage collected', { released: answer.released ?? [] });
 }
 
-async function ask(verb: Verb, socketPath: string, request: DaemonRequest) {
+async function ask(socketPath: string, request: DaemonRequest) {
   try {
     return await callDaemon(socketPath, request);
   } catch (err) {
     if (!(err instanceof DaemonUnreachableError)) throw err;
-    // DEL: the daemon may be restarting; everything else: the plugin cannot work without it
-    throw new CniError(verb === 'DEL' ? ErrorCode.TryAgainLater : ErrorCode.PluginNotAvailable, `dhcp: ${err.message}`);
+    throw new CniError(ErrorCode.PluginNotAvailable, `dhcp: ${err.message}`);
   }
 }
 
