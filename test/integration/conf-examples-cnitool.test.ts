@@ -1,8 +1,9 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readdirIfExists } from '../../lib/fs';
 import { cacheFiles, hostVeths, ipamFiles, runCnitool, stateRecords } from '../helpers/cnitool';
+import { type DhcpNet, dnsmasqLeases, dnsmasqLog, startDhcpDaemon, startDnsmasq, until, useProcessGroups } from '../helpers/dhcp-lan';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK } from '../helpers/topology';
@@ -13,21 +14,25 @@ const files = readdirSync(EXAMPLES).filter((f) => /\.(conflist|conf|json)$/.test
 
 let dir: string;
 let host: TestNetns;
-const pool = useNodeFixture('cnit-examples-', (node) => ({ dir, host } = node));
+let outside: TestNetns;
+const pool = useNodeFixture('cnit-examples-', (node) => ({ dir, host, outside } = node));
+// registered after the node's hooks, so run before them: dnsmasq and the daemon go before their namespaces
+const start = useProcessGroups();
 
 interface PluginConf {
   type: string;
-  ipam?: { dataDir?: string };
+  ipam?: { type?: string; dataDir?: string; daemonSocketPath?: string };
   dataDir?: string;
   capabilities?: Record<string, boolean>;
   master?: string;
 }
 
-/** The example with host-local's and tuning's stores moved into the test's directory. */
+/** The example with host-local's and tuning's stores, and the dhcp daemon's socket, moved into the test's directory. */
 function install(file: string): { name: string; cniVersion: string; plugins: PluginConf[] } {
   const list = JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8'));
   for (const plugin of list.plugins as PluginConf[]) {
-    if (plugin.ipam) plugin.ipam.dataDir = join(dir, 'ipam');
+    if (plugin.ipam?.type === 'dhcp') plugin.ipam.daemonSocketPath = join(dir, 'dhcp.sock');
+    else if (plugin.ipam) plugin.ipam.dataDir = join(dir, 'ipam');
     if (plugin.type === 'tuning') plugin.dataDir = join(dir, 'tuning');
   }
   mkdirSync(join(dir, 'net.d'), { recursive: true });
@@ -53,8 +58,34 @@ function provideMasters(plugins: PluginConf[]): void {
   }
 }
 
+/** The LAN behind the node's uplink, where a macvlan of it (a master made by provideMasters, or the default route's NIC) is. */
+const UPLINK_LAN: DhcpNet = { iface: 'uplink1', prefix: '198.51.100', server: UPLINK.outside4, first: 50, last: 99 };
+
+/**
+ * What a dhcp example expects of the node: a DHCP server on the LAN its macvlan master is on
+ * (dnsmasq in the outside namespace, on the uplink's far end) and the dhcp daemon, in the node's
+ * namespace, on the socket install() points the plugin at.
+ */
+async function provideDhcp(plugins: PluginConf[]): Promise<{ stop(): Promise<void> } | undefined> {
+  if (!plugins.some((p) => p.ipam?.type === 'dhcp')) return undefined;
+  await startDnsmasq(start, outside, dir, UPLINK_LAN);
+  const daemon = await startDhcpDaemon(start, join(dir, 'dhcp.sock'), join(dir, 'dhcp-leases'), [], host);
+  return {
+    // as a node's service manager stops it (SIGTERM to its group): it cleans up, removing its socket, and keeps no lease
+    async stop() {
+      await daemon.stop('SIGTERM');
+      expect(daemon.output()).toContain('"msg":"stopping"');
+      expect(existsSync(join(dir, 'dhcp.sock'))).toBe(false);
+      expect(readdirIfExists(join(dir, 'dhcp-leases')).filter((f) => f.endsWith('.json'))).toEqual([]);
+    },
+  };
+}
+
+/** dnsmasq's hex form of a client id (type 0) back to its text. */
+const clientIdText = (hex: string) => Buffer.from(hex.replaceAll(':', ''), 'hex').subarray(1).toString();
+
 describe.each(files)('cnitool with conf-examples/%s', (file) => {
-  it("add, check and del succeed, the result is in the conflist's version, and nothing is left", () => {
+  it("add, check and del succeed, the result is in the conflist's version, and nothing is left", async () => {
     const list = install(file);
     const ctr = pool.make('c');
     const wants = (capability: string) => list.plugins.some((p) => p.capabilities?.[capability]);
@@ -71,8 +102,16 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
     };
 
     provideMasters(list.plugins);
+    const dhcp = await provideDhcp(list.plugins);
     const add = runCnitool(host, dir, ['add', list.name, ctr.path], env);
     expect(add.code, add.stdout + add.stderr).toBe(0);
+    if (dhcp) {
+      // the result's address is the server's one lease, for the reference's client id (<container id>/<network>/<ifname>)
+      expect(add.json.ips).toEqual([expect.objectContaining({ address: expect.stringMatching(/^198\.51\.100\.\d+\/24$/), gateway: UPLINK.outside4 })]);
+      const leases = dnsmasqLeases(dir);
+      expect(leases).toEqual([expect.objectContaining({ ip: add.json.ips[0].address.split('/')[0] })]);
+      expect(clientIdText(leases[0].clientId)).toMatch(new RegExp(`^cnitool-[0-9a-f]+/${list.name}/eth0$`));
+    }
     expect(add.json.cniVersion).toBe(list.cniVersion);
     // 0.4.0 results carry ips[].version; 1.x results do not
     for (const ip of add.json.ips ?? []) expect('version' in ip).toBe(list.cniVersion.startsWith('0.'));
@@ -92,6 +131,12 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
 
     const del = runCnitool(host, dir, ['del', list.name, ctr.path], env);
     expect(del.code, del.stdout + del.stderr).toBe(0);
+    if (dhcp) {
+      // DEL released the lease (DHCPRELEASE): dnsmasq forgot it; then the daemon stops cleanly
+      await until('dnsmasq to forget the lease', () => dnsmasqLeases(dir).length === 0, 5000);
+      expect(dnsmasqLog(dir)).toMatch(/DHCPRELEASE\(uplink1\) 198\.51\.100\.\d+/);
+      await dhcp.stop();
+    }
     expect(hostVeths(host)).toEqual([]);
     expect(host.ipJson<Array<{ ifname: string }>>('link', 'show').filter((l) => l.ifname.startsWith('bwp'))).toEqual([]);
     expect(ipamFiles(join(dir, 'ipam'), list.name)).toEqual([]);

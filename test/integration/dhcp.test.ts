@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN_DIR, execPlugin } from '../helpers/exec-plugin';
-import { type DhcpLan, LAN, type Started, dhcpPlugin, dnsmasqClientId, until, useDhcpLan } from '../helpers/dhcp-lan';
+import { type DhcpLan, LAN, type Started, dhcpPlugin, dnsmasqClientId, startDhcpDaemon, until, useDhcpLan } from '../helpers/dhcp-lan';
 import type { TestNetns } from '../helpers/netns';
 
 let lan: DhcpLan;
@@ -15,9 +15,7 @@ const conf = (extra: Record<string, unknown> = {}) => ({ cniVersion: '1.1.0', na
 
 /** Our daemon on the test's socket and lease directory, with short timeouts; resolves once it answers STATUS. */
 async function daemon(extra: string[] = []): Promise<Started> {
-  const d = lan.start(DHCP, ['daemon', '-socketpath', socket(), '-leasedir', join(lan.dir, 'leases.d'), '-timeout', '2s', '-resendtimeout', '6s', ...extra]);
-  // not the socket file: one left by a daemon that was killed is there before the new one listens
-  await until('the daemon to answer STATUS', () => d.output().includes('"msg":"listening"'), 10_000, d);
+  const d = await startDhcpDaemon(lan.start, socket(), join(lan.dir, 'leases.d'), ['-timeout', '2s', '-resendtimeout', '6s', ...extra]);
   const status = await dhcpPlugin(DHCP, 'STATUS', '', undefined, conf());
   expect(status.code, status.stdout + d.output()).toBe(0);
   return d;
