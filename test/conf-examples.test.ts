@@ -17,6 +17,9 @@ import { parseConfig as parseDnsname } from '../plugins/dnsname/config';
 import { parseConfig as parseMacvlan } from '../plugins/macvlan/config';
 import { parseConfig as parseHostDevice } from '../plugins/host-device/config';
 import { parseConfig as parseTap } from '../plugins/tap/config';
+import { parseConfig as parseIpvlan } from '../plugins/ipvlan/config';
+import { parseConfig as parseVlan } from '../plugins/vlan/config';
+import { parseConfig as parseDummy } from '../plugins/dummy/config';
 import { NetConfList, isSupportedVersion, parseWith } from '../lib/types';
 import { validateNetworkName } from '../lib/skel/validate';
 
@@ -39,6 +42,9 @@ const parsers: Record<string, (cmd: CmdArgs) => unknown> = {
   macvlan: parseMacvlan,
   'host-device': parseHostDevice,
   tap: parseTap,
+  ipvlan: parseIpvlan,
+  vlan: parseVlan,
+  dummy: parseDummy,
 };
 
 describe.each(files)('conf-examples/%s', (file) => {

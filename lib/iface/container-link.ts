@@ -12,8 +12,9 @@ import { addressingOf } from './addressing';
 import { checkContainer, configureContainer } from './container';
 import { ipamAdd } from './ipam';
 
-// The interface plugins whose only link is the container's (macvlan, host-device, tap, as the
-// reference's): once that link is in the container, these steps are the same for all of them.
+// The interface plugins whose only link is the container's (macvlan, ipvlan, vlan, dummy,
+// host-device, tap, as the reference's): once that link is in the container, these steps are the
+// same for all of them.
 
 /** The gateway per family as IPAM gave it (the first of each family), none when IPAM gave none. */
 export function ipamGateways(ips: IPConfig[]): (family: 4 | 6) => IP | undefined {
@@ -25,6 +26,8 @@ export interface LinkAddressing {
   /** IPAM's addresses, each on interface 0 (the container link), gateways as IPAM gave them. */
   ips?: IPConfig[];
   routes?: Route[];
+  /** IPAM's dns (the reference's dummy puts it in its result; the others put the config's). */
+  dns?: DNS;
 }
 
 export interface AddressingOptions {
@@ -54,14 +57,29 @@ export async function addressContainerLink(
     return {};
   }
   const ipam = (await ipamAdd(ipamType, cmd, undo))!;
-  const ips = ipam.ips!.map((ip) => ({ ...ip, interface: 0 }));
+  const configured = await configureContainerLink(ctr, cmd, link, { ips: ipam.ips!, routes: ipam.routes }, options);
+  return { ...configured, dns: ipam.dns };
+}
+
+/**
+ * The reference's ipam.ConfigureIface on the link with addresses and routes given (IPAM's, or a
+ * chained ipvlan's prevResult's): each address on interface 0, then as addressContainerLink.
+ */
+export async function configureContainerLink(
+  ctr: RtNetlinkSocket,
+  cmd: CmdArgs,
+  link: LinkInfo,
+  given: { ips: IPConfig[]; routes?: Route[] },
+  options: AddressingOptions,
+): Promise<LinkAddressing> {
+  const ips = given.ips.map((ip) => ({ ...ip, interface: 0 }));
   if (options.ndiscNotify) withNetns(cmd.netns, () => writeSysctl(['net', 'ipv6', 'conf', link.name, 'ndisc_notify'], '1'));
-  await configureContainer(ctr, cmd.netns, link, addressingOf(ips), ipam.routes ?? [], {
+  await configureContainer(ctr, cmd.netns, link, addressingOf(ips), given.routes ?? [], {
     enableDad: options.enableDad,
     arpNotify: options.arpNotify,
     routeGateway: ipamGateways(ips),
   });
-  return { ips, routes: ipam.routes };
+  return { ips, routes: given.routes };
 }
 
 /** The result of these plugins: the container link alone (interface 0), IPAM's addresses and routes, the config's DNS. */

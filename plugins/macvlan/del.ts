@@ -1,6 +1,4 @@
-import { deleteContainerLink } from '../../lib/iface/container-link';
-import { teardown } from '../../lib/iface/teardown';
-import { delegateDel } from '../../lib/invoke/delegate';
+import { delCreatedLink } from '../../lib/iface/created-link';
 import type { CmdArgs } from '../../lib/skel';
 
 /**
@@ -8,9 +6,4 @@ import type { CmdArgs } from '../../lib/skel';
  * macvlan in the container. A missing namespace or link is success (the macvlan went with the
  * namespace); nothing of it is left on the host.
  */
-export async function del(cmd: CmdArgs): Promise<void> {
-  await teardown([
-    ['release addresses (IPAM)', () => delegateDel(cmd)],
-    ['delete macvlan', () => deleteContainerLink(cmd.netns, cmd.ifname, 'macvlan')],
-  ]);
-}
+export const del = (cmd: CmdArgs): Promise<void> => delCreatedLink(cmd, 'macvlan');

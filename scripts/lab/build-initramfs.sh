@@ -2,8 +2,10 @@
 # Builds the kernel lab's initramfs and prints its path. Two gzip'd newc cpio segments, concatenated
 # (the kernel unpacks one after the other):
 #   base   busybox (busybox-static), iproute2 (ip, bridge), nftables (nft, libnftables), this host's
-#          node, the shared libraries of all of them and of the native addons (ldd), /etc bits,
-#          the kernel's modules with modules.dep/alias, and /init (scripts/lab/init)
+#          node, the reference plugins the side-by-side cases run (ipvlan, vlan and host-local from
+#          containernetworking-plugins, in /usr/lib/cni), the shared libraries of all of them and of
+#          the native addons (ldd), /etc bits, the kernel's modules with modules.dep/alias, and /init
+#          (scripts/lab/init)
 #   suite  the built suite in /opt/cni-ts: package.json, bin/, dist/ (bundles and suite.blob), the
 #          run-time node_modules (koffi and netlink with their native binaries), and test/lab/
 # Each segment is cached in $LAB_CACHE/initramfs under a hash of its inputs' contents, so a run
@@ -38,13 +40,18 @@ for t in busybox ip bridge nft node; do
   tools+=("$(readlink -f "$p")")
 done
 addons=("$LAB_REPO"/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node "$LAB_REPO"/node_modules/netlink/prebuilds/linux-x64/node.napi.node)
+# the reference plugins (scripts/setup.sh installs containernetworking-plugins); a case that needs a missing one fails saying so
+reference=()
+for p in ipvlan vlan host-local; do
+  if [[ -x /usr/lib/cni/$p ]]; then reference+=("/usr/lib/cni/$p"); fi
+done
 # the libraries each binary needs, as ldd resolves them; libnftables is also opened by koffi at run time
-mapfile -t libs < <(for f in "${tools[@]}" "${addons[@]}"; do ldd "$f" 2>/dev/null || true; done |
+mapfile -t libs < <(for f in "${tools[@]}" "${addons[@]}" "${reference[@]}"; do ldd "$f" 2>/dev/null || true; done |
   awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
 etc_files=(/etc/services /etc/protocols)
 mapfile -t iproute_etc < <(find /etc/iproute2 -type f 2>/dev/null | sort)
 base_hash="$(printf '%s\n' "$kdir" "$(cat "$kdir/package")" | content_hash "$LAB_DIR/init" "$0" "$LAB_DIR/common.sh" "$LAB_DIR/kernel.sh" \
-  "${tools[@]}" "${libs[@]}" "${etc_files[@]}" "${iproute_etc[@]}")"
+  "${tools[@]}" "${reference[@]}" "${libs[@]}" "${etc_files[@]}" "${iproute_etc[@]}")"
 base="$out/base-$base_hash.cpio.gz"
 if [[ ! -f $base ]]; then
   s="$work/base"
@@ -56,6 +63,8 @@ if [[ ! -f $base ]]; then
   cp "${tools[2]}" "$s/usr/sbin/bridge"
   cp "${tools[3]}" "$s/usr/sbin/nft"
   cp "${tools[4]}" "$s/usr/bin/node"
+  mkdir -p "$s/usr/lib/cni"
+  for p in "${reference[@]}"; do cp "$p" "$s/usr/lib/cni/"; done
   for l in "${libs[@]}"; do
     mkdir -p "$s$(dirname "$l")"
     cp -L "$l" "$s$l"

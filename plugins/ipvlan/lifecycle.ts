@@ -1,0 +1,19 @@
+import { statusOfCreatedLink } from '../../lib/iface/created-link';
+import { collectGarbage } from '../../lib/iface/gc';
+import type { CmdArgs } from '../../lib/skel';
+import { parseConfig } from './config';
+
+/**
+ * Ready when a configured master is in the host (the reference leaves this as a TODO; an unset
+ * one may come from prevResult at ADD) and the IPAM plugin says it is ready.
+ */
+export async function status(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  await statusOfCreatedLink(cmd, 'ipvlan', conf.ipamType, conf.master ? conf : undefined);
+}
+
+/** ipvlan keeps nothing on the host: GC is IPAM's. */
+export async function gc(cmd: CmdArgs): Promise<void> {
+  const conf = parseConfig(cmd);
+  await collectGarbage(cmd, conf.networkName, [], conf.ipamType);
+}
