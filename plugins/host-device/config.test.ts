@@ -3,19 +3,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readdirIfExists } from '../../lib/fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cmdArgs } from '../../test/helpers/cmd-args';
+import { cmdArgs, errorOf } from '../../test/helpers/cmd-args';
 import { normaliseMac, parseConfig } from './config';
 import { isDpdkDevice, resolveDeviceID, sysfsDeviceName } from './device';
 
 const parse = (extra: Record<string, unknown>) => parseConfig(cmdArgs({ type: 'host-device', ...extra }));
-const errorOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return { code: (err as { code: number }).code, msg: (err as Error).message };
-  }
-  return undefined;
-};
 
 describe('host-device parseConfig', () => {
   it('takes each way of naming the device, IPAM optional', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cmdArgs } from '../../test/helpers/cmd-args';
+import { cmdArgs, errorOf } from '../../test/helpers/cmd-args';
 import type { Result } from '../../lib/types';
 import { addInputs, parseConfig } from './config';
 
@@ -8,14 +8,6 @@ const parse = (extra: Record<string, unknown> = {}) => parseConfig(cmdArgs({ ...
 const inputs = (extra: Record<string, unknown>, prevResult?: Result) => {
   const cmd = cmdArgs({ ...base, ...extra }, { prevResult });
   return addInputs(parseConfig(cmd), cmd);
-};
-const errorOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return { code: (err as { code: number }).code, msg: (err as Error).message };
-  }
-  return undefined;
 };
 
 describe('ipvlan parseConfig', () => {

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cmdArgs } from '../../test/helpers/cmd-args';
+import { cmdArgs, errorOf } from '../../test/helpers/cmd-args';
 import { parseConfig } from './config';
 
 const base = { type: 'macvlan', master: 'eth1', ipam: { type: 'host-local' } };
 const parse = (extra: Record<string, unknown> = {}, cniArgs = '') => parseConfig(cmdArgs({ ...base, ...extra }, { cniArgs }));
-const errorOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return { code: (err as { code: number }).code, msg: (err as Error).message };
-  }
-  return undefined;
-};
 
 describe('macvlan parseConfig', () => {
   it('fills the reference defaults: bridge mode, the master MTU, no MAC, the master in the host', () => {

@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { formatPrefix } from '../../lib/ip';
-import { cmdArgs } from '../../test/helpers/cmd-args';
+import { cmdArgs, errorOf } from '../../test/helpers/cmd-args';
 import { parseConfig } from './config';
 
 const base = { type: 'ptp', ipam: { type: 'host-local' } };
 const parse = (extra: Record<string, unknown> = {}) => parseConfig(cmdArgs({ ...base, ...extra }));
-const errorOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return { code: (err as { code: number }).code, msg: (err as Error).message };
-  }
-  return undefined;
-};
 
 describe('ptp parseConfig', () => {
   it('fills the reference defaults: no masquerade, the kernel MTU, DNS from IPAM', () => {

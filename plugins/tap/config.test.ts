@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { IFF_MULTI_QUEUE, IFF_NO_PI, IFF_TAP, IFF_VNET_HDR } from '../../lib/ffi/tun';
-import { cmdArgs } from '../../test/helpers/cmd-args';
+import { cmdArgs, errorOf } from '../../test/helpers/cmd-args';
 import { parseConfig } from './config';
 
 const parse = (extra: Record<string, unknown> = {}, cniArgs = '') => parseConfig(cmdArgs({ type: 'tap', ...extra }, { cniArgs }));
-const errorOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return { code: (err as { code: number }).code, msg: (err as Error).message };
-  }
-  return undefined;
-};
 
 describe('tap parseConfig', () => {
   it('fills the reference defaults: one queue, the kernel MTU, no owner, group, bridge or IPAM', () => {

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cmdArgs } from '../../test/helpers/cmd-args';
+import { cmdArgs, errorOf } from '../../test/helpers/cmd-args';
 import { parseConfig } from './config';
 
 const base = { type: 'vlan', master: 'eth1', vlanId: 100, ipam: { type: 'host-local' } };
 const parse = (extra: Record<string, unknown> = {}) => parseConfig(cmdArgs({ ...base, ...extra }));
-const errorOf = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    return { code: (err as { code: number }).code, msg: (err as Error).message };
-  }
-  return undefined;
-};
 
 describe('vlan parseConfig', () => {
   it('takes master, vlanId, mtu (0 is unset), linkInContainer and dns', () => {

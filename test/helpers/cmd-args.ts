@@ -18,3 +18,13 @@ export function cmdArgs(config: Record<string, unknown>, overrides: Partial<CmdA
     ...rest,
   };
 }
+
+/** The CNI error a config parse throws, as { code, msg }; undefined when it throws nothing. */
+export function errorOf(fn: () => unknown): { code: number; msg: string } | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return { code: (err as { code: number }).code, msg: (err as Error).message };
+  }
+  return undefined;
+}
