@@ -94,11 +94,11 @@ const pair = (timedVerb, run) => (dir, tag) => {
 
 /** A bridge attachment in the host namespace, for the plugins chained after it (bandwidth needs its veth). */
 function withBridgeAttachment(dir, tag, fn) {
-  const result = JSON.parse(
+  const bridgeExec = (command) =>
     spawnSync('ip', ['netns', 'exec', hostNs, join(dir, 'bridge')], {
       env: {
         PATH: process.env.PATH,
-        CNI_COMMAND: 'ADD',
+        CNI_COMMAND: command,
         CNI_CONTAINERID: `bw-${tag}`,
         CNI_NETNS: `/run/netns/${ns}`,
         CNI_IFNAME: 'eth9',
@@ -107,23 +107,12 @@ function withBridgeAttachment(dir, tag, fn) {
       },
       input: JSON.stringify(bridge(`bw-${tag}`)),
       encoding: 'utf8',
-    }).stdout,
-  );
+    }).stdout;
+  const result = JSON.parse(bridgeExec('ADD'));
   try {
     return fn(result);
   } finally {
-    spawnSync('ip', ['netns', 'exec', hostNs, join(dir, 'bridge')], {
-      env: {
-        PATH: process.env.PATH,
-        CNI_COMMAND: 'DEL',
-        CNI_CONTAINERID: `bw-${tag}`,
-        CNI_NETNS: `/run/netns/${ns}`,
-        CNI_IFNAME: 'eth9',
-        CNI_PATH: dir,
-        CNI_TS_STATE_DIR: join(dataDir, 'state'),
-      },
-      input: JSON.stringify(bridge(`bw-${tag}`)),
-    });
+    bridgeExec('DEL');
   }
 }
 
