@@ -10,3 +10,5 @@ echo
 node scripts/bench-dnsname.mjs
 echo
 node scripts/bench-chain.mjs
+echo
+node scripts/bench-dhcp.mjs
