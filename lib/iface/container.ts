@@ -72,7 +72,9 @@ export async function configureContainer(
       if (!(err instanceof NetlinkError && err.errno === Errno.EEXIST)) throw err;
     }
   }
-  if (enableDad) await waitForDad(sock, link);
+  // as the reference's ConfigureIface: only when IPv6 addresses were configured, not for the
+  // link-local address alone (its DAD would hold every IPv4-only ADD for a second or two)
+  if (enableDad && addressing.some((a) => a.ip.family === 6)) await waitForDad(sock, link);
 }
 
 /** With DAD on, wait (bounded) until no address is tentative, so the result is usable. */

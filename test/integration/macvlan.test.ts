@@ -138,6 +138,19 @@ describe('macvlan ADD, CHECK and DEL', () => {
     expect(linkNames(c)).toEqual(['lo']);
   });
 
+  it("an IPv4-only ADD does not wait for the link-local address's IPv6 DAD (as the reference, which settles only configured IPv6 addresses)", async () => {
+    nic();
+    const c = pool.make('c');
+    const ipam = { ...conf().ipam, ranges: [[{ subnet: '10.80.0.0/24', rangeStart: '10.80.0.10', gateway: '10.80.0.1' }]] };
+    const r = await run('ADD', c, conf({ ipam }));
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // DAD of fe80::/64 takes a second or more: right after ADD the address is still tentative
+    const linkLocal = c
+      .ipJson<Array<{ addr_info: Array<{ family: string; scope: string; tentative?: boolean }> }>>('addr', 'show', 'eth0')[0]
+      .addr_info.filter((a) => a.family === 'inet6' && a.scope === 'link');
+    expect(linkLocal).toEqual([expect.objectContaining({ tentative: true })]);
+  });
+
   it('takes the interface of the default route as master when none is configured', async () => {
     const lanNic = nic();
     host.exec('ip', ['route', 'add', 'default', 'via', lanNic.peer4, 'dev', 'phys0', 'onlink']);
