@@ -1,9 +1,9 @@
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { CniError, ErrorCode } from '../errors';
+import { findExecutable } from '../fs';
 import { childProcess } from '../start/builtins';
 import { suiteRoot } from '../start/suite';
-import { realpathSync } from 'node:fs';
-import { findExecutable } from '../fs';
-import { dirname, join } from 'node:path';
-import { CniError, ErrorCode } from '../errors';
 import type { CmdArgs, PluginVerbs } from '../skel';
 import { log } from '../log';
 import { Result, lenientString, parseWith, resultFromAnyVersion } from '../types';
@@ -35,12 +35,21 @@ export function registerInProcessDelegate(type: string, load: VerbLoader): void 
   inProcess.set(type, load);
 }
 
+/** Answers of isBuiltAlongside: an ADD asks twice (checkDelegate, then delegate), each two realpaths. */
+const builtAlongside = new Map<string, boolean>();
+
 function isBuiltAlongside(executable: string, type: string): boolean {
-  try {
-    return realpathSync(executable) === realpathSync(join(suiteRoot(), 'bin', type));
-  } catch {
-    return false;
+  const key = `${type}\0${executable}`;
+  let answer = builtAlongside.get(key);
+  if (answer === undefined) {
+    try {
+      answer = realpathSync(executable) === realpathSync(join(suiteRoot(), 'bin', type));
+    } catch {
+      answer = false;
+    }
+    builtAlongside.set(key, answer);
   }
+  return answer;
 }
 
 /** The delegate's verbs when it can run in this process (see registerInProcessDelegate). */
