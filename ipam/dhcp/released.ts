@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileIfExists, readdirIfExists, unlinkIfExists, writeFileAtomic } from '../../lib/fs';
+import { clientFileStem } from './store';
 
 /**
  * A DEL that cannot reach the daemon (stopped, restarting) must still succeed, or the runtime
@@ -14,7 +14,7 @@ const dirOf = (socketPath: string): string => `${socketPath}.released`;
 export function markReleased(socketPath: string, clientId: string): void {
   const dir = dirOf(socketPath);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  writeFileAtomic(join(dir, createHash('sha256').update(clientId).digest('hex').slice(0, 40)), clientId);
+  writeFileAtomic(join(dir, clientFileStem(clientId)), clientId);
 }
 
 /** The markers left for the daemon at `socketPath`: each client id with the way to remove its marker. */

@@ -12,6 +12,9 @@ export const DEFAULT_LEASE_DIR = '/var/lib/cni-ts/dhcp';
 
 const SUFFIX = '.json';
 
+/** A file name for a client id (which may hold any character): the lease's, and its released marker's. */
+export const clientFileStem = (clientId: string): string => createHash('sha256').update(clientId).digest('hex').slice(0, 40);
+
 /**
  * The daemon's leases on disk: one file per lease, named by a hash of its client id, written
  * atomically (lib/fs writeFileAtomic) at every grant and renewal, removed on release. A lock file
@@ -35,7 +38,7 @@ export class LeaseStore {
   }
 
   private pathOf(clientId: string): string {
-    return join(this.dir, createHash('sha256').update(clientId).digest('hex').slice(0, 40) + SUFFIX);
+    return join(this.dir, clientFileStem(clientId) + SUFFIX);
   }
 
   save(record: LeaseRecord): void {
