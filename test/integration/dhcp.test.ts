@@ -28,6 +28,29 @@ const count = (text: string, what: RegExp) => (text.match(what) ?? []).length;
 /** What the interface plugin would do with the result: the address on eth0 (renewals are unicast to it). */
 const configure = (ctr: TestNetns, address: string) => execFileSync('ip', ['-n', ctr.name, 'addr', 'add', address, 'dev', 'eth0']);
 
+/** dnsmasq with `options`, our daemon, and a container holding a lease on eth0 (its address configured). */
+async function leased(options: string[] = []) {
+  await lan.dnsmasq(options);
+  const d = await daemon();
+  const ctr = lan.container('dctr');
+  const add = await run('ADD', 'ctr1', ctr);
+  expect(add.code, add.stdout).toBe(0);
+  configure(ctr, add.json.ips[0].address);
+  return { d, ctr, add };
+}
+
+/** An interface plugin with dhcp as its IPAM, run for container ctr1 as a runtime would. */
+const interfacePlugin = (type: string, conf: object, ctr: TestNetns, host: TestNetns) => (command: string, prevResult?: object) =>
+  execPlugin(type, {
+    command,
+    containerId: 'ctr1',
+    netns: ctr.path,
+    ifname: 'eth0',
+    stdin: { ...conf, ...(prevResult ? { prevResult } : {}) },
+    inNetns: host.name,
+    env: { CNI_TS_STATE_DIR: join(lan.dir, 'state') },
+  });
+
 describe('dhcp IPAM with its daemon, against dnsmasq', () => {
   it("ADD leases an address: the server's address, router, routes and DNS in the result; the interface comes up; a repeated ADD gets the same lease; CHECK and STATUS pass", async () => {
     await lan.dnsmasq(['--dhcp-option=option:domain-name,lan.example', '--dhcp-option=option:domain-search,example.com,corp.example.com']);
@@ -80,12 +103,7 @@ describe('dhcp IPAM with its daemon, against dnsmasq', () => {
   });
 
   it('renews at T1 (option 58) with the server that granted the lease: dnsmasq sees the DHCPREQUEST and moves the expiry', async () => {
-    await lan.dnsmasq(['--dhcp-option=option:T1,3']);
-    const d = await daemon();
-    const ctr = lan.container('dctr');
-    const add = await run('ADD', 'ctr1', ctr);
-    expect(add.code, add.stdout).toBe(0);
-    configure(ctr, add.json.ips[0].address);
+    const { d } = await leased(['--dhcp-option=option:T1,3']);
     const first = lan.leases()[0].expires;
     await until('a renewal', () => count(lan.dnsmasqLog(), /DHCPACK/g) >= 2 && lan.leases()[0]?.expires > first, 15_000, d);
     // a renewal: a REQUEST for the address held, unicast (RENEWING), no new DISCOVER
@@ -95,12 +113,7 @@ describe('dhcp IPAM with its daemon, against dnsmasq', () => {
   });
 
   it('rebinds at T2 (option 59), broadcast, when the server that granted the lease does not answer its unicast renewals', async () => {
-    await lan.dnsmasq(['--dhcp-option=option:T1,2', '--dhcp-option=option:T2,5']);
-    const d = await daemon();
-    const ctr = lan.container('dctr');
-    const add = await run('ADD', 'ctr1', ctr);
-    expect(add.code, add.stdout).toBe(0);
-    configure(ctr, add.json.ips[0].address);
+    const { d } = await leased(['--dhcp-option=option:T1,2', '--dhcp-option=option:T2,5']);
     // the server stops hearing what is sent to its own address; broadcasts still reach it
     for (const command of [
       'add table ip cnitdhcp',
@@ -115,12 +128,7 @@ describe('dhcp IPAM with its daemon, against dnsmasq', () => {
   });
 
   it('DEL releases the lease (dnsmasq forgets it) and forgets it on disk; DEL of an unknown lease and DEL without the namespace succeed', async () => {
-    await lan.dnsmasq();
-    const d = await daemon();
-    const ctr = lan.container('dctr');
-    const add = await run('ADD', 'ctr1', ctr);
-    expect(add.code, add.stdout).toBe(0);
-    configure(ctr, add.json.ips[0].address);
+    const { d, ctr, add } = await leased();
     expect(readdirSync(join(lan.dir, 'leases.d')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
 
     const del = await run('DEL', 'ctr1', ctr);
@@ -182,12 +190,7 @@ describe('dhcp IPAM with its daemon, against dnsmasq', () => {
   });
 
   it('a daemon restarted (even killed) keeps the lease: it restores it from disk, CHECK passes, ADD returns it without a new DISCOVER, renewals go on, DEL releases it', async () => {
-    await lan.dnsmasq(['--dhcp-option=option:T1,3']);
-    const first = await daemon();
-    const ctr = lan.container('dctr');
-    const add = await run('ADD', 'ctr1', ctr);
-    expect(add.code, add.stdout).toBe(0);
-    configure(ctr, add.json.ips[0].address);
+    const { d: first, ctr, add } = await leased(['--dhcp-option=option:T1,3']);
 
     await first.stop('SIGKILL'); // a crash: the socket file stays behind
     expect(existsSync(socket())).toBe(true);
@@ -211,12 +214,7 @@ describe('dhcp IPAM with its daemon, against dnsmasq', () => {
   });
 
   it('a DEL while no daemon runs succeeds (a runtime must be able to remove the container), and the next daemon releases that lease', async () => {
-    await lan.dnsmasq(['--dhcp-option=option:T1,3']);
-    const first = await daemon();
-    const ctr = lan.container('dctr');
-    const add = await run('ADD', 'ctr1', ctr);
-    expect(add.code, add.stdout).toBe(0);
-    configure(ctr, add.json.ips[0].address);
+    const { d: first, ctr } = await leased(['--dhcp-option=option:T1,3']);
     expect(lan.leases()).toHaveLength(1);
     await first.stop('SIGTERM');
 
@@ -275,16 +273,7 @@ describe('dhcp IPAM with its daemon, against dnsmasq', () => {
       ipMasq: false,
       ipam: { type: 'dhcp', daemonSocketPath: socket() },
     };
-    const bridge = (command: string, prevResult?: object) =>
-      execPlugin('bridge', {
-        command,
-        containerId: 'ctr1',
-        netns: ctr.path,
-        ifname: 'eth0',
-        stdin: { ...bridgeConf, ...(prevResult ? { prevResult } : {}) },
-        inNetns: host.name,
-        env: { CNI_TS_STATE_DIR: join(lan.dir, 'state') },
-      });
+    const bridge = interfacePlugin('bridge', bridgeConf, ctr, host);
 
     const add = await bridge('ADD');
     expect(add.code, add.stdout + d.output()).toBe(0);
@@ -311,16 +300,7 @@ describe('dhcp IPAM with its daemon, against dnsmasq', () => {
     execFileSync('ip', ['-n', host.name, 'link', 'set', 'eth0', 'up']);
     const ctr = lan.namespace('dctr');
     const macvlanConf = { cniVersion: '1.0.0', name: 'lan', type: 'macvlan', master: 'eth0', mode: 'bridge', ipam: { type: 'dhcp', daemonSocketPath: socket() } };
-    const macvlan = (command: string, prevResult?: object) =>
-      execPlugin('macvlan', {
-        command,
-        containerId: 'ctr1',
-        netns: ctr.path,
-        ifname: 'eth0',
-        stdin: { ...macvlanConf, ...(prevResult ? { prevResult } : {}) },
-        inNetns: host.name,
-        env: { CNI_TS_STATE_DIR: join(lan.dir, 'state') },
-      });
+    const macvlan = interfacePlugin('macvlan', macvlanConf, ctr, host);
 
     const add = await macvlan('ADD');
     expect(add.code, add.stdout + d.output()).toBe(0);
