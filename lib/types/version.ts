@@ -1,12 +1,14 @@
+import { parseDecimal } from '../ip';
+
 /** The spec versions every plugin of this suite speaks (issue #2; 0.1.0/0.2.0 results are not produced). */
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const CURRENT_VERSION = '1.1.0';
 
 // by hand, not with a regular expression: see lib/start/warm-up.ts
 export function parseVersion(version: string): [number, number, number] | undefined {
-  const parts = version.split('.');
-  if (parts.length !== 3 || !parts.every((p) => p.length > 0 && [...p].every((c) => c >= '0' && c <= '9'))) return undefined;
-  return [Number(parts[0]), Number(parts[1]), Number(parts[2])];
+  const numbers = version.split('.').map((part) => parseDecimal(part, Number.POSITIVE_INFINITY));
+  if (numbers.length !== 3 || numbers.some((n) => n === undefined)) return undefined;
+  return numbers as [number, number, number];
 }
 
 export function compareVersions(a: string, b: string): number {
