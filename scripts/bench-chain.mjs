@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median, timingOf } from './bench-common.mjs';
 
 const CYCLES = Number(process.argv[2] ?? 15);
 const COUNTS = (process.argv[3] ?? '0,100,1000').split(',').map(Number);
@@ -76,8 +77,8 @@ function execPlugin(side, plugin, command, ctr, prevResult) {
     child.stderr.on('data', (c) => (err += c));
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`${side.name} ${plugin.type} ${command}: ${out}${err}`));
-      const timing = err.split('\n').find((l) => l.startsWith('{"timing"'));
-      if (timing) side.timings.push({ plugin: plugin.type, command, wallMs: Number(process.hrtime.bigint() - start) / 1e6, ...JSON.parse(timing).timing });
+      const timing = timingOf(err);
+      if (timing) side.timings.push({ plugin: plugin.type, command, wallMs: Number(process.hrtime.bigint() - start) / 1e6, ...timing });
       resolve(out ? JSON.parse(out) : undefined);
     });
     child.stdin.end(JSON.stringify(conf));
@@ -119,8 +120,6 @@ async function fillTo(sides, count) {
     }),
   );
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Ours, per plugin and verb (CNI_TS_TIMING): where the wall time goes, medians in ms. */
 function breakdown(timings) {

@@ -10,6 +10,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median, timingOf } from './bench-common.mjs';
 
 const ITERATIONS = Number(process.argv[2] ?? 15);
 const runDir = mkdtempSync(join(tmpdir(), 'cni-bench-dhcp-'));
@@ -117,12 +118,10 @@ function exec(side, command) {
   const r = spawnSync(side.executable, [], { env, input: JSON.stringify(conf(side)), encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${side.label} dhcp ${command} failed: ${r.stdout}${r.stderr}`);
-  const line = r.stderr.split('\n').find((l) => l.startsWith('{"timing"'));
-  return { wall, verb: line ? JSON.parse(line).timing.verbMs : undefined };
+  return { wall, verb: timingOf(r.stderr)?.verbMs };
 }
 
 const leasesAtServer = () => (existsSync(dnsmasqLeases) ? readFileSync(dnsmasqLeases, 'utf8').split('\n').filter(Boolean).length : 0);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 try {
   addNamespace(lanNs);

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median } from './bench-common.mjs';
 
 const ITERATIONS = Number(process.argv[2] ?? 15);
 const FILL_CONTAINERS = 100;
@@ -46,8 +47,6 @@ function exec(dir, command, n, ports) {
   if (r.status !== 0) throw new Error(`${dir}/portmap ${command} failed: ${r.stdout}${r.stderr}`);
   return ms;
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** ADD then DEL of one extra container with one mapping, `ITERATIONS` times; medians. */
 function addDel(dir) {

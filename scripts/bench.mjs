@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { median, timingOf } from './bench-common.mjs';
 
 const ITERATIONS = Number(process.argv[2] ?? 30);
 const OURS = join(import.meta.dirname, '..', 'bin');
@@ -36,11 +37,8 @@ function timeOnce(executable, command, stdin, extraEnv = {}, inHostNs = false) {
   const r = spawnSync(file, args, { env, input: JSON.stringify(stdin), encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${executable.join(' ')} ${command} failed: ${r.stdout}${r.stderr}`);
-  const line = r.stderr.split('\n').find((l) => l.startsWith('{"timing"'));
-  return { wall, ...(line ? JSON.parse(line).timing : {}) };
+  return { wall, ...timingOf(r.stderr) };
 }
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const ipamConf = (_name, subnet = '10.201.0.0/16') => ({ type: 'host-local', dataDir, ranges: [[{ subnet }], [{ subnet: 'fd20:1::/64' }]] });
 const ipam = (name) => ({ cniVersion: '1.0.0', name, type: 'host-local', ipam: ipamConf(name) });
