@@ -137,12 +137,13 @@ export function findExecutable(name: string, dirs: string[]): string | undefined
   for (const dir of dirs) {
     const candidate = join(dir, name);
     try {
-      if (statSync(candidate).isFile()) {
+      // throwIfNoEntry: a missing file is the common case, and an error's stack costs more than the stat
+      if (statSync(candidate, { throwIfNoEntry: false })?.isFile()) {
         accessSync(candidate, constants.X_OK);
         return candidate;
       }
     } catch {
-      // not in this directory
+      // not in this directory, or not executable
     }
   }
   return undefined;

@@ -8,6 +8,6 @@ import { planEntries } from './entries';
 export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
   const prev = requirePrevResult(cmd, 'firewall');
-  firewall(cmd).add(attachmentKey(cmd), planEntries(conf, prev, hostFirewall()));
+  firewall(cmd).add(attachmentKey(cmd), planEntries(conf, prev, hostFirewall(cmd.env)));
   return prev;
 }

@@ -11,7 +11,7 @@ const describe = (entries: FirewallEntry[]) => entries.map(describeEntry).join('
 export async function check(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
   const prev = requirePrevResult(cmd, 'firewall');
-  const expected = planEntries(conf, prev, hostFirewall());
+  const expected = planEntries(conf, prev, hostFirewall(cmd.env));
   const fw = firewall(cmd);
   const unrecorded = fw.unrecorded(attachmentKey(cmd), expected);
   if (unrecorded.length) throw fail(`firewall entries not installed for this container: ${describe(unrecorded)}`);

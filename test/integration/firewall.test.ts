@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
@@ -45,8 +46,8 @@ const firewallConf = (net: Net, prevResult?: object, extra: object = {}) => ({
 });
 
 const env = () => ({ CNI_TS_STATE_DIR: join(dir, 'state') });
-const invoke = (plugin: string, command: string, ctr: TestNetns, stdin: object) =>
-  execPlugin(plugin, { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin, inNetns: host.name, env: env() });
+const invoke = (plugin: string, command: string, ctr: TestNetns, stdin: object, extraEnv: Record<string, string> = {}) =>
+  execPlugin(plugin, { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin, inNetns: host.name, env: { ...env(), ...extraEnv } });
 const ok = (r: PluginOutcome) => expect(r.code, r.stdout + r.stderr).toBe(0);
 
 async function bridged(ctr: TestNetns, net: Net = RED): Promise<PluginOutcome> {
@@ -159,6 +160,36 @@ describe('firewall: hosts without iptables rules', () => {
     const other = pool.make('o');
     const r = await attach(other, RED, { backend: 'iptables' });
     expect(saved(4)).toContain(`-A CNI-FORWARD -s ${addressOf(r, 4)}/32 -j ACCEPT`);
+  });
+});
+
+describe('firewall: a host whose iptables is the legacy variant', () => {
+  /** A PATH on which iptables-save and -restore are iptables-legacy, as `update-alternatives --set iptables iptables-legacy` makes them. */
+  function legacyPath(): string {
+    const bin = join(dir, 'legacy-bin');
+    mkdirSync(bin);
+    for (const family of ['iptables', 'ip6tables'])
+      for (const tool of ['save', 'restore']) symlinkSync('/usr/sbin/xtables-legacy-multi', join(bin, `${family}-${tool}`));
+    return `${bin}:${process.env.PATH}`;
+  }
+  const legacySaved = (family: 4 | 6) => inHost(family === 4 ? 'iptables-legacy-save' : 'ip6tables-legacy-save');
+
+  it('finds its filter table and writes the rules there: traffic passes while the legacy FORWARD policy drops', async () => {
+    inHost('iptables-legacy', '-P', 'FORWARD', 'DROP');
+    inHost('ip6tables-legacy', '-P', 'FORWARD', 'DROP');
+    const PATH = legacyPath();
+    const ctr = pool.make('c');
+    const bridge = await bridged(ctr);
+    expect(await reachesOutside(ctr)).toEqual([false, false]);
+    ok(await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json), { PATH }));
+    expect(legacySaved(4)).toContain(`-A CNI-FORWARD -s ${addressOf(bridge, 4)}/32 -j ACCEPT`);
+    expect(legacySaved(6)).toContain(`-A CNI-FORWARD -s ${addressOf(bridge, 6)}/128 -j ACCEPT`);
+    expect(saved(4)).toBe('');
+    expect(await reachesOutside(ctr)).toEqual([true, true]);
+    ok(await invoke('firewall', 'CHECK', ctr, firewallConf(RED, bridge.json), { PATH }));
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), { PATH }));
+    expect(legacySaved(4)).not.toContain(addressOf(bridge, 4));
+    expect(await reachesOutside(ctr)).toEqual([false, false]);
   });
 });
 
