@@ -168,8 +168,7 @@ describe('firewall: a host whose iptables is the legacy variant', () => {
   function legacyPath(): string {
     const bin = join(dir, 'legacy-bin');
     mkdirSync(bin);
-    for (const family of ['iptables', 'ip6tables'])
-      for (const tool of ['save', 'restore']) symlinkSync('/usr/sbin/xtables-legacy-multi', join(bin, `${family}-${tool}`));
+    for (const family of ['iptables', 'ip6tables']) for (const tool of ['save', 'restore']) symlinkSync('/usr/sbin/xtables-legacy-multi', join(bin, `${family}-${tool}`));
     return `${bin}:${process.env.PATH}`;
   }
   const legacySaved = (family: 4 | 6) => inHost(family === 4 ? 'iptables-legacy-save' : 'ip6tables-legacy-save');
