@@ -1,10 +1,11 @@
 // Builds every executable of scripts/plugins.mjs:
-//   dist/<name>.js    one bundled file each, so a cold start parses one script instead of resolving
-//                     hundreds of modules (the fallback when the snapshot cannot be used)
-//   dist/suite.blob   a V8 startup snapshot holding every executable's code, compiled and initialised
-//                     (built from dist/suite.js), so a start deserialises instead of compiling
-//   bin/<name>        the launcher: starts <name> from the snapshot, or from its bundle when the
-//                     running node cannot use the snapshot (another Node.js version; node exits 14)
+//   dist/<name>.js            one bundled file each, so a cold start parses one script instead of
+//                             resolving hundreds of modules (the fallback when the snapshot cannot be used)
+//   dist/suite-<group>.blob   a V8 startup snapshot per group of executables (plugins.mjs' `snapshot`),
+//                             their code compiled and initialised (built from dist/suite-<group>.js),
+//                             so a start deserialises instead of compiling
+//   bin/<name>                the launcher: starts <name> from its group's snapshot, or from its bundle
+//                             when the running node cannot use the snapshot (another Node.js version; node exits 14)
 // Native addons (koffi, netlink's binding) stay in node_modules and are loaded at run time by
 // lib/start/native.ts, never bundled nor snapshotted.
 import { build } from 'esbuild';
@@ -51,6 +52,29 @@ const verbsOf = (main) => [join(dirname(main), 'verbs.ts')].filter((p) => exists
 const bundle = (name, contents, extra = {}) =>
   build({ ...common, ...extra, stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' }, outfile: join(root, 'dist', `${name}.js`) });
 
+const SNAPSHOTS = [...new Set(PLUGINS.map((p) => p.snapshot))];
+
+/** The snapshot's script: its executables' mains and verbs, initialised while the snapshot is built, not on every start. */
+const snapshotEntry = (plugins) =>
+  [
+    "import { startFromSnapshot } from './lib/start/snapshot';",
+    ...plugins.map(({ main }, i) => `import { main as main${i} } from './${main}';`),
+    ...plugins.flatMap(({ main }) => verbsOf(main)).map((verbs) => `import './${verbs}';`),
+    `startFromSnapshot({ ${plugins.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
+  ].join('\n');
+
+/** Written aside and renamed, so a plugin starting meanwhile reads the old snapshot or the new one, never half of one. */
+function buildSnapshot(group) {
+  const blob = join(root, 'dist', `suite-${group}.blob`);
+  const partial = `${blob}.${process.pid}`;
+  try {
+    execFileSync(process.execPath, ['--snapshot-blob', partial, '--build-snapshot', join(root, 'dist', `suite-${group}.js`)], { stdio: 'inherit' });
+    renameSync(partial, blob);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+}
+
 mkdirSync(join(root, 'dist'), { recursive: true });
 await Promise.all([
   ...PLUGINS.map(({ name, main }) =>
@@ -62,41 +86,27 @@ await Promise.all([
       },
     ),
   ),
-  bundle(
-    'suite',
-    [
-      "import { startFromSnapshot } from './lib/start/snapshot';",
-      ...PLUGINS.map(({ main }, i) => `import { main as main${i} } from './${main}';`),
-      // initialised now, while the snapshot is built, not on every start
-      ...PLUGINS.flatMap(({ main }) => verbsOf(main)).map((verbs) => `import './${verbs}';`),
-      `startFromSnapshot({ ${PLUGINS.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
-    ].join('\n'),
-  ),
+  ...SNAPSHOTS.map((group) => bundle(`suite-${group}`, snapshotEntry(PLUGINS.filter((p) => p.snapshot === group)))),
 ]);
 
-// written aside and renamed, so a plugin starting meanwhile reads the old snapshot or the new one, never half of one
-const blob = join(root, 'dist', 'suite.blob');
-const partial = `${blob}.${process.pid}`;
-try {
-  execFileSync(process.execPath, ['--snapshot-blob', partial, '--build-snapshot', join(root, 'dist', 'suite.js')], { stdio: 'inherit' });
-  renameSync(partial, blob);
-} finally {
-  rmSync(partial, { force: true });
-}
+// one at a time: building a snapshot takes a core, and the bundles above are done
+for (const group of SNAPSHOTS) buildSnapshot(group);
+// the single snapshot of earlier builds, which no launcher names any more
+for (const stale of ['suite.blob', 'suite.js']) rmSync(join(root, 'dist', stale), { force: true });
 
-for (const { name } of PLUGINS) {
+for (const { name, snapshot } of PLUGINS) {
   const launcher = join(root, 'bin', name);
-  writeFileSync(launcher, launcherScript(name));
+  writeFileSync(launcher, launcherScript(name, snapshot));
   chmodSync(launcher, 0o755);
 }
-console.log(`built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshot`);
+console.log(`built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshots (${SNAPSHOTS.join(', ')})`);
 
 /**
  * The suite's directory is found from the launcher's path; runtimes start it through symlinks,
  * which a shell cannot resolve without starting readlink, so scripts/stage.sh adds a line naming
  * the installed tree after the first (and readlink is left for trees moved after installation).
  */
-function launcherScript(name) {
+function launcherScript(name, snapshot) {
   return `#!/bin/sh
 # ${name}, from the cni-ts suite: started from the suite's startup snapshot, or from its bundle
 # when this node cannot use the snapshot (node exits 14 before running anything). docs/performance.md
@@ -104,8 +114,8 @@ function launcherScript(name) {
 unset NODE_EXTRA_CA_CERTS
 r="\${0%/*}/.."
 [ -r "$r/dist/${name}.js" ] || { r="$(readlink -f -- "$0")" && r="\${r%/*}/.."; }
-if [ -r "$r/dist/suite.blob" ]; then
-  node --snapshot-blob "$r/dist/suite.blob" "$r" $$ ${name} "$0" "$@"
+if [ -r "$r/dist/suite-${snapshot}.blob" ]; then
+  node --snapshot-blob "$r/dist/suite-${snapshot}.blob" "$r" $$ ${name} "$0" "$@"
   s=$?
   [ $s -eq 14 ] || exit $s
   export CNI_TS_SNAPSHOT=unusable

@@ -1,1 +1,1 @@
-export declare const PLUGINS: ReadonlyArray<{ name: string; main: string }>;
+export declare const PLUGINS: ReadonlyArray<{ name: string; main: string; snapshot: 'pod' | 'attach' | 'tools' }>;

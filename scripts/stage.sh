@@ -3,7 +3,7 @@
 # scripts/install.sh and scripts/package.sh both ship:
 #   bin/<name>        the launchers of every executable in scripts/plugins.mjs, naming FINAL
 #   dist/<name>.js    their bundles (and source maps)
-#   dist/suite.blob   the startup snapshot of them all (and dist/suite.js, its source)
+#   dist/suite-<group>.blob   their startup snapshots, one per group of plugins.mjs (and dist/suite-<group>.js, each one's source)
 #   node_modules/     the run-time modules only (`npm ci --omit=dev`: koffi, netlink and what they load)
 #   libexec/          cni-ts-firewalld-reload, run by the firewalld unit
 #   package.json, package-lock.json
@@ -38,8 +38,11 @@ for name in "${plugins[@]}"; do
   cp "dist/$name.js" "$dest/dist/"
   [ ! -f "dist/$name.js.map" ] || cp "dist/$name.js.map" "$dest/dist/"
 done
-[[ -f dist/suite.blob && -f dist/suite.js ]] || die "dist/suite.blob is missing: run node scripts/build.mjs"
-cp dist/suite.blob dist/suite.js "$dest/dist/"
+mapfile -t snapshots < <(node --input-type=module -e "import { PLUGINS } from './scripts/plugins.mjs'; for (const s of new Set(PLUGINS.map((p) => p.snapshot))) console.log(s);")
+for group in "${snapshots[@]}"; do
+  [[ -f "dist/suite-$group.blob" && -f "dist/suite-$group.js" ]] || die "dist/suite-$group.blob is missing: run node scripts/build.mjs"
+  cp "dist/suite-$group.blob" "dist/suite-$group.js" "$dest/dist/"
+done
 cp systemd/cni-ts-firewalld-reload "$dest/libexec/"
 cp package.json package-lock.json "$dest/"
 

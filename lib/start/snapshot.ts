@@ -9,9 +9,9 @@ export type Mains = Record<string, () => Promise<number>>;
 const SIGKILL = 9;
 
 /**
- * The entry of the suite's V8 startup snapshot (scripts/build.mjs builds it with every plugin's
- * code already compiled and initialised). The launcher runs
- *   node --snapshot-blob dist/suite.blob <suite dir> <launcher pid> <name> <launcher path> [args...]
+ * The entry of the suite's V8 startup snapshots (scripts/build.mjs builds one per group of
+ * executables, their code already compiled and initialised). The launcher runs
+ *   node --snapshot-blob dist/suite-<group>.blob <suite dir> <launcher pid> <name> <launcher path> [args...]
  * and this picks the executable by name, with process.argv[1] the launcher's path as the runtime
  * invoked it (the tools look for plugins beside it).
  */
