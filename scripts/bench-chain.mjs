@@ -4,6 +4,7 @@
 // cycles are interleaved so machine noise hits both alike; prints medians and ratios.
 // Usage (root): node scripts/bench-chain.mjs [cycles] [container counts, e.g. 0,100,1000]
 // CNI_TS_BENCH_BEFORE=<bin dir of an older build> adds it as a third side (before/after in one run).
+// Each cycle also times the Node.js floor: one `node -e 0` per plugin of the chain, exec'd the same way.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -85,6 +86,19 @@ function execPlugin(side, plugin, command, ctr, prevResult) {
   });
 }
 
+/**
+ * What the chain costs in Node.js starts alone: `node -e 0` exec'd as the plugins are (through
+ * ip netns exec, in the host namespace), once per plugin of the chain. Ours cannot go below it.
+ */
+async function nodeFloor(side) {
+  for (const _ of conflist(side).plugins)
+    await new Promise((resolve, reject) =>
+      spawn('ip', ['netns', 'exec', side.host, process.execPath, '-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH } })
+        .on('close', (code) => (code === 0 ? resolve() : reject(new Error(`node -e 0 exited ${code}`))))
+        .on('error', reject),
+    );
+}
+
 async function addChain(side, ctr) {
   let prev;
   for (const plugin of conflist(side).plugins) prev = (await execPlugin(side, plugin, 'ADD', ctr, prev)) ?? prev;
@@ -147,12 +161,14 @@ try {
   for (const count of COUNTS) {
     await fillTo(sides, count);
     const times = Object.fromEntries(sides.map((s) => [s.name, { add: [], del: [] }]));
+    const floor = [];
     sides[0].timings = [];
     for (let i = 0; i < CYCLES; i++) {
       const order = i % 2 ? [...sides].reverse() : sides;
       const ctrs = new Map(order.map((side) => [side, newContainer(side)]));
       for (const side of order) times[side.name].add.push(await timed(() => addChain(side, ctrs.get(side))));
       for (const side of order) times[side.name].del.push(await timed(() => delChain(side, ctrs.get(side))));
+      floor.push(await timed(() => nodeFloor(sides[0])));
       for (const ctr of ctrs.values()) run('ip', 'netns', 'del', ctr.netns);
     }
     const m = Object.fromEntries(sides.map((side) => [side.name, { add: median(times[side.name].add), del: median(times[side.name].del) }]));
@@ -166,6 +182,10 @@ try {
         m[o.name].del.toFixed(1).padStart(11),
         `${(m[o.name].del / m.ref.del).toFixed(2)}x`.padStart(7),
       ]),
+    );
+    const nodeStarts = median(floor);
+    console.log(
+      `    Node.js floor: ${conflist(sides[0]).plugins.length} × \`node -e 0\` exec'd the same way ${nodeStarts.toFixed(1)} ms = ${(nodeStarts / m.ref.add).toFixed(2)}x the reference's ADD, ${(nodeStarts / m.ref.del).toFixed(2)}x its DEL`,
     );
     breakdown(sides[0].timings);
   }
