@@ -7,11 +7,12 @@ import { unlinkIfExists } from '../../lib/fs';
 import { Logger, log, setLogger, type LogLevel } from '../../lib/log';
 import { net } from '../../lib/start/builtins';
 import { launcherPid } from '../../lib/start/suite';
+import { formatMac, macToBytes } from '../../lib/netlink';
 import { parseWith } from '../../lib/types';
 import { AbortedError, type ClientIdentity, type ClientTiming, type Granted, acquire, release, renew } from './client';
 import { FlagError, HelpRequested, USAGE, parseDaemonFlags, type DaemonFlags } from './flags';
 import { type Attachment, type LeaseRecord, type LeaseTimes, decodeOptions, leaseRecord, leaseTimes, nextStep, retryDelay } from './lease';
-import { type ClientLink, findLink, macBytes, macText, prepareLink, takeLinkDown } from './link';
+import { type ClientLink, findLink, prepareLink, takeLinkDown } from './link';
 import { decodeMessage, formatIPv4 } from './message';
 import { clientIdOf } from './options';
 import { releasedMarkers } from './released';
@@ -283,7 +284,7 @@ export class DhcpDaemon {
     const existing = this.leases.get(attachment.clientId);
     if (existing) {
       const link = await findLink(this.netnsPath(attachment.netns), attachment.ifname);
-      const same = link?.mac === macText(existing.mac) && existing.attachment.netns === attachment.netns && Date.now() < existing.times.expiresAt;
+      const same = link?.mac === formatMac(existing.mac) && existing.attachment.netns === attachment.netns && Date.now() < existing.times.expiresAt;
       if (same) {
         log.info('lease already held', { clientId: attachment.clientId, address: formatIPv4(existing.granted.ack.yiaddr) });
         return { ok: true, lease: answerOf(existing) };
@@ -313,8 +314,8 @@ export class DhcpDaemon {
     const what = `container ${JSON.stringify(attachment.containerId)} interface ${JSON.stringify(attachment.ifname)} of network ${JSON.stringify(attachment.network)}`;
     if (!lease || Date.now() >= lease.times.expiresAt) throw new CniError(ErrorCode.AllocationMissing, `dhcp: the daemon holds no lease for ${what}`);
     const link = await findLink(this.netnsPath(attachment.netns), attachment.ifname);
-    if (!link || link.mac !== macText(lease.mac)) {
-      throw new CniError(ErrorCode.CheckFailed, `dhcp: the lease of ${what} is for ${macText(lease.mac)}, and the interface ${link ? `has ${link.mac}` : 'is gone'}`);
+    if (!link || link.mac !== formatMac(lease.mac)) {
+      throw new CniError(ErrorCode.CheckFailed, `dhcp: the lease of ${what} is for ${formatMac(lease.mac)}, and the interface ${link ? `has ${link.mac}` : 'is gone'}`);
     }
     return { ok: true, lease: answerOf(lease) };
   }
@@ -360,12 +361,12 @@ export class DhcpDaemon {
       if (err instanceof NetnsNotFoundError || err instanceof NotANetnsError) return undefined;
       throw err;
     }
-    if (!link || link.mac !== macText(lease.mac)) return undefined;
+    if (!link || link.mac !== formatMac(lease.mac)) return undefined;
     return { netns, ifname: lease.attachment.ifname, index: link.index, mac: lease.mac };
   }
 
   private persist(lease: HeldLease): void {
-    this.store.save(leaseRecord(lease.attachment, macText(lease.mac), lease.identity.provide, lease.identity.request, lease.granted));
+    this.store.save(leaseRecord(lease.attachment, formatMac(lease.mac), lease.identity.provide, lease.identity.request, lease.granted));
   }
 
   // ---- keeping leases ----
@@ -478,7 +479,7 @@ export class DhcpDaemon {
     const lease: HeldLease = {
       attachment: { clientId: record.clientId, containerId: record.containerId, network: record.network, ifname: record.ifname, netns: record.netns },
       identity: { clientId: record.clientId, provide: decodeOptions(record.provide), request: record.request },
-      mac: macBytes(record.mac),
+      mac: macToBytes(record.mac),
       granted: { ack, ackBytes: Buffer.from(record.ack, 'base64'), serverMac: Buffer.from(record.serverMac, 'hex'), at: record.at },
       times: leaseTimes(ack, record.at),
       stopped: false,

@@ -2,7 +2,7 @@ import { CniError, ErrorCode } from '../errors';
 import { delegate } from '../invoke/delegate';
 import { log } from '../log';
 import { parseIP, type IP } from '../ip';
-import { deleteLink, linkByName, openSocketIn, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../netlink';
+import { deleteLink, linkByName, setLinkUp, withLinkIn, type LinkInfo, type RtNetlinkSocket } from '../netlink';
 import { withNetns, netnsExists } from '../netns';
 import type { CmdArgs } from '../skel';
 import { writeSysctl } from '../sysctl';
@@ -127,16 +127,12 @@ export async function checkContainerLink(ctr: RtNetlinkSocket, cmd: CmdArgs, pre
  */
 export async function deleteContainerLink(netnsPath: string, ifname: string, kind: string): Promise<void> {
   if (!netnsPath || !netnsExists(netnsPath)) return;
-  const ctr = openSocketIn(netnsPath);
-  try {
-    const link = await linkByName(ctr, ifname);
+  await withLinkIn(netnsPath, ifname, async (ctr, link) => {
     if (!link) return;
     if (link.kind !== kind) {
       log.warn(`DEL: leaving ${JSON.stringify(ifname)} alone: it is a ${link.kind ?? 'device'}, not a ${kind}`, { netns: netnsPath });
       return;
     }
     await deleteLink(ctr, link.index);
-  } finally {
-    ctr.socket.close();
-  }
+  });
 }

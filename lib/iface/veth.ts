@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { CniError, Errno, ErrorCode, NetlinkError } from '../errors';
-import { createVethPair, deleteLink, linkByName, openHostSocket, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '../netlink';
+import { createVethPair, deleteLink, linkByName, openHostSocket, withLinkIn, type LinkInfo, type RtNetlinkSocket } from '../netlink';
 import { netnsExists } from '../netns';
 
 export interface VethPair {
@@ -64,13 +64,9 @@ export async function deleteHostVeth(name: string): Promise<void> {
  */
 export async function deleteContainerVeth(netnsPath: string, ifname: string, hostVeth: string | undefined): Promise<void> {
   if (netnsExists(netnsPath)) {
-    const ctr = openSocketIn(netnsPath);
-    try {
-      const link = await linkByName(ctr, ifname);
+    await withLinkIn(netnsPath, ifname, async (ctr, link) => {
       if (link) await deleteLink(ctr, link.index);
-    } finally {
-      ctr.socket.close();
-    }
+    });
   } else if (hostVeth) {
     await deleteHostVeth(hostVeth);
   }

@@ -1,5 +1,6 @@
 export * from './addresses';
 export * from './links';
+export { macToBytes } from './encode';
 export * from './socket';
 export * from './routes';
 export * from './bridge-port';

@@ -2,7 +2,7 @@ import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { FlagsNew } from 'netlink/dist/constants';
 import { Errno, NetlinkError } from '../errors';
 import { linkInfo, linkKindOf, macToBytes, vethPeerInfo } from './encode';
-import { call } from './socket';
+import { call, openSocketIn } from './socket';
 
 const CREATE_EXCLUSIVE = { flags: FlagsNew.CREATE | FlagsNew.EXCL };
 
@@ -51,6 +51,19 @@ export async function linkByName(sock: RtNetlinkSocket, name: string): Promise<L
   } catch (err) {
     if (err instanceof NetlinkError && (err.errno === Errno.ENODEV || err.errno === Errno.ENOENT)) return undefined;
     throw err;
+  }
+}
+
+/**
+ * Opens a socket in the namespace at `netnsPath`, finds the link called `name` there (undefined
+ * when it has none), runs `fn` with both, and closes the socket whatever `fn` does.
+ */
+export async function withLinkIn<T>(netnsPath: string, name: string, fn: (sock: RtNetlinkSocket, link: LinkInfo | undefined) => Promise<T>): Promise<T> {
+  const sock = openSocketIn(netnsPath);
+  try {
+    return await fn(sock, await linkByName(sock, name));
+  } finally {
+    sock.socket.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, parsePrefix, prefixContains } from '../../lib/ip';
-import { formatAddress, linkByName, listAddresses, openSocketIn, setLinkUp, type AddressInfo, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
+import { formatAddress, listAddresses, setLinkUp, withLinkIn, type AddressInfo, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { netnsExists } from '../../lib/netns';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
@@ -8,16 +8,11 @@ import type { Result } from '../../lib/types';
 const LOOPBACK = 'lo';
 const loopbackNets = [parsePrefix('127.0.0.0/8')!, parsePrefix('::1/128')!];
 
-async function withLoopback<T>(netns: string, fn: (sock: RtNetlinkSocket, lo: LinkInfo) => Promise<T>): Promise<T> {
-  const sock = openSocketIn(netns);
-  try {
-    const lo = await linkByName(sock, LOOPBACK);
+const withLoopback = <T>(netns: string, fn: (sock: RtNetlinkSocket, lo: LinkInfo) => Promise<T>): Promise<T> =>
+  withLinkIn(netns, LOOPBACK, (sock, lo) => {
     if (!lo) throw new CniError(ErrorCode.LinkFailure, `no "lo" interface in network namespace ${JSON.stringify(netns)}`);
-    return await fn(sock, lo);
-  } finally {
-    sock.socket.close();
-  }
-}
+    return fn(sock, lo);
+  });
 
 export async function add(cmd: CmdArgs): Promise<Result> {
   const addresses = await withLoopback(cmd.netns, async (sock, lo) => {

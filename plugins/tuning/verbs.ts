@@ -1,7 +1,7 @@
 import { CniError, ErrorCode, invalidField } from '../../lib/errors';
 import { assertWritableDirectory } from '../../lib/fs';
 import { log } from '../../lib/log';
-import { linkByName, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
+import { linkByName, withLinkIn, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { netnsExists, withNetns } from '../../lib/netns';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import { readSysctl, writeSysctl } from '../../lib/sysctl';
@@ -13,16 +13,11 @@ import { dataDirOf, parseConfig, type TuningConfig } from './config';
 
 const wantedAttributes = (conf: TuningConfig): SavedAttributes => ({ mac: conf.mac, mtu: conf.mtu, promisc: conf.promisc, allmulti: conf.allmulti, txQLen: conf.txQLen });
 
-async function withInterface<T>(cmd: CmdArgs, fn: (sock: RtNetlinkSocket, link: LinkInfo) => Promise<T>): Promise<T> {
-  const sock = openSocketIn(cmd.netns);
-  try {
-    const link = await linkByName(sock, cmd.ifname);
+const withInterface = <T>(cmd: CmdArgs, fn: (sock: RtNetlinkSocket, link: LinkInfo) => Promise<T>): Promise<T> =>
+  withLinkIn(cmd.netns, cmd.ifname, (sock, link) => {
     if (!link) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
-    return await fn(sock, link);
-  } finally {
-    sock.socket.close();
-  }
-}
+    return fn(sock, link);
+  });
 
 /** Sets the sysctls and attributes, saving the attributes' old values first; returns prevResult with the new MAC. */
 export async function add(cmd: CmdArgs): Promise<Result> {
