@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type NftCommand, addTable, inTable, safeName } from '../nft';
+import { type NftCommand, addTable, inTable, nftFamily, safeName } from '../nft';
 
 /** One masqueraded address: traffic from `ip` leaving `subnet` (and not going to `except`) is masqueraded. */
 export interface MasqEntry {
@@ -23,11 +23,10 @@ export const chainName = (entry: Pick<MasqEntry, 'family' | 'subnet' | 'except'>
   return `${base}-x${createHash('sha256').update(entry.except.join(',')).digest('hex').slice(0, 8)}`;
 };
 
-const proto = (family: 4 | 6) => (family === 4 ? 'ip' : 'ip6');
 const multicast = (family: 4 | 6) => (family === 4 ? { addr: '224.0.0.0', len: 4 } : { addr: 'ff00::', len: 8 });
 
 function daddrIn(family: 4 | 6, prefix: { addr: string; len: number }): NftCommand {
-  return { match: { op: '==', left: { payload: { protocol: proto(family), field: 'daddr' } }, right: { prefix } } };
+  return { match: { op: '==', left: { payload: { protocol: nftFamily(family), field: 'daddr' } }, right: { prefix } } };
 }
 
 /** `ip daddr { a/n, b/m }`: one lookup in an anonymous interval set, however many prefixes. */
@@ -36,7 +35,7 @@ function daddrInAny(family: 4 | 6, cidrs: string[]): NftCommand {
     const [addr, len] = c.split('/');
     return { prefix: { addr, len: Number(len) } };
   });
-  return { match: { op: '==', left: { payload: { protocol: proto(family), field: 'daddr' } }, right: { set: prefixes } } };
+  return { match: { op: '==', left: { payload: { protocol: nftFamily(family), field: 'daddr' } }, right: { set: prefixes } } };
 }
 
 /**
@@ -52,7 +51,7 @@ export function baseCommands(): NftCommand[] {
     { add: { chain: { ...chain, type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' } } },
     { flush: { chain } },
     ...([4, 6] as const).map((f) => ({
-      add: { rule: inTable({ chain: 'postrouting', expr: [{ vmap: { key: { payload: { protocol: proto(f), field: 'saddr' } }, data: `@${mapName(f)}` } }] }) },
+      add: { rule: inTable({ chain: 'postrouting', expr: [{ vmap: { key: { payload: { protocol: nftFamily(f), field: 'saddr' } }, data: `@${mapName(f)}` } }] }) },
     })),
   ];
 }

@@ -10,6 +10,9 @@ export const addTable = (): NftCommand => ({ add: { table: { ...TABLE, comment: 
 /** The same as addTable, in nft's text syntax. */
 export const addTableText = (): string => `add table ${TABLE.family} ${TABLE.name} { comment "${COMMENT}" ; }`;
 
+/** nftables' name of an IP family: a table's family, and the protocol of a payload match (`ip daddr`). */
+export const nftFamily = (family: 4 | 6): 'ip' | 'ip6' => (family === 4 ? 'ip' : 'ip6');
+
 export const inTable = <T extends object>(obj: T) => ({ family: TABLE.family, table: TABLE.name, ...obj });
 
 /** nftables chain names: keep letters, digits, "-" and "_" so the text listing stays readable. */

@@ -14,4 +14,4 @@ export const firewall = (cmd: StateEnv, iptables: Iptables = systemIptables): Fi
   new OwnedEntries(new AttachmentState<FirewallEntry[]>(stateRoot(cmd.env), 'firewall'), firewallEntries(openNft(), iptables));
 
 /** Whether the host's iptables needs FORWARD rules, asked at most once per family and only when needed. */
-export const hostFirewall = (env: Readonly<Record<string, string | undefined>>): HostFirewall => iptablesFilter(iptablesVariant(env.PATH), openNft);
+export const hostFirewall = (env: Readonly<Record<string, string | undefined>>): HostFirewall => iptablesFilter(iptablesVariant(env.PATH), openNft());

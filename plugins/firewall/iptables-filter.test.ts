@@ -34,7 +34,7 @@ function nftWith(tables: [string, string][]) {
       return [{ metainfo: {} }, ...tables.filter(([f]) => f === family).map(([f, name]) => ({ table: { family: f, name, handle: 1 } }))];
     },
   } as unknown as NftRunner;
-  return { asked, nft: () => runner };
+  return { asked, nft: runner };
 }
 
 describe('iptablesVariant', () => {

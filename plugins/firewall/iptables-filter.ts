@@ -2,7 +2,7 @@ import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import { findExecutable, readFileIfExists } from '../../lib/fs';
 import type { Family } from '../../lib/ip';
-import type { NftRunner } from '../../lib/nft';
+import { nftFamily, type NftRunner } from '../../lib/nft';
 import type { HostFirewall } from './entries';
 
 /** The iptables that `iptables-save` on PATH is (systemIptables runs it from PATH too): nft (xtables-nft-multi) or legacy; none when not installed. */
@@ -21,15 +21,12 @@ export function iptablesVariant(path: string | undefined): IptablesVariant {
  * iptables-nft keeps the table in nftables as `ip filter` / `ip6 filter`; iptables-legacy's
  * loaded tables are listed in /proc/net/ip{,6}_tables_names, per network namespace.
  */
-export function iptablesFilter(variant: IptablesVariant, nft: () => NftRunner, procNet = '/proc/net'): HostFirewall {
+export function iptablesFilter(variant: IptablesVariant, nft: NftRunner, procNet = '/proc/net'): HostFirewall {
   const known = new Map<Family, boolean>();
   const lookUp = (family: Family): boolean => {
     if (variant === 'legacy') return (readFileIfExists(`${procNet}/ip${family === 4 ? '' : '6'}_tables_names`) ?? '').split('\n').includes('filter');
     if (variant === 'none') return false;
-    const nftFamily = family === 4 ? 'ip' : 'ip6';
-    return nft()
-      .list(`list tables ${nftFamily}`)
-      .some((o) => (o as { table?: { family: string; name: string } }).table?.name === 'filter');
+    return nft.list(`list tables ${nftFamily(family)}`).some((o) => (o as { table?: { family: string; name: string } }).table?.name === 'filter');
   };
   return {
     iptablesForward(family) {

@@ -1,4 +1,4 @@
-import { addTableText, TABLE, type SetElement } from '../../lib/nft';
+import { addTableText, nftFamily, TABLE, type SetElement } from '../../lib/nft';
 import type { Family } from '../../lib/ip';
 import type { DnatEntry, PortmapEntry, SnatEntry } from './entries';
 
@@ -18,7 +18,6 @@ import type { DnatEntry, PortmapEntry, SnatEntry } from './entries';
  * concatenation (address . port) and crashes on the DNAT rule that uses one.
  */
 const T = `${TABLE.family} ${TABLE.name}`;
-const ipProto = (f: Family) => (f === 4 ? 'ip' : 'ip6');
 const addrType = (f: Family) => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
 
 export const dnatMap = (e: Pick<DnatEntry, 'family' | 'hostIP'>) => `portmap${e.family}${e.hostIP ? '_hostip' : ''}`;
@@ -53,9 +52,9 @@ export function structureScript(): string[] {
       'portmap_dnat',
       undefined,
       families.flatMap((f) => [
-        `${ipProto(f)} daddr @${excludeSet(f)} return`,
-        `meta nfproto ipv${f} dnat ${ipProto(f)} to ${ipProto(f)} daddr . meta l4proto . th dport map @${dnatMap({ family: f, hostIP: 'any' })}`,
-        `meta nfproto ipv${f} dnat ${ipProto(f)} to meta l4proto . th dport map @${dnatMap({ family: f })}`,
+        `${nftFamily(f)} daddr @${excludeSet(f)} return`,
+        `meta nfproto ipv${f} dnat ${nftFamily(f)} to ${nftFamily(f)} daddr . meta l4proto . th dport map @${dnatMap({ family: f, hostIP: 'any' })}`,
+        `meta nfproto ipv${f} dnat ${nftFamily(f)} to meta l4proto . th dport map @${dnatMap({ family: f })}`,
       ]),
     ),
     ...chain('portmap_prerouting', 'type nat hook prerouting priority -100', ['fib daddr type local jump portmap_dnat']),
@@ -63,7 +62,7 @@ export function structureScript(): string[] {
     ...chain(
       'portmap_postrouting',
       'type nat hook postrouting priority 100',
-      families.map((f) => `ct status dnat ${ipProto(f)} daddr . ${ipProto(f)} saddr @${masqSet(f)} masquerade`),
+      families.map((f) => `ct status dnat ${nftFamily(f)} daddr . ${nftFamily(f)} saddr @${masqSet(f)} masquerade`),
     ),
     ...chain('localnet_guard', 'type filter hook prerouting priority -300', ['iifname != "lo" ip daddr 127.0.0.0/8 drop']),
   ];
