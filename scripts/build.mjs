@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PLUGINS } from './plugins.mjs';
+import { PLUGINS, SNAPSHOT_GROUPS } from './plugins.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nativeLoader = join(root, 'lib/start/native.ts');
@@ -52,8 +52,6 @@ const verbsOf = (main) => [join(dirname(main), 'verbs.ts')].filter((p) => exists
 const bundle = (name, contents, extra = {}) =>
   build({ ...common, ...extra, stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' }, outfile: join(root, 'dist', `${name}.js`) });
 
-const SNAPSHOTS = [...new Set(PLUGINS.map((p) => p.snapshot))];
-
 /** The snapshot's script: its executables' mains and verbs, initialised while the snapshot is built, not on every start. */
 const snapshotEntry = (plugins) =>
   [
@@ -86,11 +84,11 @@ await Promise.all([
       },
     ),
   ),
-  ...SNAPSHOTS.map((group) => bundle(`suite-${group}`, snapshotEntry(PLUGINS.filter((p) => p.snapshot === group)))),
+  ...SNAPSHOT_GROUPS.map((group) => bundle(`suite-${group}`, snapshotEntry(PLUGINS.filter((p) => p.snapshot === group)))),
 ]);
 
 // one at a time: building a snapshot takes a core, and the bundles above are done
-for (const group of SNAPSHOTS) buildSnapshot(group);
+for (const group of SNAPSHOT_GROUPS) buildSnapshot(group);
 // the single snapshot of earlier builds, which no launcher names any more
 for (const stale of ['suite.blob', 'suite.js']) rmSync(join(root, 'dist', stale), { force: true });
 
@@ -99,7 +97,7 @@ for (const { name, snapshot } of PLUGINS) {
   writeFileSync(launcher, launcherScript(name, snapshot));
   chmodSync(launcher, 0o755);
 }
-console.log(`built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshots (${SNAPSHOTS.join(', ')})`);
+console.log(`built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshots (${SNAPSHOT_GROUPS.join(', ')})`);
 
 /**
  * The suite's directory is found from the launcher's path; runtimes start it through symlinks,

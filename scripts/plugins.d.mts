@@ -1,1 +1,3 @@
-export declare const PLUGINS: ReadonlyArray<{ name: string; main: string; snapshot: 'pod' | 'attach' | 'tools' }>;
+export type SnapshotGroup = 'pod' | 'attach' | 'tools';
+export declare const PLUGINS: ReadonlyArray<{ name: string; main: string; snapshot: SnapshotGroup }>;
+export declare const SNAPSHOT_GROUPS: readonly SnapshotGroup[];

@@ -27,3 +27,6 @@ export const PLUGINS = [
   { name: 'cni-ts-reapply', main: 'tools/reapply/main.ts', snapshot: 'tools' },
   { name: 'cni-ts', main: 'tools/cni-ts/main.ts', snapshot: 'tools' },
 ];
+
+/** The startup snapshots the build makes, one per group named above. */
+export const SNAPSHOT_GROUPS = [...new Set(PLUGINS.map((p) => p.snapshot))];

@@ -38,7 +38,7 @@ for name in "${plugins[@]}"; do
   cp "dist/$name.js" "$dest/dist/"
   [ ! -f "dist/$name.js.map" ] || cp "dist/$name.js.map" "$dest/dist/"
 done
-mapfile -t snapshots < <(node --input-type=module -e "import { PLUGINS } from './scripts/plugins.mjs'; for (const s of new Set(PLUGINS.map((p) => p.snapshot))) console.log(s);")
+mapfile -t snapshots < <(node --input-type=module -e "import { SNAPSHOT_GROUPS } from './scripts/plugins.mjs'; for (const s of SNAPSHOT_GROUPS) console.log(s);")
 for group in "${snapshots[@]}"; do
   [[ -f "dist/suite-$group.blob" && -f "dist/suite-$group.js" ]] || die "dist/suite-$group.blob is missing: run node scripts/build.mjs"
   cp "dist/suite-$group.blob" "dist/suite-$group.js" "$dest/dist/"

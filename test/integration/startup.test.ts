@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PLUGINS } from '../../scripts/plugins.mjs';
+import { PLUGINS, SNAPSHOT_GROUPS } from '../../scripts/plugins.mjs';
 import { BIN_DIR } from '../helpers/exec-plugin';
 import { netnsPool } from '../helpers/netns';
 import { requireRoot } from '../helpers/root';
@@ -46,8 +46,6 @@ function run(launcher: string, command: string, stdin: object, env: Record<strin
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, timing, logLines: lines };
 }
 
-const snapshotGroups = () => [...new Set(PLUGINS.map((p) => p.snapshot))];
-
 /** A copy of the suite (launchers, bundles, node_modules) whose snapshot was built with another V8 configuration. */
 function suiteWithForeignSnapshot(): string {
   const tree = join(scratch, 'foreign');
@@ -57,7 +55,7 @@ function suiteWithForeignSnapshot(): string {
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   cpSync(join(ROOT, 'package.json'), join(tree, 'package.json'));
   // --harmony changes V8's flag hash, as another Node.js release would: node refuses the blob with exit code 14
-  for (const group of snapshotGroups())
+  for (const group of SNAPSHOT_GROUPS)
     execFileSync(process.execPath, ['--harmony', '--snapshot-blob', join(tree, 'dist', `suite-${group}.blob`), '--build-snapshot', join(tree, 'dist', `suite-${group}.js`)], {
       stdio: 'ignore',
     });
@@ -66,7 +64,7 @@ function suiteWithForeignSnapshot(): string {
 
 describe('start-up', () => {
   it('starts every executable from its snapshot, within 60 MiB', () => {
-    for (const group of snapshotGroups()) expect(existsSync(join(ROOT, 'dist', `suite-${group}.blob`)), group).toBe(true);
+    for (const group of SNAPSHOT_GROUPS) expect(existsSync(join(ROOT, 'dist', `suite-${group}.blob`)), group).toBe(true);
     const ns = pool.make('lo');
     const add = run(
       join(ROOT, 'bin', 'loopback'),
@@ -89,7 +87,7 @@ describe('start-up', () => {
 
   it("each snapshot holds its group's executables only, so a start deserialises no other group's code", () => {
     for (const { name, snapshot } of PLUGINS) {
-      for (const group of snapshotGroups()) {
+      for (const group of SNAPSHOT_GROUPS) {
         const r = spawnSync(process.execPath, ['--snapshot-blob', join(ROOT, 'dist', `suite-${group}.blob`), ROOT, String(process.pid), name, join(ROOT, 'bin', name)], {
           input: '{"cniVersion":"1.0.0"}',
           encoding: 'utf8',
