@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
@@ -7,6 +6,7 @@ import type { TestNetns } from '../helpers/netns';
 import { masqElements as masqElementsIn } from '../helpers/nft';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK, pings } from '../helpers/topology';
+import { reservedAddresses } from '../helpers/host-local-store';
 
 let dir: string;
 let host: TestNetns;
@@ -41,7 +41,7 @@ const run = (command: string, ctr: TestNetns | string, stdin: object = conf(), i
 
 type IpLink = { ifname: string; master?: string; address: string; linkinfo?: { info_kind: string } };
 const hostVeths = () => host.ipJson<IpLink[]>('-d', 'link', 'show', 'type', 'veth').filter((l) => l.ifname !== 'uplink0');
-const ipamFiles = () => (existsSync(join(dir, 'ipam', 'brnet')) ? readdirSync(join(dir, 'ipam', 'brnet')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
+const ipamFiles = () => reservedAddresses(join(dir, 'ipam'), 'brnet');
 const masqElements = (family: 4 | 6) => masqElementsIn(host, family);
 const addressOf = (r: { json: { ips: Array<{ address: string }> } }, family: 4 | 6) =>
   r.json.ips.map((i) => i.address.split('/')[0]).find((a) => (family === 6) === a.includes(':'))!;

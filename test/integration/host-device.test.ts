@@ -5,6 +5,7 @@ import { execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugi
 import { addLanNic, useLanFixture, type LanNic } from '../helpers/lan';
 import type { TestNetns } from '../helpers/netns';
 import { pings } from '../helpers/topology';
+import { reservedAddresses } from '../helpers/host-local-store';
 
 /**
  * The "physical" device is a veth end whose peer sits in a LAN namespace: it moves into a
@@ -70,7 +71,7 @@ const records = () => {
   const base = join(dir, 'state', 'host-device', 'attachments', 'hdnet');
   return existsSync(base) ? readdirSync(base) : [];
 };
-const reservations = () => (existsSync(join(dir, 'ipam', 'hdnet')) ? readdirSync(join(dir, 'ipam', 'hdnet')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
+const reservations = () => reservedAddresses(join(dir, 'ipam'), 'hdnet');
 
 /** The device as an operator left it: an alias, an address, up, MTU 1450. */
 function preparedNic(): { lanNic: LanNic; before: ReturnType<typeof deviceState> } {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { delegate } from '../../lib/invoke/delegate';
@@ -6,6 +6,7 @@ import { parseCniArgs, type CmdArgs } from '../../lib/skel';
 import { BIN_DIR, execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
 import { useDirFixture } from '../helpers/dir-fixture';
 import type { TestNetns } from '../helpers/netns';
+import { reservedAddresses } from '../helpers/host-local-store';
 
 const REFERENCE = '/usr/lib/cni/host-local';
 let dataDir: string;
@@ -26,7 +27,7 @@ const run = (command: string, stdin: object, inv: PluginInvocation = {}, plugin 
   execPlugin(plugin, { command, containerId: 'ctr1', netns: ns.path, ifname: 'eth0', stdin, ...inv });
 
 const storeDir = () => join(dataDir, 'hlnet');
-const ipFiles = () => (existsSync(storeDir()) ? readdirSync(storeDir()).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
+const ipFiles = () => reservedAddresses(dataDir, 'hlnet');
 
 describe('host-local ADD/CHECK/DEL', () => {
   it('allocates one address per range set and stores them in the reference layout', async () => {

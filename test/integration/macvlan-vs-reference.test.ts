@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN_DIR, execPlugin } from '../helpers/exec-plugin';
@@ -6,6 +6,7 @@ import { linkState, resultShape, routeTable } from '../helpers/kernel-state';
 import { addLanNic, useLanFixture } from '../helpers/lan';
 import type { TestNetns } from '../helpers/netns';
 import { pings } from '../helpers/topology';
+import { reservedAddresses } from '../helpers/host-local-store';
 
 const REFERENCE_DIR = '/usr/lib/cni';
 
@@ -40,7 +41,7 @@ const invoke = (pluginDir: string, command: string, ctr: TestNetns, stdin: objec
     env: { CNI_TS_STATE_DIR: join(dir, 'state') },
   });
 
-const reservations = () => (existsSync(join(dir, 'ipam', 'mvcmp')) ? readdirSync(join(dir, 'ipam', 'mvcmp')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
+const reservations = () => reservedAddresses(join(dir, 'ipam'), 'mvcmp');
 
 /**
  * One ADD by `pluginDir` into a fresh container, then its DEL: the result, what the container held

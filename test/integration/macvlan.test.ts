@@ -1,10 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execGc, execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
 import { addLanNic, useLanFixture, type LanNic } from '../helpers/lan';
 import type { TestNetns } from '../helpers/netns';
 import { pings } from '../helpers/topology';
+import { reservedAddresses } from '../helpers/host-local-store';
 
 let dir: string;
 let host: TestNetns;
@@ -54,7 +54,7 @@ const globalAddresses = (ns: TestNetns) =>
     .ipJson<IpAddr[]>('addr', 'show', 'eth0')[0]
     .addr_info.filter((a) => a.scope === 'global')
     .map((a) => `${a.local}/${a.prefixlen}`);
-const reservations = () => (existsSync(join(dir, 'ipam', 'mvnet')) ? readdirSync(join(dir, 'ipam', 'mvnet')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
+const reservations = () => reservedAddresses(join(dir, 'ipam'), 'mvnet');
 const addressOf = (r: { json: { ips: Array<{ address: string }> } }, family: 4 | 6) =>
   r.json.ips.map((i) => i.address.split('/')[0]).find((a) => (family === 6) === a.includes(':'))!;
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import { BIN_DIR, execPlugin } from '../helpers/exec-plugin';
 import { netnsPool, type TestNetns } from '../helpers/netns';
 import { requireRoot } from '../helpers/root';
 import { pings } from '../helpers/topology';
+import { reservedAddresses } from '../helpers/host-local-store';
 
 const REFERENCE_DIR = '/usr/lib/cni';
 const pool = netnsPool();
@@ -75,7 +76,7 @@ function node() {
       inNetns: host.name,
       env: { CNI_TS_STATE_DIR: join(dir, 'state') },
     });
-  const reservations = () => (existsSync(join(dir, 'ipam', 'cmpnet')) ? readdirSync(join(dir, 'ipam', 'cmpnet')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
+  const reservations = () => reservedAddresses(join(dir, 'ipam'), 'cmpnet');
   return { host, ctr, conf: conf(join(dir, 'ipam')), invoke, reservations };
 }
 

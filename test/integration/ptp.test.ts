@@ -8,6 +8,7 @@ import { masqElements as masqElementsIn } from '../helpers/nft';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK, pings } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
+import { reservedAddresses } from '../helpers/host-local-store';
 
 let dir: string;
 let host: TestNetns;
@@ -49,7 +50,7 @@ type IpAddr = { ifname: string; addr_info: Array<{ local: string; prefixlen: num
 type IpRoute = { dst: string; gateway?: string; dev: string; scope?: string; prefsrc?: string };
 
 const hostVeths = () => host.ipJson<IpLink[]>('link', 'show', 'type', 'veth').filter((l) => l.ifname !== 'uplink0');
-const reservations = () => (existsSync(join(dir, 'ipam', 'ptpnet')) ? readdirSync(join(dir, 'ipam', 'ptpnet')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
+const reservations = () => reservedAddresses(join(dir, 'ipam'), 'ptpnet');
 const records = () => (existsSync(join(dir, 'state', 'ptp', 'attachments', 'ptpnet')) ? readdirSync(join(dir, 'state', 'ptp', 'attachments', 'ptpnet')) : []);
 const hostRoutes = (family: '-4' | '-6') =>
   host

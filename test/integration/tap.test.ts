@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useDirFixture } from '../helpers/dir-fixture';
 import { execPlugin, type PluginInvocation } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
+import { reservedAddresses } from '../helpers/host-local-store';
 
 let dir: string;
 let ctr: TestNetns;
@@ -55,7 +55,7 @@ const globalAddresses = () =>
     .ipJson<IpAddr[]>('addr', 'show', 'tap0')[0]
     .addr_info.filter((a) => a.scope === 'global')
     .map((a) => `${a.local}/${a.prefixlen}`);
-const reservations = () => (existsSync(join(dir, 'ipam', 'tapnet')) ? readdirSync(join(dir, 'ipam', 'tapnet')).filter((f) => /^[0-9a-f.:]+$/.test(f)) : []);
+const reservations = () => reservedAddresses(join(dir, 'ipam'), 'tapnet');
 
 const readers: ChildProcess[] = [];
 afterEach(() => {
