@@ -13,5 +13,11 @@ export type Firewall = OwnedEntries<FirewallEntry>;
 export const firewall = (cmd: StateEnv, iptables: Iptables = systemIptables): Firewall =>
   new OwnedEntries(new AttachmentState<FirewallEntry[]>(stateRoot(cmd.env), 'firewall'), firewallEntries(openNft(), iptables));
 
-/** Whether the host's iptables needs FORWARD rules, asked at most once per family and only when needed. */
-export const hostFirewall = (env: Readonly<Record<string, string | undefined>>): HostFirewall => iptablesFilter(iptablesVariant(env.PATH), openNft());
+/**
+ * Whether the host's iptables needs FORWARD rules, asked at most once per family and only when
+ * needed: with `backend: "iptables"`, or an attachment without addresses, nothing is looked up.
+ */
+export function hostFirewall(env: Readonly<Record<string, string | undefined>>): HostFirewall {
+  let filter: HostFirewall | undefined;
+  return { iptablesForward: (family) => (filter ??= iptablesFilter(iptablesVariant(env.PATH), openNft())).iptablesForward(family) };
+}
