@@ -7,10 +7,13 @@ import { brokenChains, type Structure } from './structure';
 export { ResourceTakenError } from '../state/owned-entries';
 
 /** How one component turns its entries into elements of the suite's nftables table. */
-export interface ElementSpec<E> extends Pick<EntrySpec<E>, 'resource' | 'shared' | 'group' | 'conflicts'> {
+export interface ElementSpec<E> extends Pick<EntrySpec<E>, 'resource' | 'shared' | 'group' | 'conflicts' | 'sibling'> {
   elements(entry: E): SetElement[];
-  /** Installs the entries (and the fixed structure they need) as one transaction. */
-  install(nft: NftRunner, entries: E[]): void;
+  /**
+   * Installs the entries (and the fixed structure they need) as one transaction, which also
+   * deletes the elements of `replacing` (a handover of the same keys, see EntrySpec.sibling).
+   */
+  install(nft: NftRunner, entries: E[], replacing: E[]): void;
   /**
    * Structure the entries may have been the last to use (e.g. a subnet's chain their map elements
    * jump to), deleted in the same transaction as the elements; nftables refuses while another
@@ -29,7 +32,8 @@ export function elementEntries<E>(nft: NftRunner, spec: ElementSpec<E>): EntrySp
     shared: spec.shared && ((e) => spec.shared!(e)),
     group: spec.group && ((e) => spec.group!(e)),
     conflicts: spec.conflicts && ((e, held) => spec.conflicts!(e, held)),
-    install: (entries) => spec.install(nft, entries),
+    sibling: spec.sibling && ((owner, key) => spec.sibling!(owner, key)),
+    install: (entries, replacing) => spec.install(nft, entries, replacing ?? []),
     uninstall: (entries) =>
       deleteElements(
         nft,

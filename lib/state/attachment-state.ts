@@ -36,6 +36,12 @@ const isKey = (x: unknown): x is AttachmentKey => {
   return typeof k?.network === 'string' && typeof k.containerId === 'string' && typeof k.ifname === 'string';
 };
 
+/** An attachment holding (or standing by for) a resource, with the entry it installed or would install. */
+export interface Holder {
+  key: AttachmentKey;
+  entry: unknown;
+}
+
 /** A record file's content with its key and its data (anything else is damaged). */
 const isRecord = <T>(x: unknown): x is AttachmentKey & { data: T } => isKey(x) && 'data' in (x as object);
 
@@ -118,17 +124,46 @@ export class AttachmentState<T> {
 
   /** The owner of `resource`; undefined when none, or when its file cannot be read. */
   owner(resource: string): AttachmentKey | undefined {
-    const owner = readJsonIfValid<unknown>(this.ownerPath(resource));
-    return isKey(owner) ? keyOf(owner) : undefined;
+    return this.readOwner(resource)?.key;
   }
 
-  /** The marker goes first: a crash in between leaves a marker without an owner, which counts for nothing. */
+  /**
+   * Sets `key` as the owner of `resource`, keeping the attachments that stand by for it (but `key`).
+   * The marker goes first: a crash in between leaves a marker without an owner, which counts for nothing.
+   */
   setOwner(resource: string, key: AttachmentKey, entry: unknown, group?: string): void {
     if (group !== undefined) {
       mkdirSync(this.groupDir(group), { recursive: true, mode: 0o700 });
       writeFileAtomic(join(this.groupDir(group), encodeURIComponent(resource)), '');
     }
-    writeFileAtomic(this.ownerPath(resource), JSON.stringify({ ...keyOf(key), entry }));
+    const standby = this.standbys(resource).filter((s) => !sameAttachment(s.key, key));
+    this.writeOwner(resource, { key, entry }, standby);
+  }
+
+  /**
+   * The attachments waiting, in the order they came, to take `resource` over when its owner
+   * leaves (see OwnedEntries: a container's other attachments holding its own host port).
+   */
+  standbys(resource: string): Holder[] {
+    return (this.readOwner(resource)?.standby ?? []).flatMap((s) => (isKey(s) && 'entry' in s ? [{ key: keyOf(s), entry: s.entry }] : []));
+  }
+
+  /** Puts `key` at the end of `resource`'s standby list (once); the resource must have an owner. */
+  addStandby(resource: string, key: AttachmentKey, entry: unknown): void {
+    const owner = this.readOwner(resource);
+    if (!owner) return;
+    const standby = this.standbys(resource).filter((s) => !sameAttachment(s.key, key));
+    this.writeOwner(resource, owner, [...standby, { key, entry }]);
+  }
+
+  /** Takes `key` off `resource`'s standby list; returns whether it was on it. */
+  dropStandby(resource: string, key: AttachmentKey): boolean {
+    const owner = this.readOwner(resource);
+    const standby = this.standbys(resource);
+    const rest = standby.filter((s) => !sameAttachment(s.key, key));
+    if (!owner || rest.length === standby.length) return false;
+    this.writeOwner(resource, owner, rest);
+    return true;
   }
 
   /** Drops `resource`'s owner (and group marker) when `key` holds it or nobody readable does; returns whether it did. */
@@ -157,14 +192,15 @@ export class AttachmentState<T> {
   }
 
   /**
-   * Every owner file with the entry it records, optionally of one network: what a DEL or GC
-   * removes when an attachment's record was lost. A listing of every owner: for that case only.
+   * Every owner file's owner and standbys with the entry each recorded, optionally of one network:
+   * what a DEL or GC removes when an attachment's record was lost. A listing of every owner: for that case only.
    */
   owned(network?: string): Array<{ key: AttachmentKey; resource: string; entry: unknown }> {
     return this.removeTemporaries(join(this.dir, 'owners')).flatMap((file) => {
-      const owner = readJsonIfValid<AttachmentKey & { entry?: unknown }>(join(this.dir, 'owners', file));
-      if (!isKey(owner) || owner.entry === undefined || (network !== undefined && owner.network !== network)) return [];
-      return [{ key: keyOf(owner), resource: decodeURIComponent(file), entry: owner.entry }];
+      const resource = decodeURIComponent(file);
+      const owner = this.readOwner(resource);
+      const holders = owner ? [owner, ...this.standbys(resource)] : [];
+      return holders.filter((h) => h.entry !== undefined && (network === undefined || h.key.network === network)).map((h) => ({ ...h, resource }));
     });
   }
 
@@ -179,6 +215,17 @@ export class AttachmentState<T> {
     // container ids and ifnames may contain "." and "_": a digest keeps the file name unambiguous
     const digest = createHash('sha256').update(`${key.containerId}\0${key.ifname}`).digest('hex').slice(0, 32);
     return join(this.dir, 'attachments', key.network, `${digest}.json`);
+  }
+
+  private readOwner(resource: string): (Holder & { standby: unknown[] }) | undefined {
+    const owner = readJsonIfValid<AttachmentKey & { entry?: unknown; standby?: unknown }>(this.ownerPath(resource));
+    if (!isKey(owner)) return undefined;
+    return { key: keyOf(owner), entry: owner.entry, standby: Array.isArray(owner.standby) ? owner.standby : [] };
+  }
+
+  private writeOwner(resource: string, owner: Holder, standby: Holder[]): void {
+    const holder = (h: Holder) => ({ ...keyOf(h.key), entry: h.entry });
+    writeFileAtomic(this.ownerPath(resource), JSON.stringify({ ...holder(owner), ...(standby.length ? { standby: standby.map(holder) } : {}) }));
   }
 
   private ownerPath(resource: string): string {

@@ -1,4 +1,4 @@
-import { sameAttachment, type AttachmentKey, type AttachmentState } from './attachment-state';
+import { sameAttachment, type AttachmentKey, type AttachmentState, type Holder } from './attachment-state';
 
 /** Where a component's entries live on the host (nftables elements, iptables rules, …). */
 export interface EntrySpec<E> {
@@ -19,8 +19,17 @@ export interface EntrySpec<E> {
    * attachment, rules the entry out. Default: only the same resource does.
    */
   conflicts?(entry: E, held: string): boolean;
-  /** Installs the entries (and whatever fixed structure they need). */
-  install(entries: E[]): void;
+  /**
+   * Whether `key` may stand by for an exclusive resource `owner` holds instead of being refused
+   * (portmap: another attachment of the same container). A standby is recorded but not installed;
+   * when the owner leaves, the first standby takes the resource over (`install` with `replacing`).
+   */
+  sibling?(owner: AttachmentKey, key: AttachmentKey): boolean;
+  /**
+   * Installs the entries (and whatever fixed structure they need). `replacing`: entries of an
+   * attachment leaving the same resources, removed in the same step (only with `sibling`).
+   */
+  install(entries: E[], replacing?: E[]): void;
   /** Removes the entries (and structure only they used); entries already gone are not an error. */
   uninstall(entries: E[]): void;
   /** The entries, of those given, that are not (all) on the host, e.g. after `nft flush ruleset`. */
@@ -68,9 +77,9 @@ export class OwnedEntries<E> {
       );
       // recorded before installing: a crash in between leaves a record DEL can act on, never an orphan entry
       this.state.write(key, entries);
-      for (const e of entries) if (!this.isShared(e)) this.state.setOwner(this.spec.resource(e), key, e, this.spec.group?.(e));
+      const claimed = entries.filter((e) => this.claim(key, e, exclusive(e)));
       try {
-        this.spec.install(entries);
+        this.spec.install(claimed);
       } catch (err) {
         // a failed ADD leaves nothing: what got installed before the failure goes again
         try {
@@ -115,6 +124,11 @@ export class OwnedEntries<E> {
 
   recorded(key: AttachmentKey): E[] | undefined {
     return this.state.withLock(() => this.state.read(key));
+  }
+
+  /** Whether the attachment stands by for the entry's resource, held by a sibling attachment (see EntrySpec.sibling). */
+  standsBy(key: AttachmentKey, entry: E): boolean {
+    return this.state.withLock(() => this.state.standbys(this.spec.resource(entry)).some((s) => sameAttachment(s.key, key)));
   }
 
   /** The entries, of those expected, that the attachment's record does not hold (for CHECK). */
@@ -172,26 +186,73 @@ export class OwnedEntries<E> {
     for (const held of candidates) {
       if (held !== resource && !this.spec.conflicts?.(entry, held)) continue;
       const owner = this.state.owner(held);
-      if (owner && !sameAttachment(owner, key)) throw new ResourceTakenError(entry, owner, held);
+      if (owner && !sameAttachment(owner, key) && !this.spec.sibling?.(owner, key)) throw new ResourceTakenError(entry, owner, held);
     }
+  }
+
+  /** Makes `key` the owner of the entry's resource; false when it stands by for a sibling instead (not to be installed). */
+  private claim(key: AttachmentKey, entry: E, exclusive: boolean): boolean {
+    if (this.isShared(entry)) return true;
+    const resource = this.spec.resource(entry);
+    const owner = this.state.owner(resource);
+    if (exclusive && owner && !sameAttachment(owner, key) && this.spec.sibling?.(owner, key)) {
+      this.state.addStandby(resource, key, entry);
+      return false;
+    }
+    this.state.setOwner(resource, key, entry, this.spec.group?.(entry));
+    return true;
   }
 
   /**
    * Removes the entries this attachment owns (an entry whose owner cannot be read counts: its
-   * last owner is gone or unknown), and the structure of groups it leaves empty, then releases them.
+   * last owner is gone or unknown), and the structure of groups it leaves empty, then releases
+   * them. A resource with a standby is handed over to it in one step instead; where the
+   * attachment itself stands by, it only leaves the list.
    */
   private removeOwned(key: AttachmentKey, entries: E[]): void {
     const sharedElsewhere = this.sharedResourcesOfOthers(key, entries);
-    const owned = entries.filter((e) => {
-      if (this.isShared(e)) return !sharedElsewhere.has(this.spec.resource(e));
-      const owner = this.state.owner(this.spec.resource(e));
-      return owner === undefined || sameAttachment(owner, key);
-    });
-    this.spec.uninstall(owned);
-    // only once the entries are gone: a failed DEL keeps what a retry needs
-    for (const e of owned) if (!this.isShared(e)) this.state.releaseOwner(this.spec.resource(e), key, this.spec.group?.(e));
+    const released: E[] = [];
+    const handovers: Array<{ from: E; to: Holder & { entry: E } }> = [];
+    for (const e of entries) {
+      const resource = this.spec.resource(e);
+      if (this.isShared(e)) {
+        if (!sharedElsewhere.has(resource)) released.push(e);
+        continue;
+      }
+      const owner = this.state.owner(resource);
+      if (owner !== undefined && !sameAttachment(owner, key)) {
+        this.state.dropStandby(resource, key);
+        continue;
+      }
+      const next = this.nextStandby(resource, key);
+      if (next) handovers.push({ from: e, to: next });
+      else released.push(e);
+    }
+    this.spec.uninstall(released);
+    if (handovers.length) {
+      this.spec.install(
+        handovers.map((h) => h.to.entry),
+        handovers.map((h) => h.from),
+      );
+    }
+    // only once the kernel has changed: a failed DEL keeps what a retry needs
+    for (const e of released) if (!this.isShared(e)) this.state.releaseOwner(this.spec.resource(e), key, this.spec.group?.(e));
+    for (const { to } of handovers) this.state.setOwner(this.spec.resource(to.entry), to.key, to.entry, this.spec.group?.(to.entry));
     // a released owner that came back after a power cut would hold its port against every later container
-    if (owned.length) this.state.syncOwners();
+    if (released.length || handovers.length) this.state.syncOwners();
+  }
+
+  /**
+   * The first standby of `resource` (other than `leaving`) whose record still holds it, with the
+   * entry its record has; standbys whose record is gone (a DEL that lost it) are passed over.
+   */
+  private nextStandby(resource: string, leaving: AttachmentKey): (Holder & { entry: E }) | undefined {
+    for (const { key } of this.state.standbys(resource)) {
+      if (sameAttachment(key, leaving)) continue;
+      const entry = this.state.read(key)?.find((e) => this.spec.resource(e) === resource);
+      if (entry !== undefined) return { key, entry };
+    }
+    return undefined;
   }
 
   private ownedWithoutRecord(key: AttachmentKey): E[] {

@@ -5,22 +5,27 @@ import type { DnatEntry, PortmapEntry } from './entries';
 import { deleteLine, elementLine, elementOf, getLine, hostIPOf, portGroup, resourceOf, STRUCTURE_CHAINS, structureScript } from './rules';
 
 /**
- * One text transaction: the fixed structure, then the entries' elements. A map element whose key
- * is taken with other data (left by a crashed attachment that nobody owns any more) makes nftables
- * refuse the whole transaction; then those keys are looked up one by one (O(1) each, not a
- * listing) and replaced within the same transaction.
+ * One text transaction: the fixed structure, the elements of `replacing` (a handover: another
+ * attachment of the same container leaving these ports) deleted, then the entries' elements. A
+ * map element whose key is taken with other data (left by a crashed attachment that nobody owns
+ * any more) makes nftables refuse the whole transaction, as does deleting an element already
+ * gone (a flushed ruleset); then the keys are looked up one by one (O(1) each, not a listing)
+ * and the present ones replaced within the same transaction.
  */
-function install(nft: NftRunner, entries: PortmapEntry[]): void {
-  const script = [...structureScript(), ...entries.map(elementLine)];
+function install(nft: NftRunner, entries: PortmapEntry[], replacing: PortmapEntry[] = []): void {
+  const script = (deleted: DnatEntry[]) => [...structureScript(), ...deleted.map(deleteLine), ...entries.map(elementLine)].join('\n');
+  const replaced = replacing.filter(isDnat);
   try {
-    nft.run(script.join('\n'));
+    nft.run(script(replaced));
   } catch (err) {
     if (!(err instanceof NftError)) throw err;
-    const stale = entries.filter((e): e is DnatEntry => e.kind === 'dnat').filter((e) => exists(nft, getLine(e)));
-    if (!stale.length) throw err;
-    nft.run([...structureScript(), ...stale.map(deleteLine), ...entries.map(elementLine)].join('\n'));
+    const present = entries.filter(isDnat).filter((e) => exists(nft, getLine(e)));
+    if (!present.length && !replaced.length) throw err;
+    nft.run(script(present));
   }
 }
+
+const isDnat = (e: PortmapEntry): e is DnatEntry => e.kind === 'dnat';
 
 function exists(nft: NftRunner, getCommand: string): boolean {
   try {
@@ -36,6 +41,8 @@ function exists(nft: NftRunner, getCommand: string): boolean {
 /**
  * A host port belongs to one container per family and protocol: one may hold it on every address
  * (no hostIP), or several on distinct host addresses, never both (as Docker's port allocator).
+ * Within that container, the first attachment that mapped the port gets its traffic; the others
+ * stand by, and the next in order takes it over, in one transaction, when that one is deleted.
  */
 export const portmapSpec: ElementSpec<PortmapEntry> = {
   resource: resourceOf,
@@ -43,6 +50,8 @@ export const portmapSpec: ElementSpec<PortmapEntry> = {
   install,
   group: (e) => (e.kind === 'dnat' ? portGroup(e) : undefined),
   conflicts: (e, held) => e.kind === 'dnat' && (e.hostIP === undefined || hostIPOf(held) === undefined),
+  // a runtime passes a container's port mappings to every network it joins (Podman's connect, --network a,b)
+  sibling: (owner, key) => owner.containerId === key.containerId,
   structure: () => ({ script: structureScript(), chains: STRUCTURE_CHAINS.map((name) => ({ family: 'inet', name })) }),
 };
 

@@ -12,12 +12,19 @@ export interface ChainNode {
   host: TestNetns;
 }
 
+/** A network of the chain: its name, the second octet of its subnets, and the container's interface on it (default eth0). */
+export interface ChainNet {
+  name: string;
+  octet: number;
+  ifname?: string;
+}
+
 /**
  * The conflist Podman writes (bridge with host-local and masquerade, portmap, firewall, tuning),
  * with this suite's stronger options (macspoofchk, an ingress policy), one plugin config at a time.
  * `net` picks the network's name, bridge and subnets so that several tests never collide.
  */
-export function chainConfs(node: ChainNode, net: { name: string; octet: number }, prevResult?: object): Record<ChainPlugin, object> {
+export function chainConfs(node: ChainNode, net: ChainNet, prevResult?: object): Record<ChainPlugin, object> {
   const prev = prevResult ? { prevResult } : {};
   return {
     bridge: {
@@ -46,7 +53,7 @@ export const chainEnv = (node: ChainNode) => ({ CNI_TS_STATE_DIR: join(node.dir,
 /** Runs one plugin of the chain for `ctr` as a runtime would; `override` replaces or adds config fields. */
 export function invokeChainPlugin(
   node: ChainNode,
-  net: { name: string; octet: number },
+  net: ChainNet,
   plugin: ChainPlugin,
   command: string,
   ctr: TestNetns,
@@ -54,7 +61,7 @@ export function invokeChainPlugin(
   override: object = {},
 ): Promise<PluginOutcome> {
   const stdin = { cniVersion: '1.1.0', name: net.name, ...chainConfs(node, net, prevResult)[plugin], ...override };
-  return execPlugin(plugin, { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin, inNetns: node.host.name, env: chainEnv(node) });
+  return execPlugin(plugin, { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: net.ifname ?? 'eth0', stdin, inNetns: node.host.name, env: chainEnv(node) });
 }
 
 export const ok = (r: PluginOutcome) => expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -62,7 +69,7 @@ export const ok = (r: PluginOutcome) => expect(r.code, r.stdout + r.stderr).toBe
 /** ADD of every plugin of the chain, each with the previous result; returns bridge's result. */
 export async function addChain(
   node: ChainNode,
-  net: { name: string; octet: number },
+  net: ChainNet,
   ctr: TestNetns,
   plugins: ChainPlugin[] = ['bridge', 'portmap', 'firewall', 'tuning'],
   overrides: Partial<Record<ChainPlugin, object>> = {},
@@ -74,6 +81,11 @@ export async function addChain(
     prev ??= r;
   }
   return prev!;
+}
+
+/** DEL of every plugin of the chain in reverse order, as a runtime does; each must succeed. */
+export async function delChain(node: ChainNode, net: ChainNet, ctr: TestNetns, plugins: ChainPlugin[] = ['bridge', 'portmap', 'firewall', 'tuning']): Promise<void> {
+  for (const plugin of [...plugins].reverse()) ok(await invokeChainPlugin(node, net, plugin, 'DEL', ctr));
 }
 
 /** A command's stdout inside the host namespace (with the chain's state directory). */

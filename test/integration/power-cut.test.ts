@@ -4,12 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { BIN_DIR, execGc } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
-import { addChain, chainConfs, chainEnv, inHost, invokeChainPlugin, ok, suiteElements, type ChainNode, type ChainPlugin } from '../helpers/podman-chain';
+import { addChain, chainConfs, chainEnv, delChain, inHost, invokeChainPlugin, ok, suiteElements, type ChainNode } from '../helpers/podman-chain';
 
 let node: ChainNode;
 const pool = useNodeFixture('cnit-pcut-', (fixture) => (node = fixture));
 const NET = { name: 'pcut', octet: 64 };
-const DEL_ORDER: ChainPlugin[] = ['tuning', 'firewall', 'portmap', 'bridge'];
 
 /** Every file under `dir` whose path matches, truncated to 0 bytes: what a rename that never reached the disk leaves. */
 function truncateAll(dir: string, match: (path: string) => boolean): number {
@@ -42,13 +41,13 @@ describe('state files emptied by a power cut', () => {
     const { a, b, ipA, ipB } = await twoContainers();
     expect(truncateAll(join(node.dir, 'state'), (p) => p.includes('/attachments/'))).toBeGreaterThan(4);
 
-    for (const plugin of DEL_ORDER) ok(await invokeChainPlugin(node, NET, plugin, 'DEL', a));
+    await delChain(node, NET, a);
     expect(a.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname)).toEqual(['lo']);
     expect(elementsMentioning(ipA)).toEqual([]);
     expect(inHost(node, 'iptables-save')).not.toContain(`${ipA}/32`);
     expect(elementsMentioning(ipB).length).toBeGreaterThan(0);
     expect(inHost(node, 'iptables-save')).toContain(`${ipB}/32`);
-    for (const plugin of DEL_ORDER) ok(await invokeChainPlugin(node, NET, plugin, 'DEL', b));
+    await delChain(node, NET, b);
     expect(elementsMentioning(ipB)).toEqual([]);
   });
 
@@ -56,7 +55,7 @@ describe('state files emptied by a power cut', () => {
     const { b, ipB } = await twoContainers();
     truncateAll(join(node.dir, 'state'), (p) => p.includes('/attachments/'));
     inHost(node, join(BIN_DIR, 'cni-ts-reapply'));
-    for (const plugin of DEL_ORDER) ok(await invokeChainPlugin(node, NET, plugin, 'DEL', b));
+    await delChain(node, NET, b);
     expect(elementsMentioning(ipB)).toEqual([]);
     // its host port is free again
     const c = pool.make('c');
@@ -80,7 +79,7 @@ describe('state files emptied by a power cut', () => {
     const { a, ipA, ipB } = await twoContainers();
     expect(truncateAll(join(node.dir, 'state'), (p) => p.includes('/owners/'))).toBeGreaterThan(4);
     expect(truncateAll(join(node.dir, 'tuning'), () => true)).toBe(2);
-    for (const plugin of DEL_ORDER) ok(await invokeChainPlugin(node, NET, plugin, 'DEL', a));
+    await delChain(node, NET, a);
     expect(elementsMentioning(ipA)).toEqual([]);
     expect(inHost(node, 'iptables-save')).not.toContain(`${ipA}/32`);
     expect(elementsMentioning(ipB).length).toBeGreaterThan(0);

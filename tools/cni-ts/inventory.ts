@@ -75,9 +75,14 @@ export function inventory(places: Places): NetworkView[] {
   for (const { key, data } of bridges.withLock(() => bridges.list()))
     Object.assign(at(key), { bridge: data.bridge, hostVeth: data.hostVeth, ...(data.netns ? { netns: data.netns } : {}) });
   for (const { key, data } of masquerade(state).records()) at(key).masquerade.push(...data.map((e) => e.ip));
-  for (const { key, data } of portMaps(state).records()) {
-    for (const e of data)
-      if (e.kind === 'dnat') at(key).ports.push(`${e.protocol} ${e.hostIP ?? (e.family === 4 ? '0.0.0.0' : '[::]')}:${e.hostPort} -> ${e.containerIP}:${e.containerPort}`);
+  const ports = portMaps(state);
+  for (const { key, data } of ports.records()) {
+    for (const e of data) {
+      if (e.kind !== 'dnat') continue;
+      // another attachment of the same container gets the port's traffic until it is deleted
+      const standby = ports.standsBy(key, e) ? ' (standby)' : '';
+      at(key).ports.push(`${e.protocol} ${e.hostIP ?? (e.family === 4 ? '0.0.0.0' : '[::]')}:${e.hostPort} -> ${e.containerIP}:${e.containerPort}${standby}`);
+    }
   }
   for (const { key, data } of firewall(state).records()) at(key).firewall.push(...data.map(describeEntry));
   const dnsBase = dnsnameBase(places.env);
