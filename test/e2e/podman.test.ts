@@ -12,7 +12,10 @@ const NETWORK = `cnits-e2e-${process.pid}`;
 const SUBNET = '10.78.0.0/24';
 const NETWORK2 = `cnits-e2e2-${process.pid}`;
 const SUBNET2 = '10.79.0.0/24';
+const NETWORK3 = `cnits-e2e3-${process.pid}`;
+const SUBNET3 = '10.76.0.0/24';
 const HOST_PORT = 18080;
+const HOST_PORT2 = 18197;
 
 let host: PodmanHost;
 
@@ -36,7 +39,7 @@ beforeAll(() => {
   podman('network', 'create', '--subnet', SUBNET, NETWORK);
 });
 
-afterAll(() => host?.destroy([NETWORK, NETWORK2]));
+afterAll(() => host?.destroy([NETWORK, NETWORK2, NETWORK3]));
 
 describe('Podman 4 on our plugins', () => {
   it('serves HTTP through a mapped port and directly, lets a second container in, and leaves nothing after removal', async () => {
@@ -113,5 +116,58 @@ describe('Podman 4 on our plugins', () => {
     podman('rm', '--all', '--force', '--time', '0');
     expect(host.leftovers(NETWORK)).toEqual([]);
     expect(host.leftovers(NETWORK2)).toEqual([]);
+  });
+
+  it('connects a container that publishes a port to a second network and back: the port answers throughout, by name on each network', async () => {
+    podman('network', 'create', '--subnet', SUBNET3, NETWORK3);
+    run(NETWORK, ['-d', '--name', 'pub', '-p', `${HOST_PORT2}:80`], ['/bin/busybox', 'httpd', '-f', '-p', '80', '-h', '/www']);
+    sleeper(NETWORK, 'near1');
+    sleeper(NETWORK3, 'near3');
+    const page = () => host.httpGet(`http://127.0.0.1:${HOST_PORT2}/`);
+    /** The container address the published port leads to (the nftables element's data). */
+    const portTarget = () => host.nftElements().find((e) => e.includes(`"tcp",${HOST_PORT2}]`))?.match(/\{"concat":\["([\d.]+)",80\]\}/)?.[1];
+    expect(await eventually(page)).toBe('hello from podman\n');
+    const ip1 = host.address('pub', NETWORK);
+
+    // Podman passes the container's port mappings to the second network's portmap too: it must not refuse its own port
+    podman('network', 'connect', '--alias', 'frontdoor', NETWORK3, 'pub');
+    const ip3 = host.address('pub', NETWORK3);
+    expect(ip3).toMatch(/^10\.76\.0\.\d+$/);
+    expect(page()).toBe('hello from podman\n');
+    // the network that mapped the port first keeps its traffic
+    expect(portTarget()).toBe(ip1);
+    expect(lookup('near3', 'pub')).toEqual([ip3]);
+    expect(lookup('near3', 'frontdoor')).toEqual([ip3]);
+    expect(lookup('near1', 'pub')).toEqual([ip1]);
+    expect(wget('near3', 'frontdoor')).toBe('hello from podman\n');
+
+    // disconnecting the first network hands the port to the second
+    podman('network', 'disconnect', NETWORK, 'pub');
+    expect(portTarget()).toBe(ip3);
+    expect(page()).toBe('hello from podman\n');
+    expect(lookup('near1', 'pub')).toEqual([]);
+    expect(lookup('near3', 'pub')).toEqual([ip3]);
+
+    // back on the first network (it waits behind the second), then a restart (DEL and ADD of both)
+    podman('network', 'connect', NETWORK, 'pub');
+    const ip1again = host.address('pub', NETWORK);
+    expect(lookup('near1', 'pub')).toEqual([ip1again]);
+    expect(portTarget()).toBe(ip3);
+    expect(page()).toBe('hello from podman\n');
+    podman('restart', '--time', '0', 'pub');
+    expect(await eventually(page)).toBe('hello from podman\n');
+    expect([host.address('pub', NETWORK), host.address('pub', NETWORK3)]).toContain(portTarget());
+
+    // disconnecting the other network leaves the port with the first
+    podman('network', 'disconnect', NETWORK3, 'pub');
+    expect(portTarget()).toBe(host.address('pub', NETWORK));
+    expect(page()).toBe('hello from podman\n');
+    expect(lookup('near3', 'pub')).toEqual([]);
+    expect(lookup('near3', 'frontdoor')).toEqual([]);
+
+    podman('rm', '--all', '--force', '--time', '0');
+    expect(page()).toBeUndefined();
+    expect(host.leftovers(NETWORK)).toEqual([]);
+    expect(host.leftovers(NETWORK3)).toEqual([]);
   });
 });

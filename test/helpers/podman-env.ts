@@ -205,7 +205,7 @@ export class PodmanHost {
 /** Our state components (bridge, portmap, …) under /var/lib/cni-ts. */
 const components = () => readdirIfAny(DEFAULT_STATE_DIR);
 
-/** The owners files (under /var/lib/cni-ts/<component>/owners) that name `network`. */
+/** The owner files (under /var/lib/cni-ts/<component>/owners) that name `network`, as owner or standby. */
 function ownersOf(network: string): string[] {
   return components().flatMap((c) => {
     const owners = join(DEFAULT_STATE_DIR, c, 'owners');
@@ -213,7 +213,9 @@ function ownersOf(network: string): string[] {
       .map((f) => join(owners, f))
       .filter((f) => {
         try {
-          return JSON.parse(readFileSync(f, 'utf8')).network === network;
+          // an owner file names its owner, and the attachments standing by for the resource
+          const owner: { network?: string; standby?: Array<{ network?: string }> } = JSON.parse(readFileSync(f, 'utf8'));
+          return [owner, ...(owner.standby ?? [])].some((h) => h.network === network);
         } catch {
           return false;
         }
