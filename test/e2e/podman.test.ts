@@ -125,7 +125,11 @@ describe('Podman 4 on our plugins', () => {
     sleeper(NETWORK3, 'near3');
     const page = () => host.httpGet(`http://127.0.0.1:${HOST_PORT2}/`);
     /** The container address the published port leads to (the nftables element's data). */
-    const portTarget = () => host.nftElements().find((e) => e.includes(`"tcp",${HOST_PORT2}]`))?.match(/\{"concat":\["([\d.]+)",80\]\}/)?.[1];
+    const portTarget = () =>
+      host
+        .nftElements()
+        .find((e) => e.includes(`"tcp",${HOST_PORT2}]`))
+        ?.match(/\{"concat":\["([\d.]+)",80\]\}/)?.[1];
     expect(await eventually(page)).toBe('hello from podman\n');
     const ip1 = host.address('pub', NETWORK);
 

@@ -1,10 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN_DIR } from '../helpers/exec-plugin';
+import { BIN_DIR, execGc } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
-import { addChain, delChain, inHost, invokeChainPlugin, ok, suiteElements, type ChainNet } from '../helpers/podman-chain';
+import { addChain, chainConfs, chainEnv, delChain, inHost, invokeChainPlugin, ok, suiteElements, type ChainNet } from '../helpers/podman-chain';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
 
@@ -101,5 +101,22 @@ describe('portmap: one container on several networks', () => {
     const bridge = await connect(other, FRONT, 'other');
     expect(bridge).toBeDefined();
     expect(fromOutside()).toBe(`other saw ${UPLINK.outside4}`);
+  });
+
+  it('GC agrees with DEL: a stale standby goes without touching the port, a stale holder hands it over', async () => {
+    const web = pool.make('web');
+    await connect(web, FRONT, 'front');
+    await connect(web, BACK, 'back');
+    const gc = (net: ChainNet, valid: string[]) => execGc('portmap', { name: net.name, ...chainConfs(node, net).portmap }, valid, { inNetns: node.host.name, env: chainEnv(node) });
+    // the valid attachments name eth0 only: on BACK, the container's eth1 is stale
+    ok(await gc(BACK, [`ctr-${web.name}`]));
+    expect(fromOutside()).toBe(`front saw ${UPLINK.outside4}`);
+    expect(listedPorts(BACK.name).eth1).toEqual([]);
+    ok(await gc(FRONT, [`ctr-${web.name}`]));
+    expect(fromOutside()).toBe(`front saw ${UPLINK.outside4}`);
+
+    await connect(web, { ...BACK, ifname: 'eth2' }, 'back again');
+    ok(await gc(FRONT, []));
+    expect(fromOutside()).toBe(`back again saw ${UPLINK.outside4}`);
   });
 });
