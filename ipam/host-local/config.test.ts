@@ -24,6 +24,13 @@ describe('host-local parseConfig', () => {
     expect(conf.storeDir).toBe('/tmp/x/net1');
   });
 
+  it("reads go-cni's ipRanges (Go field names, empty strings for what the pod does not set)", () => {
+    const ipRanges = [[{ Subnet: '10.1.0.0/24', RangeStart: '10.1.0.100', RangeEnd: '10.1.0.120', Gateway: '' }]];
+    const conf = parseConfig(cmd({}, { runtimeConfig: { ipRanges } }));
+    expect(conf.rangeSets.map(formatRangeSet)).toEqual(['10.1.0.100-10.1.0.120']);
+    expect(formatIP(conf.rangeSets[0][0].gateway)).toBe('10.1.0.1');
+  });
+
   it('collects requested IPs from the ips capability, args.cni.ips and CNI_ARGS IP=', () => {
     const conf = parseConfig(
       cmd(

@@ -7,6 +7,7 @@ import {
   Result,
   SUPPORTED_VERSIONS,
   ValidAttachments,
+  goField,
   isSupportedVersion,
   lenientNetConf,
   parseWith,
@@ -118,7 +119,7 @@ function startTiming(io: PluginIO): { verbStarts(): void; verbEnds(): void; repo
 function versionInfo(io: PluginIO): { cniVersion: string; supportedVersions: readonly string[] } {
   let asked: unknown;
   try {
-    asked = (JSON.parse(io.readStdin().toString('utf8') || '{}') as { cniVersion?: unknown }).cniVersion;
+    asked = goField(JSON.parse(io.readStdin().toString('utf8') || '{}'), 'cniVersion');
   } catch {
     // VERSION answers whatever stdin holds, as the Go skel does
   }
@@ -133,7 +134,8 @@ function readCmdArgs(verb: Verb, io: PluginIO, noteVersion: (v: string) => void)
     throw new CniError(ErrorCode.InvalidEnvironment, `required environment variables missing: ${missing.join(', ')}`);
   }
   const { raw, stdin } = readConfig(io, verb);
-  if (typeof raw.cniVersion === 'string') noteVersion(raw.cniVersion);
+  const version = goField(raw, 'cniVersion');
+  if (typeof version === 'string') noteVersion(version);
   const config = verb === 'DEL' ? lenientConfig(raw) : parseWith(NetConf, raw, 'network config');
   checkVersion(verb, config.cniVersion);
   validateNetworkName(config.name);
@@ -284,7 +286,7 @@ function checkNetns(verb: Verb, netns: string, env: PluginIO['env']): void {
 }
 
 function readValidAttachments(raw: Record<string, unknown>) {
-  const list = raw['cni.dev/valid-attachments'] ?? raw['cni.dev/attachments'];
+  const list = goField(raw, 'cni.dev/valid-attachments') ?? goField(raw, 'cni.dev/attachments');
   if (list === undefined) return undefined;
   return parseWith(ValidAttachments, list, 'GC request', ErrorCode.InvalidNetworkConfig, 'cni.dev/valid-attachments');
 }

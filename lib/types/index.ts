@@ -1,4 +1,5 @@
 export * from './convert';
+export * from './go-keys';
 export * from './netconf';
 export * from './parse';
 export * from './result';

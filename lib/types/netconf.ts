@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { safeParse } from 'zod/v4/core';
+import { goField, matchGoKeys } from './go-keys';
 import { parseWith } from './parse';
 import { DNS } from './result';
 
@@ -29,8 +30,8 @@ export const ValidAttachments = z.array(Attachment);
  */
 export function lenientNetConf(raw: Record<string, unknown>, what: string): { config: NetConf; dropped: string[] } {
   const required = z.looseObject({ cniVersion: z.string(), name: z.string() });
-  const base = parseWith(required, raw, what);
-  const config: Record<string, unknown> = { ...base };
+  const config = { ...(matchGoKeys(NetConf, raw) as Record<string, unknown>) };
+  parseWith(required, config, what);
   const dropped: string[] = [];
   for (const [field, schema] of Object.entries(NetConf.def.shape)) {
     if (field === 'cniVersion' || field === 'name' || !(field in config)) continue;
@@ -42,12 +43,8 @@ export function lenientNetConf(raw: Record<string, unknown>, what: string): { co
   return { config: config as NetConf, dropped };
 }
 
-/** A string at `path` inside a config, or undefined when it is absent or not a string (DEL's lenient reading). */
+/** A string at `path` inside a config (keys found as Go finds them), or undefined when it is absent or not a string (DEL's lenient reading). */
 export function lenientString(config: unknown, ...path: string[]): string | undefined {
-  let value = config;
-  for (const key of path) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
+  const value = path.reduce<unknown>((at, key) => goField(at, key), config);
   return typeof value === 'string' ? value : undefined;
 }

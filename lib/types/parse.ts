@@ -2,6 +2,7 @@ import type * as z from 'zod/mini';
 import type { $ZodIssue, $ZodType } from 'zod/v4/core';
 import { safeParse } from 'zod/v4/core';
 import { CniError, ErrorCode } from '../errors';
+import { matchGoKeys } from './go-keys';
 
 /** Renders a zod path the way a user writes it in a conflist: ipam.ranges[0][0].subnet */
 export function fieldPath(path: readonly PropertyKey[], prefix = ''): string {
@@ -14,11 +15,12 @@ export function fieldPath(path: readonly PropertyKey[], prefix = ''): string {
 }
 
 /**
- * Validates `value` against `schema`; on failure throws a CniError whose message names every
+ * Validates `value` against `schema`, its keys matched to the schema's fields as Go's decoder
+ * matches them (see matchGoKeys), and returns it so; on failure throws a CniError whose message names every
  * offending field and what was expected there.
  */
 export function parseWith<S extends $ZodType>(schema: S, value: unknown, what: string, code: number = ErrorCode.InvalidNetworkConfig, pathPrefix = ''): z.infer<S> {
-  const parsed = safeParse(schema, value, { reportInput: true });
+  const parsed = safeParse(schema, matchGoKeys(schema, value), { reportInput: true });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `field "${fieldPath(issue.path, pathPrefix)}": ${describeIssue(issue)}`);
   throw new CniError(code, `invalid ${what}: ${problems.join('; ')}`);

@@ -26,6 +26,15 @@ describe('bandwidth config', () => {
     });
   });
 
+  it("reads go-cni's field names (containerd's CRI): rates from the pod's annotations, bursts of 2^32-1 bits", () => {
+    const bandwidth = { IngressRate: 2_000_000, IngressBurst: 4_294_967_295, EgressRate: 3_000_000, EgressBurst: 4_294_967_295 };
+    expect(parse({ capabilities: { bandwidth: true }, runtimeConfig: { bandwidth } })).toMatchObject({
+      ingress: { rate: 2_000_000, burst: 4_294_967_295 },
+      egress: { rate: 3_000_000, burst: 4_294_967_295 },
+    });
+    expect(error({ runtimeConfig: { bandwidth: { IngressRate: 1_000_000 } } }).message).toContain('runtimeConfig.bandwidth.ingressBurst');
+  });
+
   it('takes the bandwidth capability when the config sets no rate or burst of its own', () => {
     const conf = parse({ capabilities: { bandwidth: true }, runtimeConfig: { bandwidth: { egressRate: 1_000_000, egressBurst: 10_000 } } });
     expect(conf).toMatchObject({ ingress: undefined, egress: { rate: 1_000_000, burst: 10_000 } });

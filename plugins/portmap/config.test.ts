@@ -25,6 +25,17 @@ describe('portmap config', () => {
     ]);
   });
 
+  it("reads go-cni's field names (containerd's CRI); an empty HostIP means every address", () => {
+    const conf = withMappings([
+      { HostPort: 18301, ContainerPort: 80, Protocol: 'tcp', HostIP: '' },
+      { HostPort: 18302, ContainerPort: 53, Protocol: 'udp', HostIP: '127.0.0.1' },
+    ]);
+    expect(conf.mappings.map(({ field: _f, ...m }) => m)).toEqual([
+      { hostPort: 18301, containerPort: 80, protocol: 'tcp' },
+      { hostPort: 18302, containerPort: 53, protocol: 'udp', hostIP: '127.0.0.1', family: 4 },
+    ]);
+  });
+
   it.each([
     [[{ hostPort: 0, containerPort: 1 }], /portMappings\[0\]\.hostPort.*at least 1/],
     [[{ hostPort: 1, containerPort: 70000 }], /portMappings\[0\]\.containerPort.*at most 65535/],

@@ -312,6 +312,10 @@ describe('bandwidth', () => {
       ['small buckets', LIMITS],
       ["containerd's 4 Gbit bursts", { ingressRate: 1_000_000, ingressBurst: 0xffffffff, egressRate: 2_000_000, egressBurst: 0xffffffff }],
       ['the bandwidth capability', { capabilities: { bandwidth: true }, runtimeConfig: { bandwidth: { egressRate: 5_000_000, egressBurst: 50_000 } } }],
+      [
+        "containerd's capability as go-cni writes it (Go field names)",
+        { capabilities: { bandwidth: true }, runtimeConfig: { bandwidth: { IngressRate: 2_000_000, IngressBurst: 0xffffffff, EgressRate: 3_000_000, EgressBurst: 0xffffffff } } },
+      ],
     ])('%s: same qdiscs (kind, rate, burst, latency), same redirect filter, same ifb name, same result; CHECK and DEL work across suites', async (_what, fields) => {
       const ctr = pool.make('bwref');
       const theirs = await snapshot(REFERENCE, ctr, fields);
