@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { CniError, ErrorCode } from '../errors';
 import { readdirIfExists } from '../fs';
-import { NetConfList, parseWith } from '../types';
+import { goField, matchGoKeys, NetConf, NetConfList, parseWith } from '../types';
 
 export const DEFAULT_CONF_DIR = '/etc/cni/net.d';
 const EXTENSIONS = ['.conf', '.conflist', '.json'];
@@ -14,8 +14,8 @@ export interface LoadedNetwork {
 
 /** A single-plugin .conf/.json becomes a list of one, as libcni's ConfListFromConf does. */
 function asList(raw: Record<string, unknown>): unknown {
-  if (Array.isArray(raw.plugins)) return raw;
-  const { cniVersion, name, ...plugin } = raw;
+  if (Array.isArray(goField(raw, 'plugins'))) return raw;
+  const { cniVersion, name, ...plugin } = matchGoKeys(NetConf, raw) as Record<string, unknown>;
   return { cniVersion, name, plugins: [plugin] };
 }
 
@@ -48,7 +48,7 @@ export function loadNetwork(dir: string, name: string): LoadedNetwork {
     } catch {
       continue; // not ours to judge: libcni skips unreadable files when searching by name
     }
-    if (!raw || typeof raw !== 'object' || (raw as { name?: unknown }).name !== name) continue;
+    if (goField(raw, 'name') !== name) continue;
     return { list: parseWith(NetConfList, asList(raw as Record<string, unknown>), file, ErrorCode.InvalidNetworkConfig), file };
   }
   throw new CniError(ErrorCode.InvalidNetworkConfig, `no network named ${JSON.stringify(name)} in ${dir} (${EXTENSIONS.join(', ')} files)`);
