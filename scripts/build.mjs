@@ -4,13 +4,18 @@
 //   dist/suite-<group>.blob   a V8 startup snapshot per group of executables (plugins.mjs' `snapshot`),
 //                             their code compiled and initialised (built from dist/suite-<group>.js),
 //                             so a start deserialises instead of compiling
-//   bin/<name>                the launcher: starts <name> from its group's snapshot, or from its bundle
+//   dist/cni-ts-worker.js     the warm worker (lib/workers): every plugin's code, served by `cni-ts workers`
+//   dist/build-id             what ties a client to the workers of the same build
+//   bin/<plugin>              the compiled client (lib/workers/client.c): hands the call to a warm worker, or
+//                             execs launch/<plugin>; where no C compiler is found, the launcher itself
+//   launch/<plugin>, bin/<tool>  the launcher: starts <name> from its group's snapshot, or from its bundle
 //                             when the running node cannot use the snapshot (another Node.js version; node exits 14)
 // Native addons (koffi, netlink's binding) stay in node_modules and are loaded at run time by
 // lib/start/native.ts, never bundled nor snapshotted.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PLUGINS, SNAPSHOT_GROUPS } from './plugins.mjs';
@@ -61,6 +66,18 @@ const snapshotEntry = (plugins) =>
     `startFromSnapshot({ ${plugins.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
   ].join('\n');
 
+/** The warm worker's script: every plugin a runtime runs (not the tools), loaded before a call arrives. */
+const workerEntry = (plugins) =>
+  [
+    "import { startWorker } from './lib/workers/worker-main';",
+    ...plugins.map(({ main }, i) => `import { main as main${i} } from './${main}';`),
+    ...plugins.flatMap(({ main }) => verbsOf(main)).map((verbs) => `import './${verbs}';`),
+    `startWorker({ ${plugins.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
+  ].join('\n');
+
+const isTool = (p) => p.main.startsWith('tools/');
+const RUNTIME_PLUGINS = PLUGINS.filter((p) => !isTool(p));
+
 /** Written aside and renamed, so a plugin starting meanwhile reads the old snapshot or the new one, never half of one. */
 function buildSnapshot(group) {
   const blob = join(root, 'dist', `suite-${group}.blob`);
@@ -85,19 +102,57 @@ await Promise.all([
     ),
   ),
   ...SNAPSHOT_GROUPS.map((group) => bundle(`suite-${group}`, snapshotEntry(PLUGINS.filter((p) => p.snapshot === group)))),
+  bundle('cni-ts-worker', workerEntry(RUNTIME_PLUGINS)),
 ]);
+const buildId = createHash('sha256')
+  .update(readFileSync(join(root, 'dist', 'cni-ts-worker.js')))
+  .digest('hex')
+  .slice(0, 16);
+writeFileSync(join(root, 'dist', 'build-id'), `${buildId}\n`);
 
 // one at a time: building a snapshot takes a core, and the bundles above are done
 for (const group of SNAPSHOT_GROUPS) buildSnapshot(group);
 // the single snapshot of earlier builds, which no launcher names any more
 for (const stale of ['suite.blob', 'suite.js']) rmSync(join(root, 'dist', stale), { force: true });
 
-for (const { name, snapshot } of PLUGINS) {
-  const launcher = join(root, 'bin', name);
-  writeFileSync(launcher, launcherScript(name, snapshot));
-  chmodSync(launcher, 0o755);
+const client = compileClient(buildId);
+mkdirSync(join(root, 'launch'), { recursive: true });
+for (const plugin of PLUGINS) {
+  const { name, snapshot } = plugin;
+  const viaClient = client && !isTool(plugin);
+  writeExecutable(join(root, viaClient ? 'launch' : 'bin', name), launcherScript(name, snapshot));
+  if (viaClient) writeExecutable(join(root, 'bin', name), client);
+  else rmSync(join(root, 'launch', name), { force: true });
 }
-console.log(`built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshots (${SNAPSHOT_GROUPS.join(', ')})`);
+console.log(
+  `built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshots (${SNAPSHOT_GROUPS.join(', ')}), the warm worker, ${client ? 'and the client in bin/' : 'and no client (no C compiler: bin/ holds the launchers)'}`,
+);
+
+/** Written aside and renamed: a plugin starting meanwhile runs the old file or the new one. */
+function writeExecutable(path, content) {
+  const partial = `${path}.${process.pid}`;
+  writeFileSync(partial, content);
+  chmodSync(partial, 0o755);
+  renameSync(partial, path);
+}
+
+/**
+ * lib/workers/client.c with the system C compiler, statically linked when the C library allows it
+ * (no dynamic loader at each exec); undefined when there is no compiler.
+ */
+function compileClient(id) {
+  const out = join(root, 'dist', 'cni-ts-client');
+  const source = join(root, 'lib', 'workers', 'client.c');
+  for (const linking of [['-static'], []]) {
+    try {
+      execFileSync('cc', ['-O2', '-s', '-Wall', '-Werror', ...linking, `-DBUILD_ID="${id}"`, '-o', out, source], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return readFileSync(out);
+    } catch {
+      // next: dynamically linked, then none
+    }
+  }
+  return undefined;
+}
 
 /**
  * The suite's directory is found from the launcher's path; runtimes start it through symlinks,
@@ -110,14 +165,17 @@ function launcherScript(name, snapshot) {
 # when this node cannot use the snapshot (node exits 14 before running anything). docs/performance.md
 # No plugin makes TLS connections, and node reads NODE_EXTRA_CA_CERTS at every start (~50 ms).
 unset NODE_EXTRA_CA_CERTS
+# bin/${name}, the client, names the path the runtime ran when it falls back to this launcher
+a="\${CNI_TS_INVOKED_AS:-$0}"
+unset CNI_TS_INVOKED_AS
 r="\${0%/*}/.."
 [ -r "$r/dist/${name}.js" ] || { r="$(readlink -f -- "$0")" && r="\${r%/*}/.."; }
 if [ -r "$r/dist/suite-${snapshot}.blob" ]; then
-  node --snapshot-blob "$r/dist/suite-${snapshot}.blob" "$r" $$ ${name} "$0" "$@"
+  node --snapshot-blob "$r/dist/suite-${snapshot}.blob" "$r" $$ ${name} "$a" "$@"
   s=$?
   [ $s -eq 14 ] || exit $s
   export CNI_TS_SNAPSHOT=unusable
 fi
-exec node "$r/dist/${name}.js" --cni-ts-launcher="$0" "$@"
+exec node "$r/dist/${name}.js" --cni-ts-launcher="$a" "$@"
 `;
 }

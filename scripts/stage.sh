@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Lays out one installable version of the suite in DEST (which must not exist yet), the tree that
 # scripts/install.sh and scripts/package.sh both ship:
-#   bin/<name>        the launchers of every executable in scripts/plugins.mjs, naming FINAL
+#   bin/<name>        every executable in scripts/plugins.mjs: the compiled client of each plugin (it
+#                     hands calls to warm workers, else runs launch/<name>), the launcher of each tool
+#   launch/<name>     the plugins' launchers, naming FINAL
+#   dist/cni-ts-worker.js, dist/build-id   the warm worker (cni-ts workers) and the build it belongs to
 #   dist/<name>.js    their bundles (and source maps)
 #   dist/suite-<group>.blob   their startup snapshots, one per group of plugins.mjs (and dist/suite-<group>.js, each one's source)
 #   node_modules/     the run-time modules only (`npm ci --omit=dev`: koffi, netlink and what they load)
@@ -32,12 +35,21 @@ mapfile -t plugins < <(node --input-type=module -e "import { PLUGINS } from './s
 ((${#plugins[@]})) || die "scripts/plugins.mjs lists no executable"
 
 mkdir -p "$dest/bin" "$dest/dist" "$dest/libexec"
+name_tree() { sed "/^r=/a [ -r \"\$r/dist/$1.js\" ] || r='$final'" "$2" >"$3"; }
 for name in "${plugins[@]}"; do
   [[ -f "bin/$name" && -f "dist/$name.js" ]] || die "bin/$name or dist/$name.js is missing: run node scripts/build.mjs"
-  sed "/^r=/a [ -r \"\$r/dist/$name.js\" ] || r='$final'" "bin/$name" >"$dest/bin/$name"
+  if [ -f "launch/$name" ]; then
+    # bin/ holds the compiled client, which finds launch/ from its own resolved path
+    mkdir -p "$dest/launch"
+    cp "bin/$name" "$dest/bin/$name"
+    name_tree "$name" "launch/$name" "$dest/launch/$name"
+  else
+    name_tree "$name" "bin/$name" "$dest/bin/$name"
+  fi
   cp "dist/$name.js" "$dest/dist/"
   [ ! -f "dist/$name.js.map" ] || cp "dist/$name.js.map" "$dest/dist/"
 done
+cp dist/cni-ts-worker.js dist/build-id "$dest/dist/"
 mapfile -t snapshots < <(node --input-type=module -e "import { SNAPSHOT_GROUPS } from './scripts/plugins.mjs'; for (const s of SNAPSHOT_GROUPS) console.log(s);")
 for group in "${snapshots[@]}"; do
   [[ -f "dist/suite-$group.blob" && -f "dist/suite-$group.js" ]] || die "dist/suite-$group.blob is missing: run node scripts/build.mjs"
@@ -53,3 +65,4 @@ cp package.json package-lock.json "$dest/"
 
 chmod -R u+rwX,go+rX,go-w "$dest"
 chmod 755 "$dest"/bin/* "$dest"/libexec/*
+[ ! -d "$dest/launch" ] || chmod 755 "$dest"/launch/*

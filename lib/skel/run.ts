@@ -18,7 +18,7 @@ import {
 import { parseCniArgs } from './cni-args';
 import { MINIMUM_VERSION, REQUIRED_ENV, VERBS, type About, type CmdArgs, type PluginVerbs, type Verb } from './cmd-args';
 import { processIO, type PluginIO } from './io';
-import { startedFromSnapshot } from '../start/suite';
+import { callOriginMs, startMode } from '../start/suite';
 import { toCniError } from './translate';
 import { validateContainerId, validateInterfaceName, validateNetworkName } from './validate';
 
@@ -90,13 +90,13 @@ export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO =
 }
 
 /**
- * CNI_TS_TIMING=1: one JSON line on stderr with the milliseconds since the process started at which the plugin's code began and ended, how long the verb itself
+ * CNI_TS_TIMING=1: one JSON line on stderr with the milliseconds since the process (a warm worker: the call) started at which the plugin's code began and ended, how long the verb itself
  * took (its kernel and disk work with the JavaScript driving it) and the peak resident memory, so
  * a benchmark can tell start-up from work.
  */
 function startTiming(io: PluginIO): { verbStarts(): void; verbEnds(): void; report(): void } {
   // process.uptime, not performance.now: that would load node:perf_hooks (a millisecond) just to measure
-  const now = () => process.uptime() * 1000;
+  const now = () => process.uptime() * 1000 - callOriginMs();
   const started = now();
   let verbStarted: number | undefined;
   let verbMs: number | undefined;
@@ -105,7 +105,7 @@ function startTiming(io: PluginIO): { verbStarts(): void; verbEnds(): void; repo
     verbEnds: () => void (verbMs = verbStarted === undefined ? undefined : now() - verbStarted),
     report: () => {
       const timing = {
-        startedFrom: startedFromSnapshot() ? 'snapshot' : 'bundle',
+        startedFrom: startMode(),
         pluginStartMs: started,
         verbMs,
         endMs: now(),

@@ -1,6 +1,6 @@
 import { startupSnapshot } from 'node:v8';
 import { PR_SET_PDEATHSIG, libc } from '../ffi/libc';
-import { noteLauncherPid, noteStartedFromSnapshot, setSuiteRoot } from './suite';
+import { noteLauncherPid, noteStartMode, setSuiteRoot } from './suite';
 import { warmUp } from './warm-up';
 
 /** Every executable of the suite: its name (the bin/ name) and its main, which returns the exit code. */
@@ -25,7 +25,7 @@ export async function startFromSnapshot(mains: Mains): Promise<void> {
       process.exit(2);
     }
     setSuiteRoot(root);
-    noteStartedFromSnapshot();
+    noteStartMode('snapshot');
     noteLauncherPid(Number(launcherPid));
     process.argv = [node, launcherPath, ...args];
     if (process.env.CNI_COMMAND && process.env.CNI_COMMAND !== 'VERSION') dieWithLauncher(Number(launcherPid));

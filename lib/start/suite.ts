@@ -13,14 +13,22 @@ export function setSuiteRoot(dir: string): void {
   root = dir;
 }
 
-let fromSnapshot = false;
+/** How this process started: from a bundle, from the startup snapshot, or as a warm worker (lib/workers). */
+export type StartMode = 'bundle' | 'snapshot' | 'worker';
+let mode: StartMode = 'bundle';
 
-/** Whether this process was started from the startup snapshot (else from a bundle). */
-export const startedFromSnapshot = (): boolean => fromSnapshot;
+export const startMode = (): StartMode => mode;
 
-export function noteStartedFromSnapshot(): void {
-  fromSnapshot = true;
+let origin = 0;
+
+export function noteStartMode(how: StartMode): void {
+  mode = how;
+  // a worker's call starts when it arrives, not when the worker's process did
+  if (how === 'worker') origin = process.uptime() * 1000;
 }
+
+/** Milliseconds since the process started at which this call started: 0, or a worker's call's arrival. */
+export const callOriginMs = (): number => origin;
 
 let launcher: number | undefined;
 

@@ -95,6 +95,7 @@ mapfile -t packages < <(node -e '
 mapfile -t suite_files < <({
   printf '%s\n' package.json
   find bin -type f
+  [[ ! -d launch ]] || find launch -type f
   find dist -maxdepth 1 \( -name '*.js' -o -name 'suite-*.blob' \) -type f
   for p in "${packages[@]}"; do find "$p" -path "$p/node_modules" -prune -o -type f -print; done
   find test/lab -type f

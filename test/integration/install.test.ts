@@ -77,7 +77,7 @@ describe('scripts/install.sh', () => {
 
     // only what runs: launchers, bundles, the production modules (no build or test tools)
     const root = join(tree.lib, version);
-    expect(ls(root)).toEqual(['bin', 'dist', 'libexec', 'node_modules', 'package-lock.json', 'package.json']);
+    expect(ls(root)).toEqual(['bin', 'dist', 'launch', 'libexec', 'node_modules', 'package-lock.json', 'package.json']);
     expect(ls(join(root, 'bin'))).toEqual(sorted(PLUGIN_NAMES));
     expect(ls(join(root, 'libexec'))).toEqual(['cni-ts-firewalld-reload']);
     const modules = ls(join(root, 'node_modules'));

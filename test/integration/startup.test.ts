@@ -46,11 +46,13 @@ function run(launcher: string, command: string, stdin: object, env: Record<strin
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, timing, logLines: lines };
 }
 
-/** A copy of the suite (launchers, bundles, node_modules) whose snapshot was built with another V8 configuration. */
+/** A copy of the suite (clients, launchers, bundles, node_modules) whose snapshot was built with another V8 configuration. */
 function suiteWithForeignSnapshot(): string {
   const tree = join(scratch, 'foreign');
   mkdirSync(join(tree, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'bin'), join(tree, 'bin'), { recursive: true });
+  // the plugins' launchers, which their compiled clients in bin/ run
+  if (existsSync(join(ROOT, 'launch'))) cpSync(join(ROOT, 'launch'), join(tree, 'launch'), { recursive: true });
   for (const file of readdirSync(join(ROOT, 'dist')).filter((f) => f.endsWith('.js'))) cpSync(join(ROOT, 'dist', file), join(tree, 'dist', file));
   symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'));
   cpSync(join(ROOT, 'package.json'), join(tree, 'package.json'));

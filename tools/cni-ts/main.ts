@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { DEFAULT_CACHE_DIR } from '../../lib/libcni/cache';
 import { DEFAULT_CONF_DIR } from '../../lib/libcni/conf-files';
+import { defaultPool, DEFAULT_SOCKET, supervise } from '../../lib/workers/supervisor';
 import { main as reapply } from '../reapply/main';
 import { doctor, type Status } from './doctor';
 import { removeStale, staleAttachments } from './gc';
@@ -13,6 +14,8 @@ const USAGE = `usage: cni-ts ls [--json]            every network, each containe
        cni-ts doctor [--json]        checks the host for the usual traps and the state against the kernel; exit 1 on a failure
        cni-ts gc [--yes]             containers whose namespace is gone; --yes removes them through their network's DEL
        cni-ts reapply                installs every recorded rule again (after nft flush ruleset or a firewall reload)
+       cni-ts workers [--socket PATH] [--pool N]
+                                     keeps N warm workers that serve the plugins' calls (default ${DEFAULT_SOCKET}, N twice the cores)
 options: --conf-dir DIR (default ${DEFAULT_CONF_DIR}), --cache-dir DIR (default ${DEFAULT_CACHE_DIR}),
          --bin-dir DIR[:DIR] (default CNI_PATH, else this tool's directory and the runtimes' plugin directories)
 reads the suite's state (CNI_TS_STATE_DIR, default /var/lib/cni-ts) and the kernel; writes only with gc --yes and reapply`;
@@ -25,6 +28,8 @@ interface Options {
   args: string[];
   json: boolean;
   yes: boolean;
+  socket: string;
+  pool?: number;
   places: Places;
   binDirs: string[];
 }
@@ -34,6 +39,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Options {
     args: [],
     json: false,
     yes: false,
+    socket: DEFAULT_SOCKET,
     places: { confDir: DEFAULT_CONF_DIR, cacheDir: DEFAULT_CACHE_DIR, env },
     binDirs: (env.CNI_PATH || [dirname(process.argv[1] ?? '.'), ...RUNTIME_PLUGIN_DIRS].join(':')).split(':').filter(Boolean),
   };
@@ -48,11 +54,19 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Options {
     else if (arg === '--conf-dir') options.places.confDir = value();
     else if (arg === '--cache-dir') options.places.cacheDir = value();
     else if (arg === '--bin-dir') options.binDirs = value().split(':').filter(Boolean);
+    else if (arg === '--socket') options.socket = value();
+    else if (arg === '--pool') options.pool = poolSize(value());
     else if (arg.startsWith('-')) throw new Error(`unknown option ${arg}\n${USAGE}`);
     else if (options.command === undefined) options.command = arg;
     else options.args.push(arg);
   }
   return options;
+}
+
+function poolSize(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--pool ${JSON.stringify(text)}: expected a number of workers from 1 to 256\n${USAGE}`);
+  return n;
 }
 
 const print = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -96,6 +110,10 @@ async function run(o: Options): Promise<number> {
     return failures.length ? 1 : 0;
   }
   if (o.command === 'reapply') return reapply();
+  if (o.command === 'workers') {
+    const log = (line: string) => process.stderr.write(`cni-ts workers: ${line}\n`);
+    return supervise({ socketPath: o.socket, pool: o.pool ?? defaultPool(), env: o.places.env, log });
+  }
   throw new Error(USAGE);
 }
 

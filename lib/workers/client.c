@@ -1,0 +1,169 @@
+/*
+ * bin/<type>: what a runtime execs for a plugin of the cni-ts suite. It hands the call to a warm
+ * worker (lib/workers/worker.ts) over /run/cni-ts/workers.sock when one answers at once, or execs
+ * the Node.js launcher (launch/<type>) itself: same pid, stdin untouched. No plugin logic; libc only.
+ *
+ * Protocol (lib/workers/protocol.ts): connect; the worker's hello "cni-ts-worker <protocol> <build>\n"
+ * within HELLO_WAIT_MS (nothing is sent before it, so a fallback can never run a call twice); one
+ * request frame "CNTR" u32 version, u32 body length, body "<type>\0<cwd>\0<umask>\0" then "K=V\0"
+ * per environment variable, with stdin, stdout, stderr (and CNI_NETNS opened, when it opens) as
+ * SCM_RIGHTS; the worker runs the plugin on those descriptors and answers "exit <code>\n", or
+ * "fallback\n" before touching anything, when it cannot serve this call.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef BUILD_ID
+#error "BUILD_ID must be defined (scripts/build.mjs)"
+#endif
+#define PROTOCOL 1
+#define HELLO_WAIT_MS 50
+#define DEFAULT_SOCKET "/run/cni-ts/workers.sock"
+#define MAX_BODY (1 << 20)
+
+extern char **environ;
+
+/* Runs the call as today: the shell launcher beside this client's directory, which starts Node.js. */
+static void fallback(char **argv, const char *type) {
+  char self[PATH_MAX], launcher[PATH_MAX + 64];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) *slash = '\0';
+    snprintf(launcher, sizeof launcher, "%s/../launch/%s", self, type);
+    /* the launcher reports argv[0] as the path the runtime used, as when it was the executable itself */
+    setenv("CNI_TS_INVOKED_AS", argv[0], 1);
+    execv(launcher, argv);
+  }
+  printf("{\"cniVersion\":\"1.0.0\",\"code\":999,\"msg\":\"cni-ts: cannot start the plugin %s: launcher %s: %s\"}\n", type, n > 0 ? launcher : "(unknown)", strerror(errno));
+  exit(1);
+}
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Reads one line (with its '\n') of at most `size` bytes, waiting at most `wait_ms` in all (-1: forever). */
+static int read_line(int fd, char *line, size_t size, int wait_ms) {
+  size_t used = 0;
+  long end = now_ms() + wait_ms;
+  while (used < size - 1) {
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int left = wait_ms < 0 ? -1 : (int)(end - now_ms());
+    if (wait_ms >= 0 && left <= 0) return -1;
+    int r = poll(&p, 1, left);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    ssize_t got = read(fd, line + used, 1);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return -1;
+    if (line[used++] == '\n') {
+      line[used] = '\0';
+      return 0;
+    }
+  }
+  return -1;
+}
+
+static int append(char *body, size_t *len, const char *text) {
+  size_t n = strlen(text) + 1;
+  if (*len + n > MAX_BODY) return -1;
+  memcpy(body + *len, text, n);
+  *len += n;
+  return 0;
+}
+
+static int send_request(int fd, const char *type) {
+  static char frame[12 + MAX_BODY];
+  char *body = frame + 12, cwd[PATH_MAX], umask_text[16];
+  size_t len = 0;
+  mode_t mask = umask(0);
+  umask(mask);
+  snprintf(umask_text, sizeof umask_text, "%o", (unsigned)mask);
+  if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "/");
+  if (append(body, &len, type) || append(body, &len, cwd) || append(body, &len, umask_text)) return -1;
+  for (char **e = environ; *e; e++)
+    if (append(body, &len, *e)) return -1;
+  uint32_t header[3];
+  memcpy(&header[0], "CNTR", 4);
+  header[1] = PROTOCOL;
+  header[2] = (uint32_t)len;
+  memcpy(frame, header, 12);
+
+  int fds[4] = {0, 1, 2, -1}, nfds = 3;
+  const char *netns = getenv("CNI_NETNS");
+  if (netns && *netns && (fds[3] = open(netns, O_RDONLY | O_CLOEXEC)) >= 0) nfds = 4;
+  char control[CMSG_SPACE(sizeof fds)];
+  memset(control, 0, sizeof control);
+  struct iovec iov = {.iov_base = frame, .iov_len = 12 + len};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = CMSG_SPACE(nfds * sizeof(int))};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+  memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+  ssize_t sent = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  if (fds[3] >= 0) close(fds[3]);
+  if (sent < 0) return -1;
+  /* the descriptors went with the first byte; the rest of a long frame follows as plain data */
+  for (size_t off = (size_t)sent; off < 12 + len;) {
+    ssize_t n = send(fd, frame + off, 12 + len - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    off += (size_t)n;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *slash = strrchr(argv[0], '/');
+  const char *type = slash ? slash + 1 : argv[0];
+  const char *mode = getenv("CNI_TS_WORKERS");
+  /* a plugin call has no arguments and a CNI_COMMAND; only root's calls go to root's workers */
+  if (argc > 1 || !getenv("CNI_COMMAND") || geteuid() != 0 || (mode && strcmp(mode, "off") == 0)) fallback(argv, type);
+
+  const char *path = getenv("CNI_TS_WORKERS_SOCKET");
+  if (!path || !*path) path = DEFAULT_SOCKET;
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path) fallback(argv, type);
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) fallback(argv, type);
+
+  char line[128], expected[128];
+  snprintf(expected, sizeof expected, "cni-ts-worker %d %s\n", PROTOCOL, BUILD_ID);
+  if (read_line(fd, line, sizeof line, HELLO_WAIT_MS) < 0 || strcmp(line, expected) != 0) {
+    close(fd);
+    fallback(argv, type);
+  }
+  if (send_request(fd, type) < 0) {
+    close(fd);
+    fallback(argv, type);
+  }
+  int code;
+  if (read_line(fd, line, sizeof line, -1) == 0) {
+    if (strcmp(line, "fallback\n") == 0) {
+      close(fd);
+      fallback(argv, type);
+    }
+    if (sscanf(line, "exit %d", &code) == 1) return code;
+  }
+  /* the worker died mid-call (killed, out of memory): the runtime may retry; its DEL cleans up */
+  printf("{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"cni-ts: the worker serving this %s call stopped before it answered; try again\"}\n", type);
+  return 1;
+}

@@ -1,0 +1,79 @@
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { childProcess } from '../start/builtins';
+import { suiteRoot } from '../start/suite';
+import { LISTEN_FD } from './worker-main';
+import { socketCalls } from './sys';
+
+export const DEFAULT_SOCKET = '/run/cni-ts/workers.sock';
+
+export interface SupervisorOptions {
+  socketPath: string;
+  /** Idle workers kept ready. */
+  pool: number;
+  env: NodeJS.ProcessEnv;
+  log(line: string): void;
+}
+
+/** Two idle workers per core, at least two: a pod's chain is four calls in a row, a burst is several chains. */
+export const defaultPool = (): number => Math.max(2, 2 * cpus().length);
+
+/**
+ * `cni-ts workers`: keeps `pool` idle workers (dist/cni-ts-worker.js) blocked in accept() on one
+ * listening socket, and starts a replacement whenever one exits (each serves one call). The
+ * socket is systemd's (socket activation) or made here: its directory 0700, the socket 0600, a
+ * stale one left by an unclean stop removed; a live supervisor on it is an error. Returns when
+ * SIGTERM or SIGINT arrives: idle workers stop with it, busy ones finish their call.
+ */
+export async function supervise(o: SupervisorOptions): Promise<number> {
+  const activated = o.env.LISTEN_PID === String(process.pid) && Number(o.env.LISTEN_FDS) >= 1;
+  const listenFd = activated ? LISTEN_FD : ownSocket(o.socketPath);
+  const script = join(suiteRoot(), 'dist', 'cni-ts-worker.js');
+  const workers = new Set<ChildProcess>();
+  const exits: number[] = [];
+  let stopping = false;
+
+  const start = (): void => {
+    const child = childProcess().spawn(process.execPath, [script], { stdio: ['ignore', 'ignore', 'inherit', listenFd], env: { PATH: o.env.PATH } });
+    workers.add(child);
+    child.on('exit', (code, signal) => {
+      workers.delete(child);
+      if (stopping) return;
+      if (code !== 0) o.log(`worker ${child.pid} exited with ${signal ?? code}`);
+      // a worker that cannot start (a broken install) must not make this a busy loop: the clients fall back meanwhile
+      const now = Date.now();
+      exits.push(now);
+      while (exits.length && exits[0] < now - 10_000) exits.shift();
+      setTimeout(start, exits.length > 10 * o.pool ? 1000 : 0);
+    });
+  };
+  for (let i = 0; i < o.pool; i++) start();
+  o.log(`serving on ${activated ? 'the socket systemd passed' : o.socketPath} with ${o.pool} idle workers`);
+
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  stopping = true;
+  if (!activated) unlinkSync(o.socketPath);
+  for (const worker of workers) worker.kill('SIGTERM');
+  return 0;
+}
+
+function ownSocket(path: string): number {
+  const sys = socketCalls();
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  chmodSync(dirname(path), 0o700);
+  if (existsSync(path)) {
+    if (sys.answersAt(path)) throw new Error(`another supervisor serves ${path}`);
+    unlinkSync(path);
+  }
+  const umask = process.umask(0o177);
+  try {
+    return sys.listenUnix(path, 128);
+  } finally {
+    process.umask(umask);
+  }
+}

@@ -1,0 +1,157 @@
+import { loadKoffi } from '../start/native';
+
+/**
+ * The socket calls Node does not offer on a raw descriptor (a listening socket shared by several
+ * processes, blocking accept, descriptors passed with SCM_RIGHTS, the peer's credentials), bound
+ * lazily: a plain plugin run never loads them. x86_64 and aarch64 Linux layouts.
+ */
+export interface SocketCalls {
+  /** A unix stream socket listening at `path` (which must not exist); returns its descriptor. */
+  listenUnix(path: string, backlog: number): number;
+  /** Whether something accepts connections at `path` (a live supervisor), as opposed to a stale socket file. */
+  answersAt(path: string): boolean;
+  /** Blocks until a connection arrives; returns its descriptor. */
+  accept(fd: number): number;
+  /** One recvmsg: the bytes and the descriptors that came with them. */
+  receive(fd: number, size: number): { data: Buffer; fds: number[] };
+  peerCredentials(fd: number): { pid: number; uid: number };
+  setReceiveTimeout(fd: number, ms: number): void;
+  /** The kernel sends SIGIO (default action: terminate) to this process when the socket's peer hangs up or sends. */
+  killOnHangup(fd: number, on: boolean): void;
+  /** Whether the peer has already hung up. */
+  hungUp(fd: number): boolean;
+  dup2(from: number, to: number): void;
+  close(fd: number): void;
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM = 1;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_PEERCRED = 17;
+const SO_RCVTIMEO = 20;
+const SCM_RIGHTS = 1;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETOWN = 8;
+const O_ASYNC = 0o20000;
+const POLLIN = 0x1;
+const POLLHUP = 0x10;
+const POLLRDHUP = 0x2000;
+
+let bound: SocketCalls | undefined;
+
+export function socketCalls(): SocketCalls {
+  if (bound) return bound;
+  const koffi = loadKoffi();
+  const lib = koffi.load('libc.so.6');
+  const socket = lib.func('int socket(int domain, int type, int protocol)');
+  const bind = lib.func('int bind(int fd, void *addr, uint32_t len)');
+  const listen = lib.func('int listen(int fd, int backlog)');
+  const connect = lib.func('int connect(int fd, void *addr, uint32_t len)');
+  const accept4 = lib.func('int accept4(int fd, void *addr, void *len, int flags)');
+  const recvmsg = lib.func('long recvmsg(int fd, void *msg, int flags)');
+  const getsockopt = lib.func('int getsockopt(int fd, int level, int name, void *value, void *len)');
+  const setsockopt = lib.func('int setsockopt(int fd, int level, int name, void *value, uint32_t len)');
+  const fcntl = lib.func('int fcntl(int fd, int cmd, long arg)');
+  const getpid = lib.func('int getpid()');
+  const poll = lib.func('int poll(void *fds, unsigned long n, int timeout)');
+  const dup2 = lib.func('int dup2(int from, int to)');
+  const close = lib.func('int close(int fd)');
+  const fail = (what: string): never => {
+    const errno = koffi.errno();
+    throw Object.assign(new Error(`${what} failed (errno ${errno})`), { errno });
+  };
+  const check = (result: number, what: string): number => (result < 0 ? fail(what) : result);
+  const unixAddress = (path: string): Buffer => {
+    const addr = Buffer.alloc(110);
+    addr.writeUInt16LE(AF_UNIX, 0);
+    if (Buffer.byteLength(path) > 107) throw new Error(`socket path too long: ${path}`);
+    addr.write(path, 2);
+    return addr;
+  };
+  const newSocket = () => check(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
+
+  bound = {
+    listenUnix(path, backlog) {
+      const fd = newSocket();
+      check(bind(fd, unixAddress(path), 110), `bind ${path}`);
+      check(listen(fd, backlog), 'listen');
+      return fd;
+    },
+    answersAt(path) {
+      const fd = newSocket();
+      try {
+        return connect(fd, unixAddress(path), 110) === 0;
+      } finally {
+        close(fd);
+      }
+    },
+    accept(fd) {
+      for (;;) {
+        const conn = accept4(fd, null, null, SOCK_CLOEXEC);
+        if (conn >= 0) return conn;
+        if (koffi.errno() !== 4 /* EINTR */) fail('accept');
+      }
+    },
+    receive(fd, size) {
+      const data = Buffer.alloc(size);
+      const control = Buffer.alloc(64);
+      const iov = Buffer.alloc(16);
+      iov.writeBigUInt64LE(koffi.address(data), 0);
+      iov.writeBigUInt64LE(BigInt(size), 8);
+      // struct msghdr: name, namelen, iov, iovlen, control, controllen, flags
+      const msg = Buffer.alloc(56);
+      msg.writeBigUInt64LE(koffi.address(iov), 16);
+      msg.writeBigUInt64LE(1n, 24);
+      msg.writeBigUInt64LE(koffi.address(control), 32);
+      msg.writeBigUInt64LE(BigInt(control.length), 40);
+      const n = Number(recvmsg(fd, msg, 0x40000000 /* MSG_CMSG_CLOEXEC */));
+      if (n < 0) fail('recvmsg');
+      const fds: number[] = [];
+      const controlLength = Number(msg.readBigUInt64LE(40));
+      // struct cmsghdr: len (size_t), level, type, then the data
+      for (let off = 0; off + 16 <= controlLength; ) {
+        const len = Number(control.readBigUInt64LE(off));
+        if (len < 16) break;
+        if (control.readInt32LE(off + 8) === SOL_SOCKET && control.readInt32LE(off + 12) === SCM_RIGHTS) {
+          for (let p = off + 16; p + 4 <= off + len; p += 4) fds.push(control.readInt32LE(p));
+        }
+        off += (len + 7) & ~7;
+      }
+      return { data: data.subarray(0, n), fds };
+    },
+    peerCredentials(fd) {
+      const cred = Buffer.alloc(12);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(12);
+      check(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len), 'getsockopt SO_PEERCRED');
+      return { pid: cred.readInt32LE(0), uid: cred.readUInt32LE(4) };
+    },
+    setReceiveTimeout(fd, ms) {
+      const tv = Buffer.alloc(16);
+      tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
+      tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
+      check(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16), 'setsockopt SO_RCVTIMEO');
+    },
+    killOnHangup(fd, on) {
+      if (on) check(fcntl(fd, F_SETOWN, getpid()), 'fcntl F_SETOWN');
+      const flags = check(fcntl(fd, F_GETFL, 0), 'fcntl F_GETFL');
+      check(fcntl(fd, F_SETFL, on ? flags | O_ASYNC : flags & ~O_ASYNC), 'fcntl F_SETFL');
+    },
+    hungUp(fd) {
+      const p = Buffer.alloc(8);
+      p.writeInt32LE(fd, 0);
+      p.writeInt16LE(POLLIN | POLLRDHUP, 4);
+      if (poll(p, 1, 0) <= 0) return false;
+      return (p.readInt16LE(6) & (POLLHUP | POLLRDHUP)) !== 0;
+    },
+    dup2(from, to) {
+      check(dup2(from, to), 'dup2');
+    },
+    close(fd) {
+      close(fd);
+    },
+  };
+  return bound;
+}

@@ -1,0 +1,28 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
+import { childProcess } from '../start/builtins';
+import { loadNetlinkBinding } from '../start/native';
+import type { Mains } from '../start/snapshot';
+import { suiteRoot } from '../start/suite';
+import { serveOneCall } from './worker';
+
+const SIGTERM = 15;
+/** The supervisor hands every worker its listening socket as this descriptor. */
+export const LISTEN_FD = 3;
+
+/** The build a worker belongs to (dist/build-id, written by scripts/build.mjs and compiled into bin/<type>). */
+export const buildId = (): string => readFileSync(join(suiteRoot(), 'dist', 'build-id'), 'utf8').trim();
+
+/**
+ * The entry of dist/cni-ts-worker.js (scripts/build.mjs lists every plugin's main and verbs):
+ * everything a call needs is loaded before the call arrives, then the worker serves one. An idle
+ * worker dies with its supervisor; a busy one finishes its call first (see serveOneCall).
+ */
+export function startWorker(mains: Mains): void {
+  libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (process.ppid === 1) process.exit(0);
+  loadNetlinkBinding();
+  childProcess();
+  serveOneCall(LISTEN_FD, mains, buildId());
+}
