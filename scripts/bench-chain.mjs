@@ -3,7 +3,11 @@
 // the same number of other containers (each with a published port) already attached. ADD and DEL
 // cycles are interleaved so machine noise hits both alike; prints medians and ratios.
 // Usage (root): node scripts/bench-chain.mjs [cycles] [container counts, e.g. 0,100,1000]
-// CNI_TS_BENCH_BEFORE=<bin dir of an older build> adds it as a third side (before/after in one run).
+// Sides: the reference; ours with warm workers (`cni-ts workers` running in that side's host namespace);
+// ours without (CNI_TS_WORKERS=off: the client execs the Node.js launcher, the fallback path).
+// CNI_TS_BENCH_BEFORE=<bin dir of an older build> adds it as a side (before/after in one run).
+// Every side runs its plugins with nsenter into one long-lived mount and network namespace of its
+// host (as a runtime on a host runs them), since workers serve only callers of their own namespaces.
 // Each cycle also times the Node.js floor: one `node -e 0` per plugin of the chain, exec'd the same way.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,10 +17,12 @@ import { median, timingOf } from './bench-common.mjs';
 
 const CYCLES = Number(process.argv[2] ?? 15);
 const COUNTS = (process.argv[3] ?? '0,100,1000').split(',').map(Number);
+const ROOT = join(import.meta.dirname, '..');
 const SIDES = {
-  ours: join(import.meta.dirname, '..', 'bin'),
+  ours: join(ROOT, 'bin'),
   reference: '/usr/lib/cni',
 };
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const run = (cmd, ...args) => {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -24,12 +30,33 @@ const run = (cmd, ...args) => {
   return r.stdout;
 };
 
-function makeSide(name, binDir) {
+function makeSide(name, binDir, env = {}) {
   const dir = mkdtempSync(join(tmpdir(), `cni-bench-chain-${name}-`));
   const host = `cni-bc-${name}-${process.pid}`;
   run('ip', 'netns', 'add', host);
   run('ip', '-n', host, 'link', 'set', 'lo', 'up');
-  return { name, binDir, dir, host, containers: [], nextId: 0, timings: [] };
+  // one mount namespace for the side's whole run (ip netns exec makes one with the host's /sys)
+  const holder = spawn('ip', ['netns', 'exec', host, 'sleep', 'infinity'], { stdio: 'ignore' });
+  return { name, binDir, dir, host, holder, env, containers: [], nextId: 0, timings: [] };
+}
+
+const enter = (side) => ['-t', String(side.holder.pid), '-m', '-n'];
+
+/** Starts `cni-ts workers` in the side's host namespace and waits until it answers with a worker. */
+async function startWorkers(side) {
+  const socket = join(side.dir, 'workers.sock');
+  side.env.CNI_TS_WORKERS_SOCKET = socket;
+  side.supervisor = spawn('nsenter', [...enter(side), process.execPath, join(ROOT, 'dist', 'cni-ts.js'), 'workers', '--socket', socket], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    await sleep(100);
+    const r = spawnSync('nsenter', [...enter(side), join(side.binDir, 'loopback')], {
+      input: '{"cniVersion":"1.0.0"}',
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CNI_TS_TIMING: '1', ...side.env },
+    });
+    if (timingOf(r.stderr)?.startedFrom === 'worker') return;
+  }
+  throw new Error('the workers did not answer');
 }
 
 /** The conflist Podman 4 writes for a network with the CNI backend (one port published per container). */
@@ -68,10 +95,11 @@ function execPlugin(side, plugin, command, ctr, prevResult) {
     CNI_PATH: side.binDir,
     CNI_TS_STATE_DIR: join(side.dir, 'state'),
     CNI_TS_TIMING: '1',
+    ...side.env,
   };
   const start = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', side.host, join(side.binDir, plugin.type)], { env });
+    const child = spawn('nsenter', [...enter(side), join(side.binDir, plugin.type)], { env });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
@@ -87,13 +115,13 @@ function execPlugin(side, plugin, command, ctr, prevResult) {
 }
 
 /**
- * What the chain costs in Node.js starts alone: `node -e 0` exec'd as the plugins are (through
- * ip netns exec, in the host namespace), once per plugin of the chain. Ours cannot go below it.
+ * What the chain costs in Node.js starts alone: `node -e 0` exec'd as the plugins are (nsenter
+ * into the host namespace), once per plugin of the chain: the floor of a process per call.
  */
 async function nodeFloor(side) {
   for (const _ of conflist(side).plugins)
     await new Promise((resolve, reject) =>
-      spawn('ip', ['netns', 'exec', side.host, process.execPath, '-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH } })
+      spawn('nsenter', [...enter(side), process.execPath, '-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH } })
         .on('close', (code) => (code === 0 ? resolve() : reject(new Error(`node -e 0 exited ${code}`))))
         .on('error', reject),
     );
@@ -147,9 +175,10 @@ function breakdown(timings) {
   }
 }
 
-const sides = [makeSide('ours', SIDES.ours), makeSide('ref', SIDES.reference)];
+const sides = [makeSide('workers', SIDES.ours), makeSide('ref', SIDES.reference), makeSide('ours', SIDES.ours, { CNI_TS_WORKERS: 'off' })];
 if (process.env.CNI_TS_BENCH_BEFORE) sides.push(makeSide('before', process.env.CNI_TS_BENCH_BEFORE));
 try {
+  await startWorkers(sides[0]);
   console.log(`Podman's chain (bridge + host-local, portmap, firewall, tuning), ${CYCLES} interleaved ADD/DEL cycles per count; median ms of wall time`);
   const others = sides.filter((side) => side.name !== 'ref');
   console.log(
@@ -188,9 +217,13 @@ try {
       `    Node.js floor: ${conflist(sides[0]).plugins.length} × \`node -e 0\` exec'd the same way ${nodeStarts.toFixed(1)} ms = ${(nodeStarts / m.ref.add).toFixed(2)}x the reference's ADD, ${(nodeStarts / m.ref.del).toFixed(2)}x its DEL`,
     );
     breakdown(sides[0].timings);
+    const served = sides[0].timings.filter((t) => t.startedFrom === 'worker').length;
+    console.log(`    workers served ${served} of ${sides[0].timings.length} plugin calls; the rest fell back to the launcher`);
   }
 } finally {
   for (const side of sides) {
+    side.supervisor?.kill('SIGTERM');
+    side.holder.kill('SIGKILL');
     for (const ctr of side.containers) spawnSync('ip', ['netns', 'del', ctr.netns]);
     spawnSync('ip', ['netns', 'del', side.host]);
     rmSync(side.dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { childProcess } from '../start/builtins';
 import { suiteRoot } from '../start/suite';
@@ -16,6 +16,9 @@ export interface SupervisorOptions {
   env: NodeJS.ProcessEnv;
   log(line: string): void;
 }
+
+/** The niceness of a worker until it serves a call. */
+export const STARTING_NICE = 19;
 
 /** Two idle workers per core, at least two: a pod's chain is four calls in a row, a burst is several chains. */
 export const defaultPool = (): number => Math.max(2, 2 * cpus().length);
@@ -38,6 +41,9 @@ export async function supervise(o: SupervisorOptions): Promise<number> {
   const start = (): void => {
     const child = childProcess().spawn(process.execPath, [script], { stdio: ['ignore', 'ignore', 'inherit', listenFd], env: { PATH: o.env.PATH } });
     workers.add(child);
+    // a worker starting (a few hundred ms of CPU) must not slow the calls being served meanwhile: it takes
+    // the CPU they leave, and a call it serves runs at normal priority again (see serveOneCall)
+    if (child.pid) setPriority(child.pid, STARTING_NICE);
     child.on('exit', (code, signal) => {
       workers.delete(child);
       if (stopping) return;

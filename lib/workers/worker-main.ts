@@ -5,7 +5,8 @@ import { childProcess } from '../start/builtins';
 import { loadNetlinkBinding } from '../start/native';
 import type { Mains } from '../start/snapshot';
 import { suiteRoot } from '../start/suite';
-import { serveOneCall } from './worker';
+import { warmUp } from '../start/warm-up';
+import { serveOneCall, warmUpChecks } from './worker';
 
 const SIGTERM = 15;
 /** The supervisor hands every worker its listening socket as this descriptor. */
@@ -19,10 +20,13 @@ export const buildId = (): string => readFileSync(join(suiteRoot(), 'dist', 'bui
  * everything a call needs is loaded before the call arrives, then the worker serves one. An idle
  * worker dies with its supervisor; a busy one finishes its call first (see serveOneCall).
  */
-export function startWorker(mains: Mains): void {
+export async function startWorker(mains: Mains): Promise<void> {
   libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (process.ppid === 1) process.exit(0);
   loadNetlinkBinding();
   childProcess();
-  serveOneCall(LISTEN_FD, mains, buildId());
+  // the code every call runs, compiled now rather than while a call waits (as the startup snapshot's warm-up)
+  await warmUp();
+  warmUpChecks();
+  await serveOneCall(LISTEN_FD, mains, buildId());
 }

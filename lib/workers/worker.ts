@@ -1,4 +1,5 @@
 import { fstatSync, readSync, statSync, writeSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
 import type { Mains } from '../start/snapshot';
@@ -27,6 +28,8 @@ export async function serveOneCall(listenFd: number, mains: Mains, buildId: stri
   const sys = socketCalls();
   for (;;) {
     const conn = sys.accept(listenFd);
+    // started at the lowest priority so as not to slow the calls served meanwhile; a call runs at the normal one
+    setPriority(0);
     let accepted: Accepted | undefined;
     try {
       accepted = receive(sys, conn, mains, buildId);
@@ -91,6 +94,13 @@ async function run(sys: SocketCalls, call: Accepted, main: () => Promise<number>
   sys.killOnHangup(call.conn, false);
   answer(call.conn, exitLine(code));
   process.exit(code);
+}
+
+/** Runs the checks a call goes through once, so that V8 has compiled them before a call waits on them. */
+export function warmUpChecks(): void {
+  sameHost({ pid: process.pid, uid: 0 });
+  parseBody(Buffer.from('loopback\0/\x0022\0CNI_COMMAND=VERSION\0'));
+  helloLine('warm-up');
 }
 
 /** Root, in this worker's network, mount and user namespaces: anyone else's client runs the plugin itself. */
