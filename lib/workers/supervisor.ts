@@ -42,7 +42,7 @@ export async function supervise(o: SupervisorOptions): Promise<number> {
     const child = childProcess().spawn(process.execPath, [script], { stdio: ['ignore', 'ignore', 'inherit', listenFd], env: { PATH: o.env.PATH } });
     workers.add(child);
     // a worker starting (a few hundred ms of CPU) must not slow the calls being served meanwhile: it takes
-    // the CPU they leave, and a call it serves runs at normal priority again (see serveOneCall)
+    // the CPU they leave, and waits for its call at normal priority again (see serveOneCall)
     if (child.pid) setPriority(child.pid, STARTING_NICE);
     child.on('exit', (code, signal) => {
       workers.delete(child);

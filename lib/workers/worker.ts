@@ -26,10 +26,11 @@ interface Accepted extends WorkerRequest {
  */
 export async function serveOneCall(listenFd: number, mains: Mains, buildId: string): Promise<never> {
   const sys = socketCalls();
+  // started at the lowest priority so as not to slow the calls served meanwhile; ready, it waits at the
+  // normal one, so that its hello is not late on a busy host (the client falls back after 50 ms)
+  setPriority(0);
   for (;;) {
     const conn = sys.accept(listenFd);
-    // started at the lowest priority so as not to slow the calls served meanwhile; a call runs at the normal one
-    setPriority(0);
     let accepted: Accepted | undefined;
     try {
       accepted = receive(sys, conn, mains, buildId);

@@ -245,6 +245,8 @@ describe('warm workers', () => {
     await workers.startSupervisor(4);
     const ctrs = Array.from({ length: 8 }, (_, i) => pool.make(`c${i}`));
     for (let round = 0; round < 2; round++) {
+      // replacements start at the lowest priority: under this burst they wait for the calls to end
+      await workers.waitForIdle(4);
       const adds = await Promise.all(ctrs.map((c) => run('ADD', c)));
       adds.forEach((r, i) => {
         ok(r);
