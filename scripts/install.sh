@@ -50,7 +50,7 @@ done
 LIB_DIR="$(realpath -m "${CNI_TS_LIB_DIR:-/usr/lib/cni-ts}")"
 UNIT_DIR="$(realpath -m "${CNI_TS_UNIT_DIR:-/etc/systemd/system}")"
 MANIFEST="$LIB_DIR/manifest"
-UNITS=(cni-ts-nftables-reload.service cni-ts-firewalld-reload.service cni-ts-dhcp.socket cni-ts-dhcp.service)
+UNITS=(cni-ts-nftables-reload.service cni-ts-firewalld-reload.service cni-ts-dhcp.socket cni-ts-dhcp.service cni-ts-workers.socket cni-ts-workers.service)
 SYSTEM_PATH="${CNI_TS_SYSTEM_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}"
 [ "$LIB_DIR" != / ] || die "CNI_TS_LIB_DIR must not be /"
 
@@ -244,6 +244,9 @@ install_suite() {
     # the dhcp daemon's socket listens from now on; a running daemon restarts into the new version (its leases are on disk)
     systemctl start cni-ts-dhcp.socket || warn "cni-ts-dhcp.socket failed (is the reference's cni-dhcp.socket on /run/cni/dhcp.sock?): journalctl -u cni-ts-dhcp.socket"
     systemctl try-restart cni-ts-dhcp.service || warn "cni-ts-dhcp.service failed: journalctl -u cni-ts-dhcp"
+    # the warm workers of the new version (a client of one build never talks to workers of another)
+    systemctl start cni-ts-workers.socket || warn "cni-ts-workers.socket failed: journalctl -u cni-ts-workers.socket"
+    systemctl restart cni-ts-workers.service || warn "cni-ts-workers.service failed (plugins run without it, slower): journalctl -u cni-ts-workers"
   fi
   echo "installed ${plugins[*]} into $BIN_DIR -> $LIB_DIR/current ($version); units ${UNITS[*]} in $UNIT_DIR"
   ((${#foreign[@]} == 0)) || echo "replaced ${foreign[*]}; the originals are in $LIB_DIR/backup/ and --uninstall puts them back"

@@ -19,7 +19,7 @@ out="$(realpath -m "${1:-dist}")"
 version="$(node -p "require('./package.json').version")"
 arch="$(dpkg --print-architecture)"
 lib=/usr/lib/cni-ts
-units=(cni-ts-nftables-reload.service cni-ts-firewalld-reload.service cni-ts-dhcp.socket cni-ts-dhcp.service)
+units=(cni-ts-nftables-reload.service cni-ts-firewalld-reload.service cni-ts-dhcp.socket cni-ts-dhcp.service cni-ts-workers.socket cni-ts-workers.service)
 
 root="$(mktemp -d "${TMPDIR:-/tmp}/cni-ts-deb.XXXXXX")"
 trap 'rm -rf "$root"' EXIT

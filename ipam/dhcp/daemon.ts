@@ -1,3 +1,4 @@
+import { activatedSocket } from '../../lib/start/activation';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -169,16 +170,9 @@ export class DhcpDaemon {
 
   private async listen(): Promise<Server> {
     const server = net().createServer({ allowHalfOpen: true }, (conn) => this.serve(conn));
-    const env = process.env;
-    const fds = Number(env.LISTEN_FDS ?? 0);
-    const forUs = env.LISTEN_PID === String(process.pid) || env.LISTEN_PID === String(process.ppid);
-    if (fds > 0 && forUs) {
-      // systemd socket activation (sd_listen_fds): the socket is fd 3
-      if (fds > 1) throw new Error(`too many (${fds}) sockets passed through socket activation; expected one`);
-      delete env.LISTEN_FDS;
-      delete env.LISTEN_PID;
-      delete env.LISTEN_FDNAMES;
-      await listenOn(server, { fd: 3 });
+    const activated = activatedSocket();
+    if (activated !== undefined) {
+      await listenOn(server, { fd: activated });
       return server;
     }
     mkdirSync(dirname(this.socketPath), { recursive: true, mode: 0o700 });

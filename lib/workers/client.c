@@ -69,10 +69,12 @@ static int read_line(int fd, char *line, size_t size, int wait_ms) {
     int r = poll(&p, 1, left);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) return -1;
-    ssize_t got = read(fd, line + used, 1);
+    /* the worker writes nothing after a line until the client answers it, so a larger read takes only this line */
+    ssize_t got = read(fd, line + used, size - 1 - used);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return -1;
-    if (line[used++] == '\n') {
+    used += (size_t)got;
+    if (line[used - 1] == '\n') {
       line[used] = '\0';
       return 0;
     }

@@ -2,9 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { cpus, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
+import { activatedSocket } from '../start/activation';
 import { childProcess } from '../start/builtins';
 import { suiteRoot } from '../start/suite';
-import { LISTEN_FD } from './worker-main';
 import { socketCalls } from './sys';
 
 export const DEFAULT_SOCKET = '/run/cni-ts/workers.sock';
@@ -31,8 +31,8 @@ export const defaultPool = (): number => Math.max(2, 2 * cpus().length);
  * SIGTERM or SIGINT arrives: idle workers stop with it, busy ones finish their call.
  */
 export async function supervise(o: SupervisorOptions): Promise<number> {
-  const activated = o.env.LISTEN_PID === String(process.pid) && Number(o.env.LISTEN_FDS) >= 1;
-  const listenFd = activated ? LISTEN_FD : ownSocket(o.socketPath);
+  const activated = activatedSocket(o.env);
+  const listenFd = activated ?? ownSocket(o.socketPath);
   const script = join(suiteRoot(), 'dist', 'cni-ts-worker.js');
   const workers = new Set<ChildProcess>();
   const exits: number[] = [];
@@ -56,14 +56,14 @@ export async function supervise(o: SupervisorOptions): Promise<number> {
     });
   };
   for (let i = 0; i < o.pool; i++) start();
-  o.log(`serving on ${activated ? 'the socket systemd passed' : o.socketPath} with ${o.pool} idle workers`);
+  o.log(`serving on ${activated !== undefined ? 'the socket systemd passed' : o.socketPath} with ${o.pool} idle workers`);
 
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   stopping = true;
-  if (!activated) unlinkSync(o.socketPath);
+  if (activated === undefined) unlinkSync(o.socketPath);
   for (const worker of workers) worker.kill('SIGTERM');
   return 0;
 }

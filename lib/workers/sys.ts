@@ -22,6 +22,8 @@ export interface SocketCalls {
   hungUp(fd: number): boolean;
   dup2(from: number, to: number): void;
   close(fd: number): void;
+  /** Calls each binding once on a socket of its own: koffi prepares a function on its first call (milliseconds). */
+  warmUp(): void;
 }
 
 const AF_UNIX = 1;
@@ -151,6 +153,24 @@ export function socketCalls(): SocketCalls {
     },
     close(fd) {
       close(fd);
+    },
+    warmUp() {
+      const fd = newSocket();
+      try {
+        bound!.setReceiveTimeout(fd, 1);
+        bound!.peerCredentials(fd);
+        bound!.killOnHangup(fd, true);
+        bound!.killOnHangup(fd, false);
+        bound!.hungUp(fd);
+        bound!.dup2(fd, fd);
+        try {
+          bound!.receive(fd, 1);
+        } catch {
+          // not connected: the call is what was wanted
+        }
+      } finally {
+        close(fd);
+      }
     },
   };
   return bound;

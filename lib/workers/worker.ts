@@ -99,6 +99,7 @@ async function run(sys: SocketCalls, call: Accepted, main: () => Promise<number>
 
 /** Runs the checks a call goes through once, so that V8 has compiled them before a call waits on them. */
 export function warmUpChecks(): void {
+  socketCalls().warmUp();
   sameHost({ pid: process.pid, uid: 0 });
   parseBody(Buffer.from('loopback\0/\x0022\0CNI_COMMAND=VERSION\0'));
   helloLine('warm-up');

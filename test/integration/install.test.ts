@@ -85,7 +85,14 @@ describe('scripts/install.sh', () => {
     for (const dev of ['vitest', 'esbuild', 'typescript', '@types', 'vite']) expect(modules).not.toContain(dev);
 
     // the units name this lib dir
-    expect(ls(tree.units)).toEqual(['cni-ts-dhcp.service', 'cni-ts-dhcp.socket', 'cni-ts-firewalld-reload.service', 'cni-ts-nftables-reload.service']);
+    expect(ls(tree.units)).toEqual([
+      'cni-ts-dhcp.service',
+      'cni-ts-dhcp.socket',
+      'cni-ts-firewalld-reload.service',
+      'cni-ts-nftables-reload.service',
+      'cni-ts-workers.service',
+      'cni-ts-workers.socket',
+    ]);
     const nftUnit = readFileSync(join(tree.units, 'cni-ts-nftables-reload.service'), 'utf8');
     expect(nftUnit).toContain(`ExecStart=${tree.lib}/current/bin/cni-ts-reapply\n`);
     expect(nftUnit).not.toContain('@LIBDIR@');
@@ -96,7 +103,7 @@ describe('scripts/install.sh', () => {
       bin_dir: [tree.bin],
       unit_dir: [tree.units],
       link: PLUGIN_NAMES,
-      unit: ['cni-ts-nftables-reload.service', 'cni-ts-firewalld-reload.service', 'cni-ts-dhcp.socket', 'cni-ts-dhcp.service'],
+      unit: ['cni-ts-nftables-reload.service', 'cni-ts-firewalld-reload.service', 'cni-ts-dhcp.socket', 'cni-ts-dhcp.service', 'cni-ts-workers.socket', 'cni-ts-workers.service'],
     });
 
     // a plugin runs from the plugin directory, its modules resolved in the installed tree

@@ -10,7 +10,7 @@ import { requireRoot } from '../helpers/root';
 
 const VERSION: string = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version;
 const ARCH = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
-const UNITS = ['cni-ts-firewalld-reload.service', 'cni-ts-nftables-reload.service', 'cni-ts-dhcp.socket', 'cni-ts-dhcp.service'];
+const UNITS = ['cni-ts-firewalld-reload.service', 'cni-ts-nftables-reload.service', 'cni-ts-dhcp.socket', 'cni-ts-dhcp.service', 'cni-ts-workers.socket', 'cni-ts-workers.service'];
 
 let out: string;
 let deb: string;

@@ -31,6 +31,8 @@ const NFT_UNIT = 'cni-ts-nftables-reload.service';
 const DHCP_SOCKET = 'cni-ts-dhcp.socket';
 const DHCP_SERVICE = 'cni-ts-dhcp.service';
 const FIREWALLD_UNIT = 'cni-ts-firewalld-reload.service';
+const WORKERS_SOCKET = 'cni-ts-workers.socket';
+const WORKERS_SERVICE = 'cni-ts-workers.service';
 const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 
 /** Installs the suite into the test's directory and returns the installed units, parsed. */
@@ -229,6 +231,57 @@ describe('systemd units', () => {
       });
       expect(status.status, status.stdout + log).toBe(0);
       await until('the daemon to say it was activated', () => log.includes('"activated":true'));
+    },
+  );
+
+  it(`${WORKERS_SOCKET} and ${WORKERS_SERVICE}: a root-only socket, the supervisor on the installed path, started at boot, busy workers left to finish on stop; \`systemd-analyze verify\` says nothing`, () => {
+    const { tree } = install();
+    const unit = (name: string) => parseUnit(readFileSync(join(tree.units, name), 'utf8'));
+    expect(unit(WORKERS_SOCKET)).toEqual({
+      Unit: { Description: [expect.any(String)], PartOf: [WORKERS_SERVICE] },
+      Socket: { ListenStream: ['/run/cni-ts/workers.sock'], SocketMode: ['0600'], DirectoryMode: ['0700'], RemoveOnStop: ['true'] },
+      Install: { WantedBy: ['sockets.target'] },
+    });
+    expect(unit(WORKERS_SERVICE)).toEqual({
+      Unit: { Description: [expect.any(String)], Requires: [WORKERS_SOCKET], After: [WORKERS_SOCKET] },
+      Service: { Type: ['simple'], ExecStart: [`${tree.lib}/current/bin/cni-ts workers`], KillMode: ['process'], Restart: ['on-failure'], RestartSec: ['2'] },
+      Install: { WantedBy: ['multi-user.target'], Also: [WORKERS_SOCKET] },
+    });
+    if (has('systemd-analyze')) {
+      const r = spawnSync('systemd-analyze', ['verify', '--man=no', join(tree.units, WORKERS_SOCKET), join(tree.units, WORKERS_SERVICE)], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).toBe('');
+    }
+  });
+
+  it.skipIf(!has('systemd-socket-activate'))(
+    `${WORKERS_SERVICE}: its ExecStart, run as installed, takes the socket systemd passes and serves the installed plugins' calls on it`,
+    async () => {
+      const { tree } = install();
+      const service = parseUnit(readFileSync(join(tree.units, WORKERS_SERVICE), 'utf8'));
+      const socketPath = join(node.dir, 'workers.sock');
+      const [command, ...args] = service.Service.ExecStart[0].split(/\s+/);
+      const activator = spawn('systemd-socket-activate', ['-l', socketPath, command, ...args], {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { PATH: process.env.PATH },
+      });
+      started.push(activator);
+      let log = '';
+      activator.stderr!.on('data', (c) => (log += c));
+      await until('the socket', () => existsSync(socketPath));
+      const version = () =>
+        spawnSync(join(tree.bin, 'loopback'), {
+          input: JSON.stringify({ cniVersion: '1.0.0' }),
+          encoding: 'utf8',
+          env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CNI_TS_WORKERS_SOCKET: socketPath, CNI_TS_TIMING: '1' },
+        });
+      // the first connection starts the supervisor (socket activation); its workers serve the calls that follow
+      await until('a call served by a worker', () => version().stderr.includes('"startedFrom":"worker"'));
+      expect(log).toContain('serving on the socket systemd passed');
+      const r = version();
+      expect(r.status).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ cniVersion: '1.0.0' });
     },
   );
 });
