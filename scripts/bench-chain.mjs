@@ -2,7 +2,9 @@
 // beside the reference plugins (/usr/lib/cni), each side in its own throw-away host namespace with
 // the same number of other containers (each with a published port) already attached. ADD and DEL
 // cycles are interleaved so machine noise hits both alike; prints medians and ratios.
-// Usage (root): node scripts/bench-chain.mjs [cycles] [container counts, e.g. 0,100,1000]
+// Usage (root): node scripts/bench-chain.mjs [cycles] [container counts, e.g. 0,100,1000] [burst size]
+// The burst: that many containers' chains started at once on each side in turn; prints how many
+// succeeded, the median and p99 chain ADD, and the peak of the summed memory of the side's processes.
 // Sides: the reference; ours with warm workers (`cni-ts workers` running in that side's host namespace);
 // ours without (CNI_TS_WORKERS=off: the client execs the Node.js launcher, the fallback path).
 // CNI_TS_BENCH_BEFORE=<bin dir of an older build> adds it as a side (before/after in one run).
@@ -10,13 +12,14 @@
 // host (as a runtime on a host runs them), since workers serve only callers of their own namespaces.
 // Each cycle also times the Node.js floor: one `node -e 0` per plugin of the chain, exec'd the same way.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median, timingOf } from './bench-common.mjs';
 
 const CYCLES = Number(process.argv[2] ?? 15);
 const COUNTS = (process.argv[3] ?? '0,100,1000').split(',').map(Number);
+const BURST = Number(process.argv[4] ?? 30);
 const ROOT = join(import.meta.dirname, '..');
 const SIDES = {
   ours: join(ROOT, 'bin'),
@@ -175,6 +178,57 @@ function breakdown(timings) {
   }
 }
 
+/**
+ * The processes of a side, in its host namespace: ours are those whose executable or command line is in this checkout
+ * (clients, launchers, Node.js plugins, the supervisor and its workers, idle ones included); the
+ * reference's those whose executable is in its directory. Sums of resident (RSS) and proportional
+ * (PSS: shared pages divided among the processes sharing them) memory, in MiB.
+ */
+function memoryOf(side) {
+  const ours = side.name === 'ref' ? (exe) => exe.startsWith(`${SIDES.reference}/`) : (exe, cmd) => exe.startsWith(ROOT) || cmd.includes(ROOT);
+  const host = statSync(`/run/netns/${side.host}`).ino;
+  let rss = 0;
+  let pss = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      // the side's processes all run in its host namespace (the workers side's supervisor and workers too)
+      if (statSync(`/proc/${pid}/ns/net`).ino !== host || !ours(readlinkSync(`/proc/${pid}/exe`), readFileSync(`/proc/${pid}/cmdline`, 'latin1'))) continue;
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
+      rss += Number(/^Rss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+      pss += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return { rss: rss / 1024, pss: pss / 1024 };
+}
+
+/** `n` containers' chains started at once on `side`: successes, median and p99 chain ADD, peak summed memory; then their DELs. */
+async function burst(side, n) {
+  const ctrs = Array.from({ length: n }, () => newContainer(side));
+  const peak = { rss: 0, pss: 0 };
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const m = memoryOf(side);
+      peak.rss = Math.max(peak.rss, m.rss);
+      peak.pss = Math.max(peak.pss, m.pss);
+      await sleep(20);
+    }
+  })();
+  const times = await Promise.all(ctrs.map((ctr) => timed(() => addChain(side, ctr)).catch(() => undefined)));
+  sampling = false;
+  await sampler;
+  for (const ctr of ctrs) await delChain(side, ctr).catch(() => undefined);
+  for (const ctr of ctrs) run('ip', 'netns', 'del', ctr.netns);
+  const ok = times.filter((t) => t !== undefined).sort((a, b) => a - b);
+  const p99 = ok[Math.min(ok.length - 1, Math.ceil(ok.length * 0.99) - 1)];
+  console.log(
+    `  ${side.name.padEnd(8)} ${String(ok.length).padStart(3)}/${n} succeeded   chain ADD median ${median(ok).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms   peak memory of its processes: RSS ${peak.rss.toFixed(0)} MiB, PSS ${peak.pss.toFixed(0)} MiB`,
+  );
+}
+
 const sides = [makeSide('workers', SIDES.ours), makeSide('ref', SIDES.reference), makeSide('ours', SIDES.ours, { CNI_TS_WORKERS: 'off' })];
 if (process.env.CNI_TS_BENCH_BEFORE) sides.push(makeSide('before', process.env.CNI_TS_BENCH_BEFORE));
 try {
@@ -219,6 +273,10 @@ try {
     breakdown(sides[0].timings);
     const served = sides[0].timings.filter((t) => t.startedFrom === 'worker').length;
     console.log(`    workers served ${served} of ${sides[0].timings.length} plugin calls; the rest fell back to the launcher`);
+  }
+  if (BURST > 0) {
+    console.log(`\nBurst: ${BURST} containers' chains started at once, one side at a time (the workers side's idle pool counts)`);
+    for (const side of sides) await burst(side, BURST);
   }
 } finally {
   for (const side of sides) {

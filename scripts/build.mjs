@@ -15,7 +15,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PLUGINS, SNAPSHOT_GROUPS } from './plugins.mjs';
@@ -57,23 +57,20 @@ const verbsOf = (main) => [join(dirname(main), 'verbs.ts')].filter((p) => exists
 const bundle = (name, contents, extra = {}) =>
   build({ ...common, ...extra, stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' }, outfile: join(root, 'dist', `${name}.js`) });
 
-/** The snapshot's script: its executables' mains and verbs, initialised while the snapshot is built, not on every start. */
-const snapshotEntry = (plugins) =>
+/** A script that imports `plugins`' mains and verbs (initialised as it loads) and hands the mains to `start` of `module`. */
+const entryWith = (module, start, plugins) =>
   [
-    "import { startFromSnapshot } from './lib/start/snapshot';",
+    `import { ${start} } from '${module}';`,
     ...plugins.map(({ main }, i) => `import { main as main${i} } from './${main}';`),
     ...plugins.flatMap(({ main }) => verbsOf(main)).map((verbs) => `import './${verbs}';`),
-    `startFromSnapshot({ ${plugins.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
+    `${start}({ ${plugins.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
   ].join('\n');
 
+/** The snapshot's script: its executables' mains and verbs, initialised while the snapshot is built, not on every start. */
+const snapshotEntry = (plugins) => entryWith('./lib/start/snapshot', 'startFromSnapshot', plugins);
+
 /** The warm worker's script: every plugin a runtime runs (not the tools), loaded before a call arrives. */
-const workerEntry = (plugins) =>
-  [
-    "import { startWorker } from './lib/workers/worker-main';",
-    ...plugins.map(({ main }, i) => `import { main as main${i} } from './${main}';`),
-    ...plugins.flatMap(({ main }) => verbsOf(main)).map((verbs) => `import './${verbs}';`),
-    `startWorker({ ${plugins.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
-  ].join('\n');
+const workerEntry = (plugins) => entryWith('./lib/workers/worker-main', 'startWorker', plugins);
 
 const isTool = (p) => p.main.startsWith('tools/');
 const RUNTIME_PLUGINS = PLUGINS.filter((p) => !isTool(p));

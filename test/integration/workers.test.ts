@@ -189,44 +189,40 @@ describe('warm workers', () => {
     expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('worker');
   });
 
-  it('a worker killed mid-ADD: the client answers at once (11), and the DEL that follows leaves nothing', async () => {
-    await workers.startSupervisor(2);
-    const ctr = pool.make('k');
+  /** An ADD of `ctr` held inside its worker (host-local's lock taken) and interrupted; then the lock goes, and a DEL must leave nothing. */
+  async function interruptedAdd(ctr: TestNetns, interrupt: (add: ReturnType<typeof attachment>, workerPid: number) => Promise<void>) {
     const lock = holdIpamLock();
     try {
       const add = attachment('ADD', ctr);
-      const pid = await busyWorker();
+      await interrupt(add, await busyWorker());
+    } finally {
+      lock.release();
+    }
+    ok(await run('DEL', ctr));
+    expect(hostVeths().filter((v) => v !== 'uplink0')).toEqual([]);
+    expect(reservations()).toEqual([]);
+  }
+
+  it('a worker killed mid-ADD: the client answers at once (11), and the DEL that follows leaves nothing', async () => {
+    await workers.startSupervisor(2);
+    await interruptedAdd(pool.make('k'), async (add, pid) => {
       const killedAt = Date.now();
       process.kill(pid, 'SIGKILL');
       const r = await add.done;
       expect(Date.now() - killedAt).toBeLessThan(1000);
       expect(r.code).toBe(1);
       expect(r.json).toMatchObject({ code: 11, msg: expect.stringContaining('stopped before it answered') });
-    } finally {
-      lock.release();
-    }
-    ok(await run('DEL', ctr));
-    expect(hostVeths().filter((v) => v !== 'uplink0')).toEqual([]);
-    expect(reservations()).toEqual([]);
+    });
   });
 
   it('a client killed mid-ADD (a runtime timeout): its worker stops too, and the DEL leaves nothing', async () => {
     await workers.startSupervisor(2);
-    const ctr = pool.make('t');
-    const lock = holdIpamLock();
-    try {
-      const add = attachment('ADD', ctr);
-      const pid = await busyWorker();
+    await interruptedAdd(pool.make('t'), async (add, pid) => {
       add.child.kill('SIGKILL');
       await add.done;
       for (let i = 0; i < 40 && alive(pid); i++) await sleep(25);
       expect(alive(pid)).toBe(false);
-    } finally {
-      lock.release();
-    }
-    ok(await run('DEL', ctr));
-    expect(hostVeths().filter((v) => v !== 'uplink0')).toEqual([]);
-    expect(reservations()).toEqual([]);
+    });
   });
 
   it('a supervisor killed: its idle workers go, calls fall back, and a new supervisor takes over the stale socket', async () => {
