@@ -29,7 +29,7 @@
 #error "BUILD_ID must be defined (scripts/build.mjs)"
 #endif
 #define PROTOCOL 1
-#define HELLO_WAIT_MS 50
+#define HELLO_WAIT_MS 50 /* CNI_TS_WORKERS_HELLO_MS overrides it (1 to 10000) */
 #define DEFAULT_SOCKET "/run/cni-ts/workers.sock"
 #define MAX_BODY (1 << 20)
 
@@ -149,7 +149,10 @@ int main(int argc, char **argv) {
 
   char line[128], expected[128];
   snprintf(expected, sizeof expected, "cni-ts-worker %d %s\n", PROTOCOL, BUILD_ID);
-  if (read_line(fd, line, sizeof line, HELLO_WAIT_MS) < 0 || strcmp(line, expected) != 0) {
+  const char *wait_text = getenv("CNI_TS_WORKERS_HELLO_MS");
+  long wait = wait_text ? strtol(wait_text, NULL, 10) : HELLO_WAIT_MS;
+  if (wait < 1 || wait > 10000) wait = HELLO_WAIT_MS;
+  if (read_line(fd, line, sizeof line, (int)wait) < 0 || strcmp(line, expected) != 0) {
     close(fd);
     fallback(argv, type);
   }

@@ -137,16 +137,26 @@ describe('warm workers', () => {
     expect(workers.workers().map((w) => w.pid)).toEqual(before);
   });
 
-  it('a busy pool: extra calls run as processes, and every call succeeds', async () => {
+  it('a busy pool: a call that finds no idle worker within its wait (50 ms) runs as a process, and every call succeeds', async () => {
     await workers.startSupervisor(1);
-    const ctrs = [1, 2, 3, 4].map((i) => pool.make(`p${i}`));
-    const results = await Promise.all(ctrs.map((c) => run('ADD', c)));
-    for (const r of results) ok(r);
-    const how = results.map((r) => r.startedFrom);
-    expect(how).toContain('worker');
-    expect(how.filter((h) => h !== 'worker').length).toBeGreaterThan(0);
-    expect(new Set(results.map((r) => r.json.ips[0].address)).size).toBe(4);
-    for (const c of ctrs) ok(await run('DEL', c));
+    const held = pool.make('held');
+    const lock = holdIpamLock();
+    let blocked: ReturnType<typeof attachment> | undefined;
+    try {
+      // the only worker is busy with an ADD that waits for host-local's lock
+      blocked = attachment('ADD', held);
+      await busyWorker();
+      // its replacement starts at the lowest priority: meanwhile calls run as processes
+      const others = await Promise.all([1, 2, 3].map(() => workers.call('loopback', { ...VERSION_CALL, env: { CNI_TS_WORKERS_HELLO_MS: '50' } }).done));
+      for (const r of others) ok(r);
+      expect(others.filter((r) => r.startedFrom !== 'worker').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      lock.release();
+    }
+    const add = await blocked!.done;
+    ok(add);
+    expect(add.startedFrom).toBe('worker');
+    ok(await run('DEL', held));
     expect(reservations()).toEqual([]);
   });
 
