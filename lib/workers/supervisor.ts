@@ -24,8 +24,8 @@ export const STARTING_NICE = 19;
 export const defaultPool = (): number => Math.max(2, 2 * cpus().length);
 
 /**
- * `cni-ts workers`: keeps `pool` idle workers (dist/cni-ts-worker.js) blocked in accept() on one
- * listening socket, and starts a replacement whenever one exits (each serves one call). The
+ * `cni-ts workers`: keeps `pool` workers (dist/cni-ts-worker.js) serving calls from one listening
+ * socket, and starts a replacement whenever one exits (after its share of calls, or killed). The
  * socket is systemd's (socket activation) or made here: its directory 0700, the socket 0600, a
  * stale one left by an unclean stop removed; a live supervisor on it is an error. Returns when
  * SIGTERM or SIGINT arrives: idle workers stop with it, busy ones finish their call.

@@ -6,7 +6,7 @@ import { loadNetlinkBinding } from '../start/native';
 import type { Mains } from '../start/snapshot';
 import { suiteRoot } from '../start/suite';
 import { warmUp } from '../start/warm-up';
-import { serveOneCall, warmUpChecks } from './worker';
+import { serveCalls, warmUpChecks } from './worker';
 
 const SIGTERM = 15;
 /** The supervisor hands every worker its listening socket as this descriptor. */
@@ -17,8 +17,8 @@ export const buildId = (): string => readFileSync(join(suiteRoot(), 'dist', 'bui
 
 /**
  * The entry of dist/cni-ts-worker.js (scripts/build.mjs lists every plugin's main and verbs):
- * everything a call needs is loaded before the call arrives, then the worker serves one. An idle
- * worker dies with its supervisor; a busy one finishes its call first (see serveOneCall).
+ * everything a call needs is loaded before a call arrives, then the worker serves calls. An idle
+ * worker dies with its supervisor; a busy one finishes its call first (see serveCalls).
  */
 export async function startWorker(mains: Mains): Promise<void> {
   libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -28,5 +28,5 @@ export async function startWorker(mains: Mains): Promise<void> {
   // the code every call runs, compiled now rather than while a call waits (as the startup snapshot's warm-up)
   await warmUp();
   warmUpChecks();
-  await serveOneCall(LISTEN_FD, mains, buildId());
+  await serveCalls(LISTEN_FD, mains, buildId());
 }

@@ -1,4 +1,4 @@
-import { fstatSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
@@ -9,6 +9,10 @@ import { socketCalls, type SocketCalls } from './sys';
 
 /** A client that connected but sends nothing is dropped after this, and the worker takes the next one. */
 const REQUEST_TIMEOUT_MS = 2000;
+/** A worker is replaced after this many calls, or once its resident memory passes RECYCLE_RSS_BYTES. */
+export const MAX_CALLS = 200;
+const RECYCLE_RSS_BYTES = 160 * 1024 * 1024;
+const SIGTERM = 15;
 
 interface Accepted extends WorkerRequest {
   conn: number;
@@ -18,28 +22,36 @@ interface Accepted extends WorkerRequest {
 
 /**
  * A warm worker: started ahead of time with every plugin's code loaded, it waits in accept() on
- * the supervisor's listening socket (fd `listenFd`), serves exactly one plugin call the way a
- * process started by the runtime would (the client's stdin, stdout and stderr as its own, its
- * environment, working directory and umask, the same code, locks and state), then exits. A
- * connection it cannot serve (another user or namespace, a malformed frame, a type it does not
- * have) is answered and dropped, and the worker takes the next one.
+ * the supervisor's listening socket (fd `listenFd`) and serves calls one at a time, each the way a
+ * process started by the runtime would run it (the client's stdin, stdout and stderr as its own,
+ * its environment, working directory and umask, the same code, locks and state), then puts its own
+ * back. It exits after MAX_CALLS calls, past RECYCLE_RSS_BYTES, or after a call whose code threw,
+ * and the supervisor replaces it. A connection it cannot serve (another user or namespace, a
+ * malformed frame, a type it does not have) is answered and dropped.
  */
-export async function serveOneCall(listenFd: number, mains: Mains, buildId: string): Promise<never> {
+export async function serveCalls(listenFd: number, mains: Mains, buildId: string): Promise<never> {
   const sys = socketCalls();
+  const own = { env: { ...process.env }, cwd: process.cwd(), umask: process.umask(), argv: [...process.argv] };
   // started at the lowest priority so as not to slow the calls served meanwhile; ready, it waits at the
   // normal one, so that its hello is not late on a busy host (the client falls back after 50 ms)
   setPriority(0);
-  for (;;) {
-    const conn = sys.accept(listenFd);
+  for (let served = 1; ; served++) {
     let accepted: Accepted | undefined;
-    try {
-      accepted = receive(sys, conn, mains, buildId);
-    } catch (err) {
-      note(`dropped a connection: ${(err as Error).message}`);
-      if (err instanceof FrameError) answer(conn, errorLine(err.message));
+    while (!accepted) {
+      const conn = sys.accept(listenFd);
+      try {
+        accepted = receive(sys, conn, mains, buildId);
+      } catch (err) {
+        note(`dropped a connection: ${(err as Error).message}`);
+        if (err instanceof FrameError) answer(conn, errorLine(err.message));
+      }
+      if (!accepted) sys.close(conn);
     }
-    if (accepted) return run(sys, accepted, mains[accepted.type]);
-    sys.close(conn);
+    const clean = await serve(sys, accepted, mains[accepted.type]);
+    restore(sys, own);
+    if (!clean || served >= MAX_CALLS || process.memoryUsage.rss() > RECYCLE_RSS_BYTES) process.exit(0);
+    // callbacks a call left behind run now, while the descriptors lead nowhere, not during the next call
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 
@@ -74,16 +86,19 @@ function receive(sys: SocketCalls, conn: number, mains: Mains, buildId: string):
   }
 }
 
-/** Runs the plugin as a process started by the runtime would run, answers its exit code, and exits. */
-async function run(sys: SocketCalls, call: Accepted, main: () => Promise<number>): Promise<never> {
+/**
+ * Runs the plugin as a process started by the runtime would run it, lets go of the client's
+ * descriptors (the runtime waits for the end of its pipes) and answers the exit code. False when
+ * the plugin's main threw, which a plugin process would not survive either.
+ */
+async function serve(sys: SocketCalls, call: Accepted, main: () => Promise<number>): Promise<boolean> {
   call.stdio.forEach((fd, i) => {
     sys.dup2(fd, i);
     sys.close(fd);
   });
   process.chdir(call.cwd);
   process.umask(call.umask);
-  for (const name of Object.keys(process.env)) delete process.env[name];
-  Object.assign(process.env, call.env);
+  replaceEnv(call.env);
   process.argv = [process.argv[0], join(suiteRoot(), 'bin', call.type)];
   noteStartMode('worker');
   // from here the call is the worker's: it finishes even when the supervisor stops meanwhile (an upgrade)
@@ -91,10 +106,41 @@ async function run(sys: SocketCalls, call: Accepted, main: () => Promise<number>
   // a runtime that kills the client (a timeout) must stop the call, as killing the plugin process would
   sys.killOnHangup(call.conn, true);
   if (sys.hungUp(call.conn)) process.exit(1);
-  const code = await main();
+  let code = 1;
+  let clean = true;
+  try {
+    code = await main();
+  } catch (err) {
+    clean = false;
+    note(`the plugin's main threw: ${(err as Error).stack ?? String(err)}`);
+  }
   sys.killOnHangup(call.conn, false);
+  detachStdio(sys);
   answer(call.conn, exitLine(code));
-  process.exit(code);
+  sys.close(call.conn);
+  return clean;
+}
+
+/** Points descriptors 0, 1 and 2 at /dev/null. */
+function detachStdio(sys: SocketCalls): void {
+  const devNull = openSync('/dev/null', 'r+');
+  for (const fd of [0, 1, 2]) sys.dup2(devNull, fd);
+  closeSync(devNull);
+}
+
+function replaceEnv(env: NodeJS.ProcessEnv): void {
+  for (const name of Object.keys(process.env)) delete process.env[name];
+  Object.assign(process.env, env);
+}
+
+/** The worker's own environment, directory, umask and arguments again; idle, it dies with its supervisor. */
+function restore(sys: SocketCalls, own: { env: NodeJS.ProcessEnv; cwd: string; umask: number; argv: string[] }): void {
+  replaceEnv(own.env);
+  process.chdir(own.cwd);
+  process.umask(own.umask);
+  process.argv = [...own.argv];
+  libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (process.ppid === 1) process.exit(0);
 }
 
 /** Runs the checks a call goes through once, so that V8 has compiled them before a call waits on them. */
