@@ -229,7 +229,9 @@ async function burst(side, n) {
   );
 }
 
-const sides = [makeSide('workers', SIDES.ours), makeSide('ref', SIDES.reference), makeSide('ours', SIDES.ours, { CNI_TS_WORKERS: 'off' })];
+// CNI_TS_WORKERS_HELLO_MS: how long the workers side's clients wait for a worker before they run the plugin themselves
+const helloWait = process.env.CNI_TS_WORKERS_HELLO_MS ? { CNI_TS_WORKERS_HELLO_MS: process.env.CNI_TS_WORKERS_HELLO_MS } : {};
+const sides = [makeSide('workers', SIDES.ours, helloWait), makeSide('ref', SIDES.reference), makeSide('ours', SIDES.ours, { CNI_TS_WORKERS: 'off' })];
 if (process.env.CNI_TS_BENCH_BEFORE) sides.push(makeSide('before', process.env.CNI_TS_BENCH_BEFORE));
 try {
   await startWorkers(sides[0]);

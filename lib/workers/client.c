@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@
 #endif
 #define PROTOCOL 1
 #define HELLO_WAIT_MS 50 /* CNI_TS_WORKERS_HELLO_MS overrides it (1 to 10000) */
+/* when the supervisor is alive (its pid in "<socket>.pid") every worker is busy: a worker is free
+   again within milliseconds, far sooner than a Node.js start on a host this busy, so wait up to this */
+#define BUSY_WAIT_MS 1000 /* CNI_TS_WORKERS_BUSY_MS overrides it (0 to 10000) */
 #define DEFAULT_SOCKET "/run/cni-ts/workers.sock"
 #define MAX_BODY (1 << 20)
 
@@ -61,6 +65,7 @@ static long now_ms(void) {
 /* Reads one line (with its '\n') of at most `size` bytes, waiting at most `wait_ms` in all (-1: forever). */
 static int read_line(int fd, char *line, size_t size, int wait_ms) {
   size_t used = 0;
+  line[0] = '\0';
   long end = now_ms() + wait_ms;
   while (used < size - 1) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -80,6 +85,27 @@ static int read_line(int fd, char *line, size_t size, int wait_ms) {
     }
   }
   return -1;
+}
+
+/* A wait in ms from the environment variable `name`, within [min, 10000], else `fallback_ms`. */
+static int wait_from_env(const char *name, long min, int fallback_ms) {
+  const char *text = getenv(name);
+  long ms = text ? strtol(text, NULL, 10) : fallback_ms;
+  return ms < min || ms > 10000 ? fallback_ms : (int)ms;
+}
+
+/* Whether the supervisor that wrote "<socket>.pid" is alive (so the socket is served, its workers busy). */
+static int supervisor_alive(const char *socket_path) {
+  char pidfile[PATH_MAX], text[32];
+  snprintf(pidfile, sizeof pidfile, "%s.pid", socket_path);
+  int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  long pid = strtol(text, NULL, 10);
+  return pid > 1 && kill((pid_t)pid, 0) == 0;
 }
 
 static int append(char *body, size_t *len, const char *text) {
@@ -149,10 +175,9 @@ int main(int argc, char **argv) {
 
   char line[128], expected[128];
   snprintf(expected, sizeof expected, "cni-ts-worker %d %s\n", PROTOCOL, BUILD_ID);
-  const char *wait_text = getenv("CNI_TS_WORKERS_HELLO_MS");
-  long wait = wait_text ? strtol(wait_text, NULL, 10) : HELLO_WAIT_MS;
-  if (wait < 1 || wait > 10000) wait = HELLO_WAIT_MS;
-  if (read_line(fd, line, sizeof line, (int)wait) < 0 || strcmp(line, expected) != 0) {
+  int hello = read_line(fd, line, sizeof line, wait_from_env("CNI_TS_WORKERS_HELLO_MS", 1, HELLO_WAIT_MS));
+  if (hello < 0 && line[0] == '\0' && supervisor_alive(path)) hello = read_line(fd, line, sizeof line, wait_from_env("CNI_TS_WORKERS_BUSY_MS", 0, BUSY_WAIT_MS));
+  if (hello < 0 || strcmp(line, expected) != 0) {
     close(fd);
     fallback(argv, type);
   }

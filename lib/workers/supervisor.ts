@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { unlinkIfExists, writeFileAtomic } from '../fs';
 import { cpus, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activatedSocket } from '../start/activation';
@@ -56,6 +57,9 @@ export async function supervise(o: SupervisorOptions): Promise<number> {
     });
   };
   for (let i = 0; i < o.pool; i++) start();
+  // tells a client that finds every worker busy that the socket is served: it waits for one (client.c)
+  const pidfile = `${activated === undefined ? o.socketPath : socketCalls().boundPath(listenFd)}.pid`;
+  writeFileAtomic(pidfile, `${process.pid}\n`);
   o.log(`serving on ${activated !== undefined ? 'the socket systemd passed' : o.socketPath} with ${o.pool} idle workers`);
 
   await new Promise<void>((resolve) => {
@@ -63,6 +67,7 @@ export async function supervise(o: SupervisorOptions): Promise<number> {
     process.once('SIGINT', resolve);
   });
   stopping = true;
+  unlinkIfExists(pidfile);
   if (activated === undefined) unlinkSync(o.socketPath);
   for (const worker of workers) worker.kill('SIGTERM');
   return 0;

@@ -8,6 +8,8 @@ import { loadKoffi } from '../start/native';
 export interface SocketCalls {
   /** A unix stream socket listening at `path` (which must not exist); returns its descriptor. */
   listenUnix(path: string, backlog: number): number;
+  /** The path a unix socket is bound to (getsockname). */
+  boundPath(fd: number): string;
   /** Whether something accepts connections at `path` (a live supervisor), as opposed to a stale socket file. */
   answersAt(path: string): boolean;
   /** Blocks until a connection arrives; returns its descriptor. */
@@ -51,6 +53,7 @@ export function socketCalls(): SocketCalls {
   const bind = lib.func('int bind(int fd, void *addr, uint32_t len)');
   const listen = lib.func('int listen(int fd, int backlog)');
   const connect = lib.func('int connect(int fd, void *addr, uint32_t len)');
+  const getsockname = lib.func('int getsockname(int fd, void *addr, void *len)');
   const accept4 = lib.func('int accept4(int fd, void *addr, void *len, int flags)');
   const recvmsg = lib.func('long recvmsg(int fd, void *msg, int flags)');
   const getsockopt = lib.func('int getsockopt(int fd, int level, int name, void *value, void *len)');
@@ -80,6 +83,15 @@ export function socketCalls(): SocketCalls {
       check(bind(fd, unixAddress(path), 110), `bind ${path}`);
       check(listen(fd, backlog), 'listen');
       return fd;
+    },
+    boundPath(fd) {
+      const addr = Buffer.alloc(110);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(110);
+      check(getsockname(fd, addr, len), 'getsockname');
+      const path = addr.subarray(2, len.readUInt32LE(0));
+      const end = path.indexOf(0);
+      return path.subarray(0, end < 0 ? path.length : end).toString();
     },
     answersAt(path) {
       const fd = newSocket();
