@@ -48,7 +48,7 @@ export async function serveCalls(listenFd: number, mains: Mains, buildId: string
       if (!accepted) sys.close(conn);
     }
     const clean = await serve(sys, accepted, mains[accepted.type]);
-    restore(sys, own);
+    restore(own);
     if (!clean || served >= MAX_CALLS || process.memoryUsage.rss() > RECYCLE_RSS_BYTES) process.exit(0);
     // callbacks a call left behind run now, while the descriptors lead nowhere, not during the next call
     await new Promise((resolve) => setImmediate(resolve));
@@ -134,7 +134,7 @@ function replaceEnv(env: NodeJS.ProcessEnv): void {
 }
 
 /** The worker's own environment, directory, umask and arguments again; idle, it dies with its supervisor. */
-function restore(sys: SocketCalls, own: { env: NodeJS.ProcessEnv; cwd: string; umask: number; argv: string[] }): void {
+function restore(own: { env: NodeJS.ProcessEnv; cwd: string; umask: number; argv: string[] }): void {
   replaceEnv(own.env);
   process.chdir(own.cwd);
   process.umask(own.umask);
