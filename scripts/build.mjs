@@ -113,7 +113,7 @@ for (const group of SNAPSHOT_GROUPS) buildSnapshot(group);
 for (const stale of ['suite.blob', 'suite.js']) rmSync(join(root, 'dist', stale), { force: true });
 
 const client = compileClient(buildId);
-mkdirSync(join(root, 'launch'), { recursive: true });
+for (const dir of ['bin', 'launch']) mkdirSync(join(root, dir), { recursive: true });
 for (const plugin of PLUGINS) {
   const { name, snapshot } = plugin;
   const viaClient = client && !isTool(plugin);
