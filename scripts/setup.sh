@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 # dnsmasq-base: the DNS server the dnsname plugin runs per network;
 # podman + runc + busybox-static + podman-compose: the end-to-end tests with a real runtime (busybox is the container's root filesystem);
 # systemd (systemd-analyze) + dbus-daemon + dbus-bin: the tests of the reapply units (verify, and the firewalld watcher on a private bus);
-# qemu-system-x86: the kernel lab (scripts/lab/), which boots Debian's kernel for the link types this machine's kernel lacks.
-APT_PACKAGES=(iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins golang-github-containernetworking-plugin-dnsname podman runc busybox-static podman-compose systemd dbus-daemon dbus-bin qemu-system-x86)
+# qemu-system-x86: the kernel lab (scripts/lab/), which boots Debian's kernel for the link types this machine's kernel lacks;
+# gcc + libc6-dev: the build compiles bin/<plugin>, the warm workers' client (lib/workers/client.c), and the tests compile one of another build.
+APT_PACKAGES=(gcc libc6-dev iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins golang-github-containernetworking-plugin-dnsname podman runc busybox-static podman-compose systemd dbus-daemon dbus-bin qemu-system-x86)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
