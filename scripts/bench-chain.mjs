@@ -20,6 +20,9 @@ import { median, timingOf } from './bench-common.mjs';
 const CYCLES = Number(process.argv[2] ?? 15);
 const COUNTS = (process.argv[3] ?? '0,100,1000').split(',').map(Number);
 const BURST = Number(process.argv[4] ?? 30);
+// CNI_TS_BENCH_LEAK=N: then N chain ADD/DEL cycles on the workers side alone, with the supervisor's and
+// the workers' resident memory after 100 cycles and after N (a leak shows as growth between the two)
+const LEAK_CYCLES = Number(process.env.CNI_TS_BENCH_LEAK ?? 0);
 const ROOT = join(import.meta.dirname, '..');
 const SIDES = {
   ours: join(ROOT, 'bin'),
@@ -231,6 +234,26 @@ async function burst(side, n) {
 
 // CNI_TS_WORKERS_HELLO_MS: how long the workers side's clients wait for a worker before they run the plugin themselves
 const helloWait = process.env.CNI_TS_WORKERS_HELLO_MS ? { CNI_TS_WORKERS_HELLO_MS: process.env.CNI_TS_WORKERS_HELLO_MS } : {};
+/** Resident memory (MiB) of the workers side's supervisor and of each of its workers. */
+function workersRss(side) {
+  const rss = (pid) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0) / 1024;
+  const children = readFileSync(`/proc/${side.supervisor.pid}/task/${side.supervisor.pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean);
+  return { supervisor: rss(side.supervisor.pid), workers: children.map(rss) };
+}
+
+async function leakCheck(side, cycles) {
+  const at = {};
+  for (let i = 1; i <= cycles; i++) {
+    const ctr = newContainer(side);
+    await addChain(side, ctr);
+    await delChain(side, ctr);
+    run('ip', 'netns', 'del', ctr.netns);
+    if (i === 100 || i === cycles) at[i] = workersRss(side);
+  }
+  const show = (m) => `supervisor ${m.supervisor.toFixed(1)} MiB, workers ${m.workers.map((w) => w.toFixed(1)).join(' ')} MiB`;
+  console.log(`\nMemory over ${cycles} chain ADD/DEL cycles (workers side): after 100: ${show(at[100])}; after ${cycles}: ${show(at[cycles])}`);
+}
+
 const sides = [makeSide('workers', SIDES.ours, helloWait), makeSide('ref', SIDES.reference), makeSide('ours', SIDES.ours, { CNI_TS_WORKERS: 'off' })];
 if (process.env.CNI_TS_BENCH_BEFORE) sides.push(makeSide('before', process.env.CNI_TS_BENCH_BEFORE));
 try {
@@ -276,6 +299,7 @@ try {
     const served = sides[0].timings.filter((t) => t.startedFrom === 'worker').length;
     console.log(`    workers served ${served} of ${sides[0].timings.length} plugin calls; the rest fell back to the launcher`);
   }
+  if (LEAK_CYCLES >= 100) await leakCheck(sides[0], LEAK_CYCLES);
   if (BURST > 0) {
     console.log(`\nBurst: ${BURST} containers' chains started at once, one side at a time (the workers side's idle pool counts)`);
     for (const side of sides) await burst(side, BURST);

@@ -38,6 +38,11 @@ export function registerInProcessDelegate(type: string, load: VerbLoader): void 
 /** Answers of isBuiltAlongside: an ADD asks twice (checkDelegate, then delegate), each two realpaths. */
 const builtAlongside = new Map<string, boolean>();
 
+/** Forgets those answers: a warm worker starts each call as a fresh process would (an executable may have been replaced). */
+export function forgetDelegates(): void {
+  builtAlongside.clear();
+}
+
 function isBuiltAlongside(executable: string, type: string): boolean {
   const key = `${type}\0${executable}`;
   let answer = builtAlongside.get(key);

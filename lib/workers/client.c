@@ -7,8 +7,8 @@
  * within HELLO_WAIT_MS (nothing is sent before it, so a fallback can never run a call twice); one
  * request frame "CNTR" u32 version, u32 body length, body "<type>\0<cwd>\0<umask>\0" then "K=V\0"
  * per environment variable, with stdin, stdout, stderr (and CNI_NETNS opened, when it opens) as
- * SCM_RIGHTS; the worker runs the plugin on those descriptors and answers "exit <code>\n", or
- * "fallback\n" before touching anything, when it cannot serve this call.
+ * SCM_RIGHTS; the worker runs the plugin on those descriptors and answers "exit <code>\n"; any other
+ * answer ("fallback", "error ...") comes before anything ran, and the client runs the plugin itself.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,20 +39,30 @@
 
 extern char **environ;
 
-/* Runs the call as today: the shell launcher beside this client's directory, which starts Node.js. */
-static void fallback(char **argv, const char *type) {
-  char self[PATH_MAX], launcher[PATH_MAX + 64];
+/* This executable's resolved path (every bin/<plugin> is a copy of the client): its name is the plugin
+   type, whatever argv[0] or a symlink says, and launch/ is beside its directory. */
+static char self[PATH_MAX];
+static const char *type = "";
+
+static void find_self(void) {
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n > 0) {
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (slash) *slash = '\0';
-    snprintf(launcher, sizeof launcher, "%s/../launch/%s", self, type);
+  if (n <= 0) return;
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (slash) type = slash + 1;
+}
+
+/* Runs the call as today: the shell launcher beside this client's directory, which starts Node.js. */
+static void fallback(char **argv) {
+  char launcher[PATH_MAX + 64];
+  char *slash = strrchr(self, '/');
+  if (slash) {
+    snprintf(launcher, sizeof launcher, "%.*s/../launch/%s", (int)(slash - self), self, type);
     /* the launcher reports argv[0] as the path the runtime used, as when it was the executable itself */
     setenv("CNI_TS_INVOKED_AS", argv[0], 1);
     execv(launcher, argv);
   }
-  printf("{\"cniVersion\":\"1.0.0\",\"code\":999,\"msg\":\"cni-ts: cannot start the plugin %s: launcher %s: %s\"}\n", type, n > 0 ? launcher : "(unknown)", strerror(errno));
+  printf("{\"cniVersion\":\"1.0.0\",\"code\":999,\"msg\":\"cni-ts: cannot start the plugin %s: launcher %s: %s\"}\n", type, slash ? launcher : "(unknown)", strerror(errno));
   exit(1);
 }
 
@@ -116,7 +126,7 @@ static int append(char *body, size_t *len, const char *text) {
   return 0;
 }
 
-static int send_request(int fd, const char *type) {
+static int send_request(int fd) {
   static char frame[12 + MAX_BODY];
   char *body = frame + 12, cwd[PATH_MAX], umask_text[16];
   size_t len = 0;
@@ -136,10 +146,13 @@ static int send_request(int fd, const char *type) {
   int fds[4] = {0, 1, 2, -1}, nfds = 3;
   const char *netns = getenv("CNI_NETNS");
   if (netns && *netns && (fds[3] = open(netns, O_RDONLY | O_CLOEXEC)) >= 0) nfds = 4;
-  char control[CMSG_SPACE(sizeof fds)];
-  memset(control, 0, sizeof control);
+  union {
+    char buf[CMSG_SPACE(sizeof fds)];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
   struct iovec iov = {.iov_base = frame, .iov_len = 12 + len};
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = CMSG_SPACE(nfds * sizeof(int))};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = CMSG_SPACE(nfds * sizeof(int))};
   struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
@@ -159,19 +172,20 @@ static int send_request(int fd, const char *type) {
 }
 
 int main(int argc, char **argv) {
-  const char *slash = strrchr(argv[0], '/');
-  const char *type = slash ? slash + 1 : argv[0];
+  find_self();
   const char *mode = getenv("CNI_TS_WORKERS");
   /* a plugin call has no arguments and a CNI_COMMAND; only root's calls go to root's workers */
-  if (argc > 1 || !getenv("CNI_COMMAND") || geteuid() != 0 || (mode && strcmp(mode, "off") == 0)) fallback(argv, type);
+  if (argc > 1 || !getenv("CNI_COMMAND") || geteuid() != 0 || (mode && strcmp(mode, "off") == 0)) fallback(argv);
 
   const char *path = getenv("CNI_TS_WORKERS_SOCKET");
   if (!path || !*path) path = DEFAULT_SOCKET;
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) fallback(argv, type);
+  if (strlen(path) >= sizeof addr.sun_path) fallback(argv);
   strcpy(addr.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) fallback(argv, type);
+  /* non-blocking: with the listen queue full (workers wedged) connect fails at once instead of waiting */
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) fallback(argv);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 
   char line[128], expected[128];
   snprintf(expected, sizeof expected, "cni-ts-worker %d %s\n", PROTOCOL, BUILD_ID);
@@ -179,19 +193,18 @@ int main(int argc, char **argv) {
   if (hello < 0 && line[0] == '\0' && supervisor_alive(path)) hello = read_line(fd, line, sizeof line, wait_from_env("CNI_TS_WORKERS_BUSY_MS", 0, BUSY_WAIT_MS));
   if (hello < 0 || strcmp(line, expected) != 0) {
     close(fd);
-    fallback(argv, type);
+    fallback(argv);
   }
-  if (send_request(fd, type) < 0) {
+  if (send_request(fd) < 0) {
     close(fd);
-    fallback(argv, type);
+    fallback(argv);
   }
   int code;
   if (read_line(fd, line, sizeof line, -1) == 0) {
-    if (strcmp(line, "fallback\n") == 0) {
-      close(fd);
-      fallback(argv, type);
-    }
     if (sscanf(line, "exit %d", &code) == 1) return code;
+    /* any other answer ("fallback", "error ...") comes before the plugin ran: run it here */
+    close(fd);
+    fallback(argv);
   }
   /* the worker died mid-call (killed, out of memory): the runtime may retry; its DEL cleans up */
   printf("{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"cni-ts: the worker serving this %s call stopped before it answered; try again\"}\n", type);

@@ -4,8 +4,9 @@ import { unlinkIfExists, writeFileAtomic } from '../fs';
 import { cpus, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activatedSocket } from '../start/activation';
+import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
 import { childProcess } from '../start/builtins';
-import { suiteRoot } from '../start/suite';
+import { launcherPid, suiteRoot } from '../start/suite';
 import { socketCalls } from './sys';
 
 export const DEFAULT_SOCKET = '/run/cni-ts/workers.sock';
@@ -18,7 +19,9 @@ export interface SupervisorOptions {
   log(line: string): void;
 }
 
-/** The niceness of a worker until it serves a call. */
+const SIGTERM = 15;
+
+/** The niceness of a worker until it is ready for calls. */
 export const STARTING_NICE = 19;
 
 /** Two idle workers per core, at least two: a pod's chain is four calls in a row, a burst is several chains. */
@@ -32,6 +35,8 @@ export const defaultPool = (): number => Math.max(2, 2 * cpus().length);
  * SIGTERM or SIGINT arrives: idle workers stop with it, busy ones finish their call.
  */
 export async function supervise(o: SupervisorOptions): Promise<number> {
+  // started through bin/cni-ts, a shell whose child this is: systemd's stop signals the shell alone
+  if (launcherPid() === process.ppid) libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
   const activated = activatedSocket(o.env);
   const listenFd = activated ?? ownSocket(o.socketPath);
   const script = join(suiteRoot(), 'dist', 'cni-ts-worker.js');
@@ -69,7 +74,7 @@ export async function supervise(o: SupervisorOptions): Promise<number> {
   stopping = true;
   unlinkIfExists(pidfile);
   if (activated === undefined) unlinkSync(o.socketPath);
-  for (const worker of workers) worker.kill('SIGTERM');
+  // idle workers die with this process (PR_SET_PDEATHSIG); a worker in the middle of a call finishes it, then exits
   return 0;
 }
 

@@ -23,6 +23,10 @@ export interface SocketCalls {
   /** Whether the peer has already hung up. */
   hungUp(fd: number): boolean;
   dup2(from: number, to: number): void;
+  /** A close-on-exec duplicate of `fd`. */
+  dupCloseOnExec(fd: number): number;
+  /** Marks `fd` close-on-exec: no process a call starts inherits it. */
+  closeOnExec(fd: number): void;
   close(fd: number): void;
   /** Calls each binding once on a socket of its own: koffi prepares a function on its first call (milliseconds). */
   warmUp(): void;
@@ -38,6 +42,9 @@ const SCM_RIGHTS = 1;
 const F_GETFL = 3;
 const F_SETFL = 4;
 const F_SETOWN = 8;
+const F_SETFD = 2;
+const FD_CLOEXEC = 1;
+const F_DUPFD_CLOEXEC = 1030;
 const O_ASYNC = 0o20000;
 const POLLIN = 0x1;
 const POLLHUP = 0x10;
@@ -162,6 +169,12 @@ export function socketCalls(): SocketCalls {
     },
     dup2(from, to) {
       check(dup2(from, to), 'dup2');
+    },
+    dupCloseOnExec(fd) {
+      return check(fcntl(fd, F_DUPFD_CLOEXEC, 3), 'fcntl F_DUPFD_CLOEXEC');
+    },
+    closeOnExec(fd) {
+      check(fcntl(fd, F_SETFD, FD_CLOEXEC), 'fcntl F_SETFD');
     },
     close(fd) {
       close(fd);

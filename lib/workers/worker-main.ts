@@ -21,8 +21,10 @@ export const buildId = (): string => readFileSync(join(suiteRoot(), 'dist', 'bui
  * worker dies with its supervisor; a busy one finishes its call first (see serveCalls).
  */
 export async function startWorker(mains: Mains): Promise<void> {
+  const supervisor = process.ppid;
   libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (process.ppid === 1) process.exit(0);
+  // the supervisor may have gone before the line above (under a subreaper the parent is not 1 then)
+  if (process.ppid !== supervisor || supervisor === 1) process.exit(0);
   loadNetlinkBinding();
   childProcess();
   // the code every call runs, compiled now rather than while a call waits (as the startup snapshot's warm-up)

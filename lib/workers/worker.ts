@@ -1,7 +1,8 @@
-import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
+import { forgetDelegates } from '../invoke/delegate';
 import type { Mains } from '../start/snapshot';
 import { noteStartMode, suiteRoot } from '../start/suite';
 import { bodyLength, errorLine, exitLine, FALLBACK_LINE, FrameError, HEADER_BYTES, helloLine, parseBody, REFUSED_LINE, type WorkerRequest } from './protocol';
@@ -31,10 +32,15 @@ interface Accepted extends WorkerRequest {
  */
 export async function serveCalls(listenFd: number, mains: Mains, buildId: string): Promise<never> {
   const sys = socketCalls();
-  const own = { env: { ...process.env }, cwd: process.cwd(), umask: process.umask(), argv: [...process.argv] };
+  const own = { env: { ...process.env }, cwd: process.cwd(), umask: process.umask(), argv: [...process.argv], supervisor: process.ppid };
+  // no process a call starts (nft, iptables-restore, an exec'd delegate) may keep the listening socket open
+  sys.closeOnExec(listenFd);
+  // the journal (the supervisor's stderr), kept for notes once descriptor 2 was a client's
+  journal = sys.dupCloseOnExec(2);
   // started at the lowest priority so as not to slow the calls served meanwhile; ready, it waits at the
-  // normal one, so that its hello is not late on a busy host (the client falls back after 50 ms)
-  setPriority(0);
+  // normal one, so that its hello is not late on a busy host. Niceness is per thread on Linux: every
+  // thread made meanwhile (V8's, libuv's pool) gets it back too
+  for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 0);
   for (let served = 1; ; served++) {
     let accepted: Accepted | undefined;
     while (!accepted) {
@@ -101,6 +107,8 @@ async function serve(sys: SocketCalls, call: Accepted, main: () => Promise<numbe
   replaceEnv(call.env);
   process.argv = [process.argv[0], join(suiteRoot(), 'bin', call.type)];
   noteStartMode('worker');
+  // what a process would learn afresh (which delegates are built alongside) is learnt afresh
+  forgetDelegates();
   // from here the call is the worker's: it finishes even when the supervisor stops meanwhile (an upgrade)
   libc().prctl(PR_SET_PDEATHSIG, 0);
   // a runtime that kills the client (a timeout) must stop the call, as killing the plugin process would
@@ -134,13 +142,14 @@ function replaceEnv(env: NodeJS.ProcessEnv): void {
 }
 
 /** The worker's own environment, directory, umask and arguments again; idle, it dies with its supervisor. */
-function restore(own: { env: NodeJS.ProcessEnv; cwd: string; umask: number; argv: string[] }): void {
+function restore(own: { env: NodeJS.ProcessEnv; cwd: string; umask: number; argv: string[]; supervisor: number }): void {
   replaceEnv(own.env);
   process.chdir(own.cwd);
   process.umask(own.umask);
   process.argv = [...own.argv];
   libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (process.ppid === 1) process.exit(0);
+  // the supervisor stopped during the call (an upgrade): this worker's calls are over
+  if (process.ppid !== own.supervisor) process.exit(0);
 }
 
 /** Runs the checks a call goes through once, so that V8 has compiled them before a call waits on them. */
@@ -207,5 +216,7 @@ function closeAll(sys: SocketCalls, fds: number[]): void {
   for (const fd of fds) sys.close(fd);
 }
 
-/** To the supervisor's stderr (the journal), before any call took it over. */
-const note = (text: string) => answer(2, `cni-ts worker ${process.pid}: ${text}\n`);
+let journal = 2;
+
+/** To the supervisor's stderr (the journal), whatever descriptor 2 is meanwhile. */
+const note = (text: string) => answer(journal, `cni-ts worker ${process.pid}: ${text}\n`);

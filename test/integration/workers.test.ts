@@ -245,6 +245,29 @@ describe('warm workers', () => {
     });
   });
 
+  it('a supervisor stopped (an upgrade) while a worker is in a call: the call finishes, then that worker goes too', async () => {
+    await workers.startSupervisor(2);
+    const ctr = pool.make('u');
+    const lock = holdIpamLock();
+    let add: ReturnType<typeof attachment> | undefined;
+    let busy = 0;
+    try {
+      add = attachment('ADD', ctr);
+      busy = await busyWorker();
+      workers.stopSupervisor('SIGTERM');
+      await sleep(300);
+      expect(alive(busy)).toBe(true);
+    } finally {
+      lock.release();
+    }
+    const r = await add!.done;
+    ok(r);
+    expect(r.startedFrom).toBe('worker');
+    for (let i = 0; i < 40 && alive(busy); i++) await sleep(25);
+    expect(alive(busy)).toBe(false);
+    ok(await run('DEL', ctr, { CNI_TS_WORKERS: 'off' }));
+  });
+
   it('a supervisor killed: its idle workers go, calls fall back, and a new supervisor takes over the stale socket', async () => {
     await workers.startSupervisor(2);
     const idle = workers.workers().map((w) => w.pid);
