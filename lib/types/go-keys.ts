@@ -55,8 +55,9 @@ export function matchGoKeys(schema: $ZodType, value: unknown): unknown {
 export function goField(object: unknown, name: string): unknown {
   if (!isObject(object)) return undefined;
   if (Object.hasOwn(object, name)) return object[name];
+  const folded = fold(name);
   let found: unknown;
-  for (const [key, value] of Object.entries(object)) if (fold(key) === fold(name)) found = value;
+  for (const [key, value] of Object.entries(object)) if (fold(key) === folded) found = value;
   return found;
 }
 

@@ -74,8 +74,8 @@ function receive(sys: SocketCalls, conn: number, mains: Mains, buildId: string):
   try {
     if (first.data.length === 0) return undefined;
     const header = readAtLeast(conn, first.data, HEADER_BYTES);
-    const frame = readAtLeast(conn, header, HEADER_BYTES + bodyLength(header));
-    const length = HEADER_BYTES + bodyLength(frame);
+    const length = HEADER_BYTES + bodyLength(header);
+    const frame = readAtLeast(conn, header, length);
     if (frame.length > length) throw new FrameError('bytes after the request');
     if (fds.length < 3 || fds.length > 4) throw new FrameError(`${fds.length} descriptors came with the request, expected stdin, stdout, stderr and the netns`);
     const request = parseBody(frame.subarray(HEADER_BYTES, length));
@@ -160,11 +160,17 @@ export function warmUpChecks(): void {
   helloLine('warm-up');
 }
 
+const namespacesOf = (pid: number | 'self') => ['net', 'mnt', 'user'].map((ns) => statSync(`/proc/${pid}/ns/${ns}`));
+/** This worker's own namespaces, read once: between calls it is always back in them (withNetns switches back or exits). */
+let ownNamespaces: ReturnType<typeof namespacesOf> | undefined;
+
 /** Root, in this worker's network, mount and user namespaces: anyone else's client runs the plugin itself. */
 function sameHost(peer: { pid: number; uid: number }): boolean {
   if (peer.uid !== 0) return false;
   try {
-    return ['net', 'mnt', 'user'].every((ns) => sameFile(statSync(`/proc/${peer.pid}/ns/${ns}`), statSync(`/proc/self/ns/${ns}`)));
+    ownNamespaces ??= namespacesOf('self');
+    const own = ownNamespaces;
+    return namespacesOf(peer.pid).every((ns, i) => sameFile(ns, own[i]));
   } catch {
     return false;
   }
