@@ -1,3 +1,4 @@
+import { SyscallError } from '../errors';
 import { loadKoffi } from '../start/native';
 
 /**
@@ -70,11 +71,10 @@ export function socketCalls(): SocketCalls {
   const poll = lib.func('int poll(void *fds, unsigned long n, int timeout)');
   const dup2 = lib.func('int dup2(int from, int to)');
   const close = lib.func('int close(int fd)');
-  const fail = (what: string): never => {
-    const errno = koffi.errno();
-    throw Object.assign(new Error(`${what} failed (errno ${errno})`), { errno });
+  const fail = (syscall: string, target: string | number): never => {
+    throw new SyscallError(koffi.errno(), syscall, typeof target === 'number' ? `fd ${target}` : target);
   };
-  const check = (result: number, what: string): number => (result < 0 ? fail(what) : result);
+  const check = (result: number, syscall: string, target: string | number): number => (result < 0 ? fail(syscall, target) : result);
   const unixAddress = (path: string): Buffer => {
     const addr = Buffer.alloc(110);
     addr.writeUInt16LE(AF_UNIX, 0);
@@ -82,20 +82,20 @@ export function socketCalls(): SocketCalls {
     addr.write(path, 2);
     return addr;
   };
-  const newSocket = () => check(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
+  const newSocket = () => check(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket', 'AF_UNIX');
 
   bound = {
     listenUnix(path, backlog) {
       const fd = newSocket();
-      check(bind(fd, unixAddress(path), 110), `bind ${path}`);
-      check(listen(fd, backlog), 'listen');
+      check(bind(fd, unixAddress(path), 110), 'bind', path);
+      check(listen(fd, backlog), 'listen', path);
       return fd;
     },
     boundPath(fd) {
       const addr = Buffer.alloc(110);
       const len = Buffer.alloc(4);
       len.writeUInt32LE(110);
-      check(getsockname(fd, addr, len), 'getsockname');
+      check(getsockname(fd, addr, len), 'getsockname', fd);
       const path = addr.subarray(2, len.readUInt32LE(0));
       const end = path.indexOf(0);
       return path.subarray(0, end < 0 ? path.length : end).toString();
@@ -112,7 +112,7 @@ export function socketCalls(): SocketCalls {
       for (;;) {
         const conn = accept4(fd, null, null, SOCK_CLOEXEC);
         if (conn >= 0) return conn;
-        if (koffi.errno() !== 4 /* EINTR */) fail('accept');
+        if (koffi.errno() !== 4 /* EINTR */) fail('accept', fd);
       }
     },
     receive(fd, size) {
@@ -128,7 +128,7 @@ export function socketCalls(): SocketCalls {
       msg.writeBigUInt64LE(koffi.address(control), 32);
       msg.writeBigUInt64LE(BigInt(control.length), 40);
       const n = Number(recvmsg(fd, msg, 0x40000000 /* MSG_CMSG_CLOEXEC */));
-      if (n < 0) fail('recvmsg');
+      if (n < 0) fail('recvmsg', fd);
       const fds: number[] = [];
       const controlLength = Number(msg.readBigUInt64LE(40));
       // struct cmsghdr: len (size_t), level, type, then the data
@@ -146,19 +146,19 @@ export function socketCalls(): SocketCalls {
       const cred = Buffer.alloc(12);
       const len = Buffer.alloc(4);
       len.writeUInt32LE(12);
-      check(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len), 'getsockopt SO_PEERCRED');
+      check(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, len), 'getsockopt SO_PEERCRED', fd);
       return { pid: cred.readInt32LE(0), uid: cred.readUInt32LE(4) };
     },
     setReceiveTimeout(fd, ms) {
       const tv = Buffer.alloc(16);
       tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
       tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
-      check(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16), 'setsockopt SO_RCVTIMEO');
+      check(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16), 'setsockopt SO_RCVTIMEO', fd);
     },
     killOnHangup(fd, on) {
-      if (on) check(fcntl(fd, F_SETOWN, getpid()), 'fcntl F_SETOWN');
-      const flags = check(fcntl(fd, F_GETFL, 0), 'fcntl F_GETFL');
-      check(fcntl(fd, F_SETFL, on ? flags | O_ASYNC : flags & ~O_ASYNC), 'fcntl F_SETFL');
+      if (on) check(fcntl(fd, F_SETOWN, getpid()), 'fcntl F_SETOWN', fd);
+      const flags = check(fcntl(fd, F_GETFL, 0), 'fcntl F_GETFL', fd);
+      check(fcntl(fd, F_SETFL, on ? flags | O_ASYNC : flags & ~O_ASYNC), 'fcntl F_SETFL', fd);
     },
     hungUp(fd) {
       const p = Buffer.alloc(8);
@@ -168,13 +168,13 @@ export function socketCalls(): SocketCalls {
       return (p.readInt16LE(6) & (POLLHUP | POLLRDHUP)) !== 0;
     },
     dup2(from, to) {
-      check(dup2(from, to), 'dup2');
+      check(dup2(from, to), 'dup2', from);
     },
     dupCloseOnExec(fd) {
-      return check(fcntl(fd, F_DUPFD_CLOEXEC, 3), 'fcntl F_DUPFD_CLOEXEC');
+      return check(fcntl(fd, F_DUPFD_CLOEXEC, 3), 'fcntl F_DUPFD_CLOEXEC', fd);
     },
     closeOnExec(fd) {
-      check(fcntl(fd, F_SETFD, FD_CLOEXEC), 'fcntl F_SETFD');
+      check(fcntl(fd, F_SETFD, FD_CLOEXEC), 'fcntl F_SETFD', fd);
     },
     close(fd) {
       close(fd);
