@@ -44,6 +44,29 @@ function install(): { tree: InstallTree; nft: ReturnType<typeof parseUnit>; fire
   return { tree, nft: unit(NFT_UNIT), firewalld: unit(FIREWALLD_UNIT) };
 }
 
+/**
+ * Installs the suite and runs `service`'s ExecStart (plus `extraArgs`) under systemd-socket-activate,
+ * which holds a socket at <test dir>/`socketName` as systemd would; waits for the socket. `log` is
+ * what the service printed so far.
+ */
+async function activated(service: string, socketName: string, extraArgs: string[] = []) {
+  const { tree } = install();
+  const unit = parseUnit(readFileSync(join(tree.units, service), 'utf8'));
+  const socketPath = join(node.dir, socketName);
+  const [command, ...args] = unit.Service.ExecStart[0].split(/\s+/);
+  const activator = spawn('systemd-socket-activate', ['-l', socketPath, command, ...args, ...extraArgs], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH },
+  });
+  started.push(activator);
+  let log = '';
+  activator.stdout!.on('data', (c) => (log += c));
+  activator.stderr!.on('data', (c) => (log += c));
+  await until('the socket', () => existsSync(socketPath));
+  return { tree, socketPath, log: () => log };
+}
+
 /** `systemd-analyze verify` of installed units says nothing (where systemd-analyze exists). */
 function verifyQuietly(tree: InstallTree, ...units: string[]): void {
   if (!has('systemd-analyze')) return;
@@ -213,28 +236,15 @@ describe('systemd units', () => {
   it.skipIf(!has('systemd-socket-activate'))(
     `${DHCP_SERVICE}: its ExecStart, run as installed, takes the socket systemd passes (LISTEN_FDS, through the launcher) and serves the plugin on it`,
     async () => {
-      const { tree } = install();
-      const service = parseUnit(readFileSync(join(tree.units, DHCP_SERVICE), 'utf8'));
-      const socketPath = join(node.dir, 'dhcp.sock');
-      const [command, ...args] = service.Service.ExecStart[0].split(/\s+/);
       // the socket is systemd-socket-activate's, as it would be systemd's: the daemon must not make its own
-      const activator = spawn('systemd-socket-activate', ['-l', socketPath, command, ...args, '-leasedir', join(node.dir, 'leases')], {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { PATH: process.env.PATH },
-      });
-      started.push(activator);
-      let log = '';
-      activator.stdout!.on('data', (c) => (log += c));
-      activator.stderr!.on('data', (c) => (log += c));
-      await until('the socket', () => existsSync(socketPath));
+      const { tree, socketPath, log } = await activated(DHCP_SERVICE, 'dhcp.sock', ['-leasedir', join(node.dir, 'leases')]);
       const status = spawnSync(join(tree.bin, 'dhcp'), {
         input: JSON.stringify({ cniVersion: '1.1.0', name: 'lan', type: 'macvlan', ipam: { type: 'dhcp', daemonSocketPath: socketPath } }),
         encoding: 'utf8',
         env: { PATH: process.env.PATH, CNI_COMMAND: 'STATUS', CNI_PATH: tree.bin },
       });
-      expect(status.status, status.stdout + log).toBe(0);
-      await until('the daemon to say it was activated', () => log.includes('"activated":true'));
+      expect(status.status, status.stdout + log()).toBe(0);
+      await until('the daemon to say it was activated', () => log().includes('"activated":true'));
     },
   );
 
@@ -257,19 +267,7 @@ describe('systemd units', () => {
   it.skipIf(!has('systemd-socket-activate'))(
     `${WORKERS_SERVICE}: its ExecStart, run as installed, takes the socket systemd passes and serves the installed plugins' calls on it`,
     async () => {
-      const { tree } = install();
-      const service = parseUnit(readFileSync(join(tree.units, WORKERS_SERVICE), 'utf8'));
-      const socketPath = join(node.dir, 'workers.sock');
-      const [command, ...args] = service.Service.ExecStart[0].split(/\s+/);
-      const activator = spawn('systemd-socket-activate', ['-l', socketPath, command, ...args], {
-        detached: true,
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { PATH: process.env.PATH },
-      });
-      started.push(activator);
-      let log = '';
-      activator.stderr!.on('data', (c) => (log += c));
-      await until('the socket', () => existsSync(socketPath));
+      const { tree, socketPath, log } = await activated(WORKERS_SERVICE, 'workers.sock');
       const version = () =>
         spawnSync(join(tree.bin, 'loopback'), {
           input: JSON.stringify({ cniVersion: '1.0.0' }),
@@ -278,7 +276,7 @@ describe('systemd units', () => {
         });
       // the first connection starts the supervisor (socket activation); its workers serve the calls that follow
       await until('a call served by a worker', () => version().stderr.includes('"startedFrom":"worker"'));
-      expect(log).toContain('serving on the socket systemd passed');
+      expect(log()).toContain('serving on the socket systemd passed');
       const r = version();
       expect(r.status).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ cniVersion: '1.0.0' });
