@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { CniError, ErrorCode } from '../errors';
 import { log, Logger, setLogger, type LogLevel } from '../log';
 import { assertNetns, isCurrentNetns, netnsExists } from '../netns';
@@ -51,7 +52,7 @@ export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO =
       { node: process.version },
     );
   }
-  const timing = io.env.CNI_TS_TIMING ? startTiming(io) : undefined;
+  const timing = io.env.CNI_TS_TIMING ? startTiming(io, io.env.CNI_TS_TIMING) : undefined;
   let cniVersion = CURRENT_VERSION;
   try {
     if (!command) {
@@ -90,11 +91,11 @@ export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO =
 }
 
 /**
- * CNI_TS_TIMING=1: one JSON line on stderr with the milliseconds since the process (a warm worker: the call) started at which the plugin's code began and ended, how long the verb itself
+ * CNI_TS_TIMING=1: one JSON line on stderr (CNI_TS_TIMING=<absolute path>: appended to that file) with the milliseconds since the process (a warm worker: the call) started at which the plugin's code began and ended, how long the verb itself
  * took (its kernel and disk work with the JavaScript driving it) and the peak resident memory, so
  * a benchmark can tell start-up from work.
  */
-function startTiming(io: PluginIO): { verbStarts(): void; verbEnds(): void; report(): void } {
+function startTiming(io: PluginIO, target: string): { verbStarts(): void; verbEnds(): void; report(): void } {
   // process.uptime, not performance.now: that would load node:perf_hooks (a millisecond) just to measure
   const now = () => process.uptime() * 1000 - callOriginMs();
   const started = now();
@@ -111,7 +112,9 @@ function startTiming(io: PluginIO): { verbStarts(): void; verbEnds(): void; repo
         endMs: now(),
         maxRssBytes: process.resourceUsage().maxRSS * 1024,
       };
-      io.writeStderr(`${JSON.stringify({ timing })}\n`);
+      const line = `${JSON.stringify({ timing })}\n`;
+      if (target.startsWith('/')) appendFileSync(target, line);
+      else io.writeStderr(line);
     },
   };
 }

@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN_DIR } from './exec-plugin';
 import type { TestNetns } from './netns';
+import { runtimePlace } from './runtime-place';
 
 export interface CnitoolOutcome {
   code: number | null;
@@ -16,10 +17,12 @@ export interface CnitoolOutcome {
  * and the plugins' state in `<dir>/state`; `env` adds to or overrides that environment.
  */
 export function runCnitool(host: TestNetns, dir: string, args: string[], env: Record<string, string> = {}, binDir = BIN_DIR): CnitoolOutcome {
-  const r = spawnSync('ip', ['netns', 'exec', host.name, join(binDir, 'cnitool'), ...args], {
+  const place = runtimePlace(host.name);
+  const command = [...place.prefix, join(binDir, 'cnitool'), ...args];
+  const r = spawnSync(command[0], command.slice(1), {
     cwd: '/',
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, NETCONFPATH: join(dir, 'net.d'), CNI_CACHE_DIR: join(dir, 'cache'), CNI_TS_STATE_DIR: join(dir, 'state'), ...env },
+    env: { PATH: process.env.PATH, ...place.env, NETCONFPATH: join(dir, 'net.d'), CNI_CACHE_DIR: join(dir, 'cache'), CNI_TS_STATE_DIR: join(dir, 'state'), ...env },
   });
   let json: unknown;
   try {

@@ -1,7 +1,10 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { requireWorker, runtimePlace, timingFile } from './runtime-place';
 
-export const BIN_DIR = join(__dirname, '..', '..', 'bin');
+import { BIN_DIR } from './paths';
+import { type PluginOutcome, spawnCollected } from './spawn-collected';
+
+export { BIN_DIR, type PluginOutcome };
 
 export interface PluginInvocation {
   command?: string;
@@ -19,19 +22,10 @@ export interface PluginInvocation {
   killAfterMs?: number;
 }
 
-export interface PluginOutcome {
-  code: number;
-  /** The signal that ended the plugin, if one did. */
-  signal?: NodeJS.Signals;
-  stdout: string;
-  stderr: string;
-  /** stdout parsed as JSON, when it is JSON. */
-  json: any;
-}
-
-/** Execs a plugin exactly as a runtime does: a fresh process, CNI_* env, config on stdin. */
-export function execPlugin(executable: string, inv: PluginInvocation): Promise<PluginOutcome> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+/** Execs a plugin exactly as a runtime does: a fresh exec, CNI_* env, config on stdin; through the warm workers unless the suite runs without them. */
+export async function execPlugin(executable: string, inv: PluginInvocation): Promise<PluginOutcome> {
+  const place = runtimePlace(inv.inNetns);
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...place.env };
   const set = (key: string, value: string | undefined) => {
     if (value !== undefined) env[key] = value;
   };
@@ -41,34 +35,20 @@ export function execPlugin(executable: string, inv: PluginInvocation): Promise<P
   set('CNI_IFNAME', inv.ifname);
   set('CNI_ARGS', inv.cniArgs);
   set('CNI_PATH', inv.path ?? BIN_DIR);
+  const timing = place.workers && !inv.env?.CNI_TS_TIMING ? timingFile() : undefined;
+  if (timing) env.CNI_TS_TIMING = timing;
   for (const [key, value] of Object.entries(inv.env ?? {})) {
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
   const stdin = typeof inv.stdin === 'string' ? inv.stdin : JSON.stringify(inv.stdin ?? {});
   const path = executable.includes('/') ? executable : join(BIN_DIR, executable);
-  return new Promise((resolve, reject) => {
-    const [file, args] = inv.inNetns ? ['ip', ['netns', 'exec', inv.inNetns, path]] : [path, []];
-    const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const killer = inv.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), inv.killAfterMs);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (killer) clearTimeout(killer);
-      let json: unknown;
-      try {
-        json = stdout.trim() ? JSON.parse(stdout) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code: code ?? -1, ...(signal ? { signal } : {}), stdout, stderr, json });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(stdin);
-  });
+  const { done, child } = spawnCollected([...place.prefix, path], env, stdin);
+  const killer = inv.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), inv.killAfterMs);
+  const outcome = await done;
+  if (killer) clearTimeout(killer);
+  if (timing) requireWorker(path, env, timing, outcome);
+  return outcome;
 }
 
 /**

@@ -2,10 +2,22 @@ import { execFileSync } from 'node:child_process';
 
 let counter = 0;
 const live = new Set<string>();
+const beforeDelete = new Map<string, () => void>();
+
+/** Runs `fn` just before netns `name` is deleted by this process (a process that holds it open must go first). */
+export function onNetnsDelete(name: string, fn: () => void): void {
+  beforeDelete.set(name, fn);
+}
+
+function runBeforeDelete(name: string): void {
+  beforeDelete.get(name)?.();
+  beforeDelete.delete(name);
+}
 
 // Last line of defence: a crashed test run still removes the namespaces it made.
 process.on('exit', () => {
   for (const name of live) {
+    runBeforeDelete(name);
     try {
       execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
     } catch {
@@ -41,6 +53,7 @@ export class TestNetns {
 
   destroy(): void {
     if (!live.has(this.name)) return;
+    runBeforeDelete(this.name);
     try {
       execFileSync('ip', ['netns', 'del', this.name], { stdio: 'ignore' });
     } finally {

@@ -7,6 +7,7 @@ import { BIN_DIR } from './exec-plugin';
 import { TestNetns } from './netns';
 import { suiteElements } from './podman-chain';
 import { requireRoot } from './root';
+import { runtimePlace } from './runtime-place';
 
 /** Where containers/dnsname (and ours) keep a network's hosts file, dnsmasq config and pidfile. */
 export const DNSNAME_DIR = '/run/containers/cni/dnsname';
@@ -93,7 +94,8 @@ export class PodmanHost {
 
   /** A command run inside the namespace with Podman's environment, in the temporary directory; never throws. */
   inNs(command: string, args: string[], timeoutMs = 60_000): SpawnSyncReturns<string> {
-    return spawnSync('nsenter', [`--net=${this.ns.path}`, command, ...args], { encoding: 'utf8', env: this.env, cwd: this.dir, timeout: timeoutMs });
+    const place = runtimePlace(this.ns.name, true);
+    return spawnSync(place.prefix[0], [...place.prefix.slice(1), command, ...args], { encoding: 'utf8', env: { ...this.env, ...place.env }, cwd: this.dir, timeout: timeoutMs });
   }
 
   /** Podman's stdout, trimmed; throws with its output when it fails. */
