@@ -8,10 +8,14 @@
 // Sides: the reference; ours with warm workers (`cni-ts workers` running in that side's host namespace);
 // ours without (CNI_TS_WORKERS=off: the client execs the Node.js launcher, the fallback path).
 // CNI_TS_BENCH_BEFORE=<bin dir of an older build> adds it as a side (before/after in one run).
-// Every side runs its plugins with nsenter into one long-lived mount and network namespace of its
-// host (as a runtime on a host runs them), since workers serve only callers of their own namespaces.
+// Every side execs its plugins from one long-lived process in one mount and network namespace of its
+// host (scripts/bench-runner.mjs, as a runtime on a host runs them; workers serve only callers of their
+// own namespaces), which times each exec from spawn to exit.
 // Each cycle also times the Node.js floor: one `node -e 0` per plugin of the chain, exec'd the same way.
+// Then each plugin's VERSION, ours through the workers beside the reference's, with the exec floor
+// (`/bin/true` exec'd the same way): what any process costs here before its first instruction.
 import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +27,8 @@ const BURST = Number(process.argv[4] ?? 30);
 // CNI_TS_BENCH_LEAK=N: then N chain ADD/DEL cycles on the workers side alone, with the supervisor's and
 // the workers' resident memory after 100 cycles and after N (a leak shows as growth between the two)
 const LEAK_CYCLES = Number(process.env.CNI_TS_BENCH_LEAK ?? 0);
+// the side without workers (a Node.js start per call) takes part up to this many containers (filling to 1,000 that way takes half an hour)
+const FALLBACK_MAX = Number(process.env.CNI_TS_BENCH_FALLBACK_MAX ?? 100);
 const ROOT = join(import.meta.dirname, '..');
 const SIDES = {
   ours: join(ROOT, 'bin'),
@@ -43,7 +49,23 @@ function makeSide(name, binDir, env = {}) {
   run('ip', '-n', host, 'link', 'set', 'lo', 'up');
   // one mount namespace for the side's whole run (ip netns exec makes one with the host's /sys)
   const holder = spawn('ip', ['netns', 'exec', host, 'sleep', 'infinity'], { stdio: 'ignore' });
-  return { name, binDir, dir, host, holder, env, containers: [], nextId: 0, timings: [] };
+  const side = { name, binDir, dir, host, holder, env, containers: [], nextId: 0, timings: [] };
+  side.runner = spawn('nsenter', [...enter(side), process.execPath, join(import.meta.dirname, 'bench-runner.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const pending = new Map();
+  createInterface({ input: side.runner.stdout }).on('line', (line) => {
+    const answer = JSON.parse(line);
+    pending.get(answer.id)(answer);
+    pending.delete(answer.id);
+  });
+  let ids = 0;
+  /** Execs `file` in the side's host namespaces: { code, out, err, wallMs }. */
+  side.exec = (file, { args = [], env = { PATH: process.env.PATH }, input = '' } = {}) =>
+    new Promise((resolve) => {
+      const id = ++ids;
+      pending.set(id, resolve);
+      side.runner.stdin.write(`${JSON.stringify({ id, file, args, env, input })}\n`);
+    });
+  return side;
 }
 
 const enter = (side) => ['-t', String(side.holder.pid), '-m', '-n'];
@@ -55,12 +77,11 @@ async function startWorkers(side) {
   side.supervisor = spawn('nsenter', [...enter(side), process.execPath, join(ROOT, 'dist', 'cni-ts.js'), 'workers', '--socket', socket], { stdio: 'ignore' });
   for (let i = 0; i < 100; i++) {
     await sleep(100);
-    const r = spawnSync('nsenter', [...enter(side), join(side.binDir, 'loopback')], {
+    const r = await side.exec(join(side.binDir, 'loopback'), {
       input: '{"cniVersion":"1.0.0"}',
-      encoding: 'utf8',
       env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CNI_TS_TIMING: '1', ...side.env },
     });
-    if (timingOf(r.stderr)?.startedFrom === 'worker') return;
+    if (timingOf(r.err)?.startedFrom === 'worker') return;
   }
   throw new Error('the workers did not answer');
 }
@@ -87,7 +108,7 @@ function conflist(side) {
 }
 
 /** One plugin exec as libcni does it: CNI_* env, the plugin's config with name, cniVersion, runtimeConfig and prevResult. */
-function execPlugin(side, plugin, command, ctr, prevResult) {
+async function execPlugin(side, plugin, command, ctr, prevResult) {
   const list = conflist(side);
   const conf = { cniVersion: list.cniVersion, name: list.name, ...plugin };
   if (plugin.capabilities?.portMappings) conf.runtimeConfig = { portMappings: [{ hostPort: ctr.hostPort, containerPort: 80, protocol: 'tcp' }] };
@@ -103,34 +124,49 @@ function execPlugin(side, plugin, command, ctr, prevResult) {
     CNI_TS_TIMING: '1',
     ...side.env,
   };
-  const start = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const child = spawn('nsenter', [...enter(side), join(side.binDir, plugin.type)], { env });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => (out += c));
-    child.stderr.on('data', (c) => (err += c));
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${side.name} ${plugin.type} ${command}: ${out}${err}`));
-      const timing = timingOf(err);
-      if (timing) side.timings.push({ plugin: plugin.type, command, wallMs: Number(process.hrtime.bigint() - start) / 1e6, ...timing });
-      resolve(out ? JSON.parse(out) : undefined);
-    });
-    child.stdin.end(JSON.stringify(conf));
-  });
+  const r = await side.exec(join(side.binDir, plugin.type), { env, input: JSON.stringify(conf) });
+  if (r.code !== 0) throw new Error(`${side.name} ${plugin.type} ${command}: ${r.out}${r.err}`);
+  const timing = timingOf(r.err);
+  if (timing) side.timings.push({ plugin: plugin.type, command, wallMs: r.wallMs, ...timing });
+  return r.out ? JSON.parse(r.out) : undefined;
 }
 
 /**
- * What the chain costs in Node.js starts alone: `node -e 0` exec'd as the plugins are (nsenter
- * into the host namespace), once per plugin of the chain: the floor of a process per call.
+ * What the chain costs in Node.js starts alone: `node -e 0` exec'd as the plugins are, once per
+ * plugin of the chain: the floor of a process per call.
  */
 async function nodeFloor(side) {
-  for (const _ of conflist(side).plugins)
-    await new Promise((resolve, reject) =>
-      spawn('nsenter', [...enter(side), process.execPath, '-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH } })
-        .on('close', (code) => (code === 0 ? resolve() : reject(new Error(`node -e 0 exited ${code}`))))
-        .on('error', reject),
-    );
+  let ms = 0;
+  for (const _ of conflist(side).plugins) {
+    const r = await side.exec(process.execPath, { args: ['-e', '0'] });
+    if (r.code !== 0) throw new Error(`node -e 0 exited ${r.code}`);
+    ms += r.wallMs;
+  }
+  return ms;
+}
+
+/**
+ * Each plugin's VERSION, interleaved: ours through the workers, the reference's, and `/bin/true`
+ * (any process's exec) on the same side; medians of the wall time in ms.
+ */
+async function versions(workers, ref, rounds) {
+  const plugins = ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', 'loopback'];
+  const times = { ours: [], ref: [], floor: [] };
+  const from = new Map();
+  for (let i = 0; i < rounds; i++) {
+    for (const plugin of plugins) {
+      const env = { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CNI_TS_TIMING: '1', ...workers.env };
+      const ours = await workers.exec(join(workers.binDir, plugin), { env, input: '{"cniVersion":"1.0.0"}' });
+      from.set(timingOf(ours.err)?.startedFrom, (from.get(timingOf(ours.err)?.startedFrom) ?? 0) + 1);
+      times.ours.push(ours.wallMs);
+      times.ref.push((await ref.exec(join(ref.binDir, plugin), { env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION' }, input: '{"cniVersion":"1.0.0"}' })).wallMs);
+      times.floor.push((await workers.exec('/bin/true')).wallMs);
+    }
+  }
+  const [o, r, f] = [median(times.ours), median(times.ref), median(times.floor)];
+  console.log(`\nVERSION of ${plugins.join(', ')}, ${rounds} interleaved rounds, median wall ms (from spawn to exit, as a runtime sees it):`);
+  console.log(`  ours (workers) ${o.toFixed(2)}   reference ${r.toFixed(2)}   ratio ${(o / r).toFixed(2)}x   /bin/true ${f.toFixed(2)}`);
+  console.log(`  above the exec floor: ours ${(o - f).toFixed(2)}, reference ${(r - f).toFixed(2)}; ours served by: ${JSON.stringify(Object.fromEntries(from))}`);
 }
 
 async function addChain(side, ctr) {
@@ -176,7 +212,7 @@ function breakdown(timings) {
   for (const [key, ts] of groups) {
     const m = (f) => median(ts.map(f)).toFixed(1);
     console.log(
-      `    ${key.padEnd(16)} wall ${m((t) => t.wallMs)}  start ${m((t) => t.pluginStartMs)}  verb ${m((t) => t.verbMs ?? 0)}  after ${m((t) => t.wallMs - t.endMs)}  peak RSS ${(median(ts.map((t) => t.maxRssBytes)) / 2 ** 20).toFixed(0)} MiB`,
+      `    ${key.padEnd(16)} wall ${m((t) => t.wallMs)}  start ${m((t) => t.pluginStartMs)}  verb ${m((t) => t.verbMs ?? 0)}  after ${m((t) => t.wallMs - t.endMs)}  wall-verb ${m((t) => t.wallMs - (t.verbMs ?? 0))}  peak RSS ${(median(ts.map((t) => t.maxRssBytes)) / 2 ** 20).toFixed(0)} MiB`,
     );
   }
 }
@@ -188,7 +224,7 @@ function breakdown(timings) {
  * (PSS: shared pages divided among the processes sharing them) memory, in MiB.
  */
 function memoryOf(side) {
-  const ours = side.name === 'ref' ? (exe) => exe.startsWith(`${SIDES.reference}/`) : (exe, cmd) => exe.startsWith(ROOT) || cmd.includes(ROOT);
+  const ours = side.name === 'ref' ? (exe) => exe.startsWith(`${SIDES.reference}/`) : (exe, cmd) => (exe.startsWith(ROOT) || cmd.includes(ROOT)) && !cmd.includes('bench-runner');
   const host = statSync(`/run/netns/${side.host}`).ino;
   let rss = 0;
   let pss = 0;
@@ -267,16 +303,18 @@ try {
     ...others.flatMap((o) => [`${o.name} ADD`.padStart(11), 'ratio'.padStart(7), `${o.name} DEL`.padStart(11), 'ratio'.padStart(7)]),
   );
   for (const count of COUNTS) {
-    await fillTo(sides, count);
-    const times = Object.fromEntries(sides.map((s) => [s.name, { add: [], del: [] }]));
+    const active = sides.filter((side) => side.name !== 'ours' || count <= FALLBACK_MAX);
+    await fillTo(active, count);
+    const times = Object.fromEntries(sides.map((s) => [s.name, { add: [NaN], del: [NaN] }]));
+    for (const side of active) times[side.name] = { add: [], del: [] };
     const floor = [];
     sides[0].timings = [];
     for (let i = 0; i < CYCLES; i++) {
-      const order = i % 2 ? [...sides].reverse() : sides;
+      const order = i % 2 ? [...active].reverse() : active;
       const ctrs = new Map(order.map((side) => [side, newContainer(side)]));
       for (const side of order) times[side.name].add.push(await timed(() => addChain(side, ctrs.get(side))));
       for (const side of order) times[side.name].del.push(await timed(() => delChain(side, ctrs.get(side))));
-      floor.push(await timed(() => nodeFloor(sides[0])));
+      floor.push(await nodeFloor(sides[0]));
       for (const ctr of ctrs.values()) run('ip', 'netns', 'del', ctr.netns);
     }
     const m = Object.fromEntries(sides.map((side) => [side.name, { add: median(times[side.name].add), del: median(times[side.name].del) }]));
@@ -299,6 +337,8 @@ try {
     const served = sides[0].timings.filter((t) => t.startedFrom === 'worker').length;
     console.log(`    workers served ${served} of ${sides[0].timings.length} plugin calls; the rest fell back to the launcher`);
   }
+  await versions(sides[0], sides[1], Math.max(CYCLES, 5));
+  if (COUNTS.some((count) => count > FALLBACK_MAX)) console.log(`(the side without workers takes part up to ${FALLBACK_MAX} containers: CNI_TS_BENCH_FALLBACK_MAX)`);
   if (LEAK_CYCLES >= 100) await leakCheck(sides[0], LEAK_CYCLES);
   if (BURST > 0) {
     console.log(`\nBurst: ${BURST} containers' chains started at once, one side at a time (the workers side's idle pool counts)`);
@@ -307,6 +347,7 @@ try {
 } finally {
   for (const side of sides) {
     side.supervisor?.kill('SIGTERM');
+    side.runner.kill('SIGKILL');
     side.holder.kill('SIGKILL');
     for (const ctr of side.containers) spawnSync('ip', ['netns', 'del', ctr.netns]);
     spawnSync('ip', ['netns', 'del', side.host]);

@@ -41,6 +41,7 @@ export async function serveCalls(listenFd: number, mains: Mains, buildId: string
   // normal one, so that its hello is not late on a busy host. Niceness is per thread on Linux: every
   // thread made meanwhile (V8's, libuv's pool) gets it back too
   for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 0);
+  const idle = process.getActiveResourcesInfo();
   for (let served = 1; ; served++) {
     let accepted: Accepted | undefined;
     while (!accepted) {
@@ -58,7 +59,24 @@ export async function serveCalls(listenFd: number, mains: Mains, buildId: string
     if (!clean || served >= MAX_CALLS || process.memoryUsage.rss() > RECYCLE_RSS_BYTES) process.exit(0);
     // callbacks a call left behind run now, while the descriptors lead nowhere, not during the next call
     await new Promise((resolve) => setImmediate(resolve));
+    // a timer or handle still pending would fire during a later call; a plugin process would have exited
+    // without running it, so this worker goes too
+    const left = leftBehind(idle, process.getActiveResourcesInfo());
+    if (left.length) {
+      note(`a ${accepted.type} call left ${left.join(', ')} pending: replaced`);
+      process.exit(0);
+    }
   }
+}
+
+/** What `now` holds beyond `before` (both lists of resource types, with repeats). */
+export function leftBehind(before: string[], now: string[]): string[] {
+  const left = [...now];
+  for (const type of before) {
+    const i = left.indexOf(type);
+    if (i >= 0) left.splice(i, 1);
+  }
+  return left;
 }
 
 /** Hello, request, checks; undefined when the client was answered `refused` or `fallback` or went away. */

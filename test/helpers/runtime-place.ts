@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { BIN_DIR } from './paths';
+import { BIN_DIR, which } from './paths';
 import type { PluginOutcome } from './spawn-collected';
 import { sharedHost, TEST_WORKERS } from './workers';
 
@@ -21,7 +21,7 @@ export interface RuntimePlace {
  */
 export function runtimePlace(netns: string | undefined, netOnly = false): RuntimePlace {
   if (!TEST_WORKERS) {
-    const prefix = !netns ? [] : netOnly ? ['nsenter', `--net=/run/netns/${netns}`] : ['ip', 'netns', 'exec', netns];
+    const prefix = !netns ? [] : netOnly ? [which('nsenter'), `--net=/run/netns/${netns}`] : [which('ip'), 'netns', 'exec', netns];
     return { prefix, env: { CNI_TS_WORKERS: 'off' }, workers: false };
   }
   const host = sharedHost(netns, netOnly);
@@ -52,12 +52,16 @@ process.on('exit', () => {
 export function requireWorker(executable: string, env: Record<string, string>, timing: string, outcome: PluginOutcome): void {
   let lines: string[];
   try {
-    lines = readFileSync(timing, 'utf8').trim().split('\n');
+    // a call killed while it wrote leaves no line, or half of one
+    lines = readFileSync(timing, 'utf8')
+      .split('\n')
+      .filter((l) => l.endsWith('}'));
   } catch {
     return;
   } finally {
     rmSync(timing, { force: true });
   }
+  if (!lines.length) return;
   const from = JSON.parse(lines.at(-1)!).timing.startedFrom;
   const eligible = dirname(executable) === BIN_DIR && !TOOLS.has(basename(executable)) && !!env.CNI_COMMAND && env.CNI_TS_WORKERS !== 'off' && process.getuid?.() === 0;
   if (eligible && from !== 'worker') {

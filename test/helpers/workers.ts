@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN_DIR } from './paths';
+import { BIN_DIR, which } from './paths';
 import { spawnCollected, type PluginOutcome } from './spawn-collected';
 import { onNetnsDelete } from './netns';
 
@@ -22,6 +22,8 @@ export interface WorkerCall extends PluginOutcome {
 }
 
 const syncSleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/** By path: a test may run a plugin with a PATH of its own. */
+const NSENTER = which('nsenter');
 /** Children that must not outlive the test process, whatever ends it. */
 const dieWithMe = ['setpriv', '--pdeathsig', 'KILL'];
 
@@ -44,13 +46,17 @@ export class WorkerHost {
     readonly netns: { name: string } | { path: string } | undefined,
     readonly socket: string,
   ) {
-    if (netns && 'name' in netns) this.holder = spawn(dieWithMe[0], [...dieWithMe.slice(1), 'ip', 'netns', 'exec', netns.name, 'sleep', 'infinity'], { stdio: 'ignore' });
+    if (netns && 'name' in netns) {
+      this.holder = spawn(dieWithMe[0], [...dieWithMe.slice(1), 'ip', 'netns', 'exec', netns.name, 'sleep', 'infinity'], { stdio: 'ignore' });
+      // until it is sleep, the holder is setpriv or ip, still in (or on its way out of) the machine's namespaces
+      this.waitUntil(() => command(this.holder!.pid!) === 'sleep', 10_000, syncSleep);
+    }
   }
 
   /** The command line prefix that runs a command in this host's namespaces. */
   get prefix(): string[] {
-    if (this.holder) return ['nsenter', '-t', String(this.holder.pid), '-m', '-n'];
-    return this.netns && 'path' in this.netns ? ['nsenter', `--net=${this.netns.path}`] : [];
+    if (this.holder) return [NSENTER, '-t', String(this.holder.pid), '-m', '-n'];
+    return this.netns && 'path' in this.netns ? [NSENTER, `--net=${this.netns.path}`] : [];
   }
 
   /** What a runtime's commands on this host need in their environment to find the workers. */
@@ -103,7 +109,7 @@ export class WorkerHost {
     const end = Date.now() + timeoutMs;
     const poll = (): unknown => {
       if (done()) return undefined;
-      if (Date.now() > end) throw new Error(`the workers at ${this.socket} are not ready after ${timeoutMs} ms: ${JSON.stringify(this.workers())}`);
+      if (Date.now() > end) throw new Error(`${this.socket}: not ready after ${timeoutMs} ms: ${JSON.stringify(this.workers())}`);
       const slept = sleep(50);
       return slept instanceof Promise ? slept.then(poll) : poll();
     };
@@ -156,6 +162,14 @@ export class WorkerHost {
 export function startedFrom(stderr: string): string | undefined {
   const line = stderr.split('\n').find((l) => l.startsWith('{"timing"'));
   return line ? JSON.parse(line).timing.startedFrom : undefined;
+}
+
+function command(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 function childrenOf(pid: number): number[] {

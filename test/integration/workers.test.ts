@@ -300,4 +300,28 @@ describe('warm workers', () => {
       expect(reservations()).toEqual([]);
     }
   });
+
+  it('1,000 interleaved pairs of calls in two namespaces: each acts on its own namespace alone, and workers serve them all', { timeout: 600_000 }, async () => {
+    await workers.startSupervisor(4);
+    const [a, b] = [pool.make('pa'), pool.make('pb')];
+    const loopback = (command: string, ctr: TestNetns) =>
+      workers.call('loopback', {
+        command,
+        stdin: { cniVersion: '1.1.0', name: 'lo', type: 'loopback' },
+        env: { CNI_CONTAINERID: `ctr-${ctr.name}`, CNI_NETNS: ctr.path, CNI_IFNAME: 'lo' },
+      }).done;
+    const loUp = (ctr: TestNetns) => ctr.ipJson<Array<{ flags: string[] }>>('link', 'show', 'lo')[0].flags.includes('UP');
+    let served = 0;
+    for (let i = 0; i < 1000; i++) {
+      // one namespace's lo goes up while the other's goes down, both calls in flight at once
+      const [up, down] = i % 2 ? [a, b] : [b, a];
+      const [add, del] = await Promise.all([loopback('ADD', up), loopback('DEL', down)]);
+      ok(add);
+      ok(del);
+      expect(add.json.interfaces[0].sandbox).toBe(up.path);
+      expect([loUp(up), loUp(down)], `pair ${i}`).toEqual([true, false]);
+      served += [add, del].filter((r) => r.startedFrom === 'worker').length;
+    }
+    expect(served).toBe(2000);
+  });
 });
