@@ -270,24 +270,47 @@ async function burst(side, n) {
 
 // CNI_TS_WORKERS_HELLO_MS: how long the workers side's clients wait for a worker before they run the plugin themselves
 const helloWait = process.env.CNI_TS_WORKERS_HELLO_MS ? { CNI_TS_WORKERS_HELLO_MS: process.env.CNI_TS_WORKERS_HELLO_MS } : {};
+const kib = (pid, field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0);
+const workerPids = (side) => readFileSync(`/proc/${side.supervisor.pid}/task/${side.supervisor.pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean);
+
 /** Resident memory (MiB) of the workers side's supervisor and of each of its workers. */
 function workersRss(side) {
-  const rss = (pid) => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0) / 1024;
-  const children = readFileSync(`/proc/${side.supervisor.pid}/task/${side.supervisor.pid}/children`, 'latin1').trim().split(/\s+/).filter(Boolean);
-  return { supervisor: rss(side.supervisor.pid), workers: children.map(rss) };
+  return { supervisor: kib(side.supervisor.pid, 'VmRSS') / 1024, workers: workerPids(side).map((pid) => kib(pid, 'VmRSS') / 1024) };
 }
 
+/**
+ * Memory over `cycles` chain ADD/DEL cycles: the supervisor's after 100 and after all; and, since a
+ * worker is replaced after its share of calls, each worker's peak (VmHWM, read until it exits) over
+ * its whole life: the first workers' against the last ones' shows whether anything grows across
+ * generations. A worker's RSS at one moment says mostly how far into its life it is.
+ */
 async function leakCheck(side, cycles) {
   const at = {};
+  const peaks = new Map();
   for (let i = 1; i <= cycles; i++) {
     const ctr = newContainer(side);
     await addChain(side, ctr);
     await delChain(side, ctr);
     run('ip', 'netns', 'del', ctr.netns);
+    for (const pid of workerPids(side)) {
+      try {
+        peaks.set(pid, kib(pid, 'VmHWM') / 1024);
+      } catch {
+        // exited meanwhile: its last reading stands
+      }
+    }
     if (i === 100 || i === cycles) at[i] = workersRss(side);
   }
-  const show = (m) => `supervisor ${m.supervisor.toFixed(1)} MiB, workers ${m.workers.map((w) => w.toFixed(1)).join(' ')} MiB`;
-  console.log(`\nMemory over ${cycles} chain ADD/DEL cycles (workers side): after 100: ${show(at[100])}; after ${cycles}: ${show(at[cycles])}`);
+  const live = new Set(workerPids(side));
+  const lives = [...peaks].filter(([pid]) => !live.has(pid)).map(([, peak]) => peak);
+  const pool = live.size;
+  const show = (xs) => xs.map((x) => x.toFixed(1)).join(' ');
+  console.log(`\nMemory over ${cycles} chain ADD/DEL cycles (workers side, ${lives.length} workers lived and were replaced):`);
+  console.log(`  supervisor RSS after 100 cycles ${at[100].supervisor.toFixed(1)} MiB, after ${cycles} ${at[cycles].supervisor.toFixed(1)} MiB`);
+  console.log(
+    `  peak RSS over a worker's life: the first ${pool} ${show(lives.slice(0, pool))} MiB, the last ${pool} ${show(lives.slice(-pool))} MiB (median of all ${median(lives).toFixed(1)})`,
+  );
+  console.log(`  workers' RSS at that moment: after 100 ${show(at[100].workers)} MiB, after ${cycles} ${show(at[cycles].workers)} MiB`);
 }
 
 const sides = [makeSide('workers', SIDES.ours, helloWait), makeSide('ref', SIDES.reference), makeSide('ours', SIDES.ours, { CNI_TS_WORKERS: 'off' })];

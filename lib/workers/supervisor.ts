@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { unlinkIfExists, writeFileAtomic } from '../fs';
 import { cpus, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,7 +30,7 @@ export const defaultPool = (): number => Math.max(2, 2 * cpus().length);
 /**
  * `cni-ts workers`: keeps `pool` workers (dist/cni-ts-worker.js) serving calls from one listening
  * socket, and starts a replacement whenever one exits (after its share of calls, or killed). The
- * socket is systemd's (socket activation) or made here: its directory 0700, the socket 0600, a
+ * socket is systemd's (socket activation) or made here: its directory, when made here, 0700, the socket 0600, a
  * stale one left by an unclean stop removed; a live supervisor on it is an error. Returns when
  * SIGTERM or SIGINT arrives: idle workers stop with it, busy ones finish their call.
  */
@@ -80,8 +80,8 @@ export async function supervise(o: SupervisorOptions): Promise<number> {
 
 function ownSocket(path: string): number {
   const sys = socketCalls();
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  chmodSync(dirname(path), 0o700);
+  // a directory made here is root's alone; one that exists (say /tmp) keeps its mode: the socket is 0600 anyway
+  if (!existsSync(dirname(path))) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   if (existsSync(path)) {
     if (sys.answersAt(path)) throw new Error(`another supervisor serves ${path}`);
     unlinkSync(path);

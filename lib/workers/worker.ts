@@ -41,6 +41,9 @@ export async function serveCalls(listenFd: number, mains: Mains, buildId: string
   // normal one, so that its hello is not late on a busy host. Niceness is per thread on Linux: every
   // thread made meanwhile (V8's, libuv's pool) gets it back too
   for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 0);
+  // process.stderr, once a call's code touches it (a log line), is a handle for the worker's life, on
+  // whatever descriptor 2 is: made now, it is part of what an idle worker holds, not something a call left
+  void process.stderr;
   const idle = process.getActiveResourcesInfo();
   for (let served = 1; ; served++) {
     let accepted: Accepted | undefined;
@@ -57,16 +60,30 @@ export async function serveCalls(listenFd: number, mains: Mains, buildId: string
     const clean = await serve(sys, accepted, mains[accepted.type]);
     restore(own);
     if (!clean || served >= MAX_CALLS || process.memoryUsage.rss() > RECYCLE_RSS_BYTES) process.exit(0);
-    // callbacks a call left behind run now, while the descriptors lead nowhere, not during the next call
-    await new Promise((resolve) => setImmediate(resolve));
-    // a timer or handle still pending would fire during a later call; a plugin process would have exited
-    // without running it, so this worker goes too
-    const left = leftBehind(idle, process.getActiveResourcesInfo());
+    // callbacks a call left behind run now, while the descriptors lead nowhere, not during the next call;
+    // a timer or handle still pending after that would fire during a later call, where a plugin process
+    // would have exited without running it, so this worker goes too
+    const left = await drained(idle);
     if (left.length) {
       note(`a ${accepted.type} call left ${left.join(', ')} pending: replaced`);
       process.exit(0);
     }
   }
+}
+
+/** How long a worker waits after a call for what it started to close (a delegate's pipes, a daemon's socket). */
+const DRAIN_MS = 50;
+
+/** Lets the event loop run until it holds no more than `idle` did, at most DRAIN_MS; what is left then. */
+async function drained(idle: string[]): Promise<string[]> {
+  const end = Date.now() + DRAIN_MS;
+  await new Promise((resolve) => setImmediate(resolve));
+  let left = leftBehind(idle, process.getActiveResourcesInfo());
+  while (left.length && Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    left = leftBehind(idle, process.getActiveResourcesInfo());
+  }
+  return left;
 }
 
 /** What `now` holds beyond `before` (both lists of resource types, with repeats). */

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { socketCalls } from '../../lib/workers/sys';
@@ -83,6 +83,8 @@ function alive(pid: number): boolean {
 describe('warm workers', () => {
   it('serve a bridge ADD, CHECK and DEL with the same result and kernel state as a plugin process', async () => {
     await workers.startSupervisor(3);
+    // the socket's directory, made by the supervisor, is root's alone; the socket too
+    expect([statSync(join(node.dir, 'run')).mode & 0o777, statSync(workers.socket).mode & 0o777]).toEqual([0o700, 0o600]);
     const a = pool.make('a');
     const add = await run('ADD', a);
     ok(add);
@@ -114,8 +116,10 @@ describe('warm workers', () => {
     socketCalls().close(socketCalls().listenUnix(workers.socket, 1));
     expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('snapshot');
 
-    // the supervisor replaces that stale socket
+    // the supervisor replaces that stale socket, and leaves the mode of a directory it did not make
+    chmodSync(join(node.dir, 'run'), 0o755);
     await workers.startSupervisor(2);
+    expect(statSync(join(node.dir, 'run')).mode & 0o777).toBe(0o755);
     expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('worker');
     await workers.waitForIdle(2);
     const before = workers.workers().map((w) => w.pid);
