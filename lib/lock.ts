@@ -10,10 +10,9 @@ export const lockTimeoutMs = (env: Readonly<Record<string, string | undefined>> 
   return Number.isFinite(value) && value > 0 ? value : DEFAULT_LOCK_TIMEOUT_MS;
 };
 
-// made on first use: SharedArrayBuffer does not exist while the startup snapshot is built
-let sleeper: Int32Array | undefined;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Blocks the thread for `ms` (a plugin is one short synchronous job; nothing else waits on its event loop). */
-export const sleepSync = (ms: number): void => void Atomics.wait((sleeper ??= new Int32Array(new SharedArrayBuffer(4))), 0, 0, ms);
+export const sleepSync = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
 
 /**
  * An exclusive flock(2) on `path` (created if missing), compatible with the Go plugins'

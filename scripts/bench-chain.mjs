@@ -256,7 +256,8 @@ async function burst(side, n) {
       await sleep(20);
     }
   })();
-  const times = await Promise.all(ctrs.map((ctr) => timed(() => addChain(side, ctr)).catch(() => undefined)));
+  const errors = new Set();
+  const times = await Promise.all(ctrs.map((ctr) => timed(() => addChain(side, ctr)).catch((err) => void errors.add(err.message.slice(0, 300)))));
   sampling = false;
   await sampler;
   for (const ctr of ctrs) await delChain(side, ctr).catch(() => undefined);
@@ -266,6 +267,7 @@ async function burst(side, n) {
   console.log(
     `  ${side.name.padEnd(8)} ${String(ok.length).padStart(3)}/${n} succeeded   chain ADD median ${median(ok).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms   peak memory of its processes: RSS ${peak.rss.toFixed(0)} MiB, PSS ${peak.pss.toFixed(0)} MiB`,
   );
+  for (const error of errors) console.log(`    failed: ${error}`);
 }
 
 // CNI_TS_WORKERS_HELLO_MS: how long the workers side's clients wait for a worker before they run the plugin themselves

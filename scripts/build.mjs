@@ -1,24 +1,20 @@
 // Builds every executable of scripts/plugins.mjs:
 //   dist/<name>.js            one bundled file each, so a cold start parses one script instead of
-//                             resolving hundreds of modules (the fallback when the snapshot cannot be used)
-//   dist/suite-<group>.blob   a V8 startup snapshot per group of executables (plugins.mjs' `snapshot`),
-//                             their code compiled and initialised (built from dist/suite-<group>.js),
-//                             so a start deserialises instead of compiling
+//                             resolving hundreds of modules
 //   dist/cni-ts-worker.js     the warm worker (lib/workers): every plugin's code, served by `cni-ts workers`
 //   dist/build-id             what ties a client to the workers of the same build
 //   bin/<plugin>              the compiled client (lib/workers/client.c): hands the call to a warm worker, or
 //                             execs launch/<plugin>; where no C compiler is found, the launcher itself
-//   launch/<plugin>, bin/<tool>  the launcher: starts <name> from its group's snapshot, or from its bundle
-//                             when the running node cannot use the snapshot (another Node.js version; node exits 14)
+//   launch/<plugin>, bin/<tool>  the launcher: execs node on <name>'s bundle
 // Native addons (koffi, netlink's binding) stay in node_modules and are loaded at run time by
-// lib/start/native.ts, never bundled nor snapshotted.
+// lib/start/native.ts, never bundled.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PLUGINS, SNAPSHOT_GROUPS } from './plugins.mjs';
+import { PLUGINS } from './plugins.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nativeLoader = join(root, 'lib/start/native.ts');
@@ -66,26 +62,11 @@ const entryWith = (module, start, plugins) =>
     `${start}({ ${plugins.map(({ name }, i) => `${JSON.stringify(name)}: main${i}`).join(', ')} });`,
   ].join('\n');
 
-/** The snapshot's script: its executables' mains and verbs, initialised while the snapshot is built, not on every start. */
-const snapshotEntry = (plugins) => entryWith('./lib/start/snapshot', 'startFromSnapshot', plugins);
-
 /** The warm worker's script: every plugin a runtime runs (not the tools), loaded before a call arrives. */
 const workerEntry = (plugins) => entryWith('./lib/workers/worker-main', 'startWorker', plugins);
 
 const isTool = (p) => p.main.startsWith('tools/');
 const RUNTIME_PLUGINS = PLUGINS.filter((p) => !isTool(p));
-
-/** Written aside and renamed, so a plugin starting meanwhile reads the old snapshot or the new one, never half of one. */
-function buildSnapshot(group) {
-  const blob = join(root, 'dist', `suite-${group}.blob`);
-  const partial = `${blob}.${process.pid}`;
-  try {
-    execFileSync(process.execPath, ['--snapshot-blob', partial, '--build-snapshot', join(root, 'dist', `suite-${group}.js`)], { stdio: 'inherit' });
-    renameSync(partial, blob);
-  } finally {
-    rmSync(partial, { force: true });
-  }
-}
 
 mkdirSync(join(root, 'dist'), { recursive: true });
 await Promise.all([
@@ -98,7 +79,6 @@ await Promise.all([
       },
     ),
   ),
-  ...SNAPSHOT_GROUPS.map((group) => bundle(`suite-${group}`, snapshotEntry(PLUGINS.filter((p) => p.snapshot === group)))),
   bundle('cni-ts-worker', workerEntry(RUNTIME_PLUGINS)),
 ]);
 const buildId = createHash('sha256')
@@ -107,22 +87,18 @@ const buildId = createHash('sha256')
   .slice(0, 16);
 writeFileSync(join(root, 'dist', 'build-id'), `${buildId}\n`);
 
-// one at a time: building a snapshot takes a core, and the bundles above are done
-for (const group of SNAPSHOT_GROUPS) buildSnapshot(group);
-// the single snapshot of earlier builds, which no launcher names any more
-for (const stale of ['suite.blob', 'suite.js']) rmSync(join(root, 'dist', stale), { force: true });
 
 const client = compileClient(buildId);
 for (const dir of ['bin', 'launch']) mkdirSync(join(root, dir), { recursive: true });
 for (const plugin of PLUGINS) {
-  const { name, snapshot } = plugin;
+  const { name } = plugin;
   const viaClient = client && !isTool(plugin);
-  writeExecutable(join(root, viaClient ? 'launch' : 'bin', name), launcherScript(name, snapshot));
+  writeExecutable(join(root, viaClient ? 'launch' : 'bin', name), launcherScript(name));
   if (viaClient) writeExecutable(join(root, 'bin', name), client);
   else rmSync(join(root, 'launch', name), { force: true });
 }
 console.log(
-  `built ${PLUGINS.map((p) => p.name).join(', ')} and their startup snapshots (${SNAPSHOT_GROUPS.join(', ')}), the warm worker, ${client ? 'and the client in bin/' : 'and no client (no C compiler: bin/ holds the launchers)'}`,
+  `built ${PLUGINS.map((p) => p.name).join(', ')}, the warm worker ${client ? 'and the client in bin/' : 'and no client (no C compiler: bin/ holds the launchers)'}`,
 );
 
 /** Written aside and renamed: a plugin starting meanwhile runs the old file or the new one. */
@@ -156,10 +132,9 @@ function compileClient(id) {
  * which a shell cannot resolve without starting readlink, so scripts/stage.sh adds a line naming
  * the installed tree after the first (and readlink is left for trees moved after installation).
  */
-function launcherScript(name, snapshot) {
+function launcherScript(name) {
   return `#!/bin/sh
-# ${name}, from the cni-ts suite: started from the suite's startup snapshot, or from its bundle
-# when this node cannot use the snapshot (node exits 14 before running anything). docs/performance.md
+# ${name}, from the cni-ts suite: node on its bundle (exec: the runtime's child is node itself).
 # No plugin makes TLS connections, and node reads NODE_EXTRA_CA_CERTS at every start (~50 ms).
 unset NODE_EXTRA_CA_CERTS
 # bin/${name}, the client, names the path the runtime ran when it falls back to this launcher
@@ -167,12 +142,6 @@ a="\${CNI_TS_INVOKED_AS:-$0}"
 unset CNI_TS_INVOKED_AS
 r="\${0%/*}/.."
 [ -r "$r/dist/${name}.js" ] || { r="$(readlink -f -- "$0")" && r="\${r%/*}/.."; }
-if [ -r "$r/dist/suite-${snapshot}.blob" ]; then
-  node --snapshot-blob "$r/dist/suite-${snapshot}.blob" "$r" $$ ${name} "$a" "$@"
-  s=$?
-  [ $s -eq 14 ] || exit $s
-  export CNI_TS_SNAPSHOT=unusable
-fi
 exec node "$r/dist/${name}.js" --cni-ts-launcher="$a" "$@"
 `;
 }

@@ -7,8 +7,6 @@
 #                                        for every executable in scripts/plugins.mjs (relative, so the
 #                                        tree also works unpacked under another root)
 #   /lib/systemd/system/*.service        the units of systemd/ (and the dhcp daemon's .socket)
-# but not the startup snapshots: postinst builds them with the host's node (and again, through a
-# file trigger, when a package replaces /usr/bin/node); prerm removes them.
 # Depends: nodejs (>= 20), libnftables1, dnsmasq-base. The architecture is the build machine's: the
 # native modules (koffi, netlink) are the prebuilt binaries npm picked for it.
 # Usage: bash scripts/package.sh [OUT_DIR]    (CNI_TS_SKIP_BUILD=1: package dist/ as built)
@@ -28,8 +26,6 @@ trap 'rm -rf "$root"' EXIT
 chmod 755 "$root"
 
 bash scripts/stage.sh "$root$lib/$version" "$lib/$version"
-# a snapshot starts only on the Node.js that built it: postinst builds them with the host's
-rm -f "$root$lib/$version"/dist/suite-*.blob
 ln -s "$version" "$root$lib/current"
 
 mapfile -t plugins < <(ls "$root$lib/$version/bin")
@@ -76,12 +72,9 @@ chmod 644 "$doc/copyright"
 
 mkdir -p "$root/DEBIAN"
 for script in preinst postinst prerm postrm; do
-  sed -e "s|@PLUGINS@|${plugins[*]}|g" -e "s|@UNITS@|${units[*]}|g" -e "s|@VERSION@|$version|g" "scripts/deb/$script" >"$root/DEBIAN/$script"
+  sed -e "s|@PLUGINS@|${plugins[*]}|g" -e "s|@UNITS@|${units[*]}|g" "scripts/deb/$script" >"$root/DEBIAN/$script"
   chmod 755 "$root/DEBIAN/$script"
 done
-# postinst rebuilds the snapshots when a package replaces the node they were built with
-echo "interest-noawait /usr/bin/node" >"$root/DEBIAN/triggers"
-chmod 644 "$root/DEBIAN/triggers"
 cat >"$root/DEBIAN/control" <<EOF
 Package: cni-ts
 Version: $version

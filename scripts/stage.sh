@@ -6,7 +6,6 @@
 #   launch/<name>     the plugins' launchers, naming FINAL
 #   dist/cni-ts-worker.js, dist/build-id   the warm worker (cni-ts workers) and the build it belongs to
 #   dist/<name>.js    their bundles (and source maps)
-#   dist/suite-<group>.blob   their startup snapshots, one per group of plugins.mjs (and dist/suite-<group>.js, each one's source)
 #   node_modules/     the run-time modules only (`npm ci --omit=dev`: koffi, netlink and what they load)
 #   libexec/          cni-ts-firewalld-reload, run by the firewalld unit
 #   package.json, package-lock.json
@@ -50,11 +49,6 @@ for name in "${plugins[@]}"; do
   [ ! -f "dist/$name.js.map" ] || cp "dist/$name.js.map" "$dest/dist/"
 done
 cp dist/cni-ts-worker.js dist/build-id "$dest/dist/"
-mapfile -t snapshots < <(node --input-type=module -e "import { SNAPSHOT_GROUPS } from './scripts/plugins.mjs'; for (const s of SNAPSHOT_GROUPS) console.log(s);")
-for group in "${snapshots[@]}"; do
-  [[ -f "dist/suite-$group.blob" && -f "dist/suite-$group.js" ]] || die "dist/suite-$group.blob is missing: run node scripts/build.mjs"
-  cp "dist/suite-$group.blob" "dist/suite-$group.js" "$dest/dist/"
-done
 cp systemd/cni-ts-firewalld-reload "$dest/libexec/"
 cp package.json package-lock.json "$dest/"
 

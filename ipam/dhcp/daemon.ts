@@ -3,11 +3,9 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CniError, ErrorCode, LockTimeoutError, NetlinkError, NetnsNotFoundError, NotANetnsError, SyscallError } from '../../lib/errors';
-import { PR_SET_PDEATHSIG, libc } from '../../lib/ffi/libc';
 import { unlinkIfExists } from '../../lib/fs';
 import { Logger, log, setLogger, type LogLevel } from '../../lib/log';
 import { net } from '../../lib/start/builtins';
-import { launcherPid } from '../../lib/start/suite';
 import { formatMac, macToBytes } from '../../lib/netlink';
 import { parseWith } from '../../lib/types';
 import { AbortedError, type ClientIdentity, type ClientTiming, type Granted, acquire, release, renew } from './client';
@@ -21,7 +19,7 @@ import { DaemonRequest, type DaemonResponse, MAX_LINE_BYTES, type LeaseAnswer } 
 import { leaseResult } from './result';
 import { DEFAULT_LEASE_DIR, LeaseStore } from './store';
 
-const SIGTERM = 15;
+const _SIGTERM = 15;
 /** setTimeout's longest delay is 2^31-1 ms (24.8 days); longer waits are taken in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The shortest pause between two unanswered renewal (or rebinding) tries. */
@@ -51,8 +49,6 @@ export async function runDaemon(args: string[]): Promise<number> {
     log.error(`Error writing pidfile ${JSON.stringify(flags.pidfile)}: path not absolute`);
     return 1;
   }
-  // started from the snapshot, this process is the launcher's child: go (cleanly) when it is killed
-  if (launcherPid() === process.ppid) libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
   const daemon = new DhcpDaemon(flags);
   try {
     await daemon.start();

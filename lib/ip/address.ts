@@ -11,8 +11,7 @@ export const bitsOf = (family: Family): number => (family === 4 ? 32 : 128);
 /**
  * Parses an IPv4 or IPv6 address (no prefix, no zone); undefined when it is not one. Accepts what
  * node:net's isIPv4/isIPv6 accept (no leading zeros in IPv4), by hand: node:net's IPv6 regular
- * expression costs milliseconds to compile on every start, and a regular expression compiled to
- * machine code while the startup snapshot is built crashes V8's serialiser.
+ * expression costs milliseconds to compile on every start.
  */
 export function parseIP(text: string): IP | undefined {
   if (text.includes(':')) return parseIPv6(text);

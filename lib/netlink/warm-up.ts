@@ -24,7 +24,7 @@ function message(type: number, flags: number, seq: number, payload: Buffer): Buf
 }
 
 /**
- * A stand-in for the kernel's rtnetlink socket, for the snapshot's warm-up only: it answers a GET
+ * A stand-in for the kernel's rtnetlink socket, for a warm worker's warm-up only: it answers a GET
  * with the request's own message (one, or a dump of one), anything else with a success ACK.
  */
 class EchoSocket extends EventEmitter {
@@ -50,9 +50,9 @@ class EchoSocket extends EventEmitter {
 }
 
 /**
- * Runs the link, address and route verbs once against EchoSocket while the startup snapshot is
- * built, so their code and the netlink package's message codecs start compiled (see
- * lib/start/warm-up.ts). Nothing reaches the kernel or the native binding.
+ * Runs the link, address and route verbs once against EchoSocket before a warm worker waits for
+ * calls, so their code and the netlink package's message codecs are compiled by then (see
+ * lib/workers/warm-up.ts). Nothing reaches the kernel or the native binding.
  */
 export async function warmUpNetlink(): Promise<void> {
   const sock = new RtNetlinkSocket(new NetlinkSocket(new EchoSocket() as never));

@@ -9,7 +9,6 @@ export interface PluginIO {
 }
 
 export const processIO: PluginIO = {
-  // read when used, not when this module is initialised: that may be while building the startup snapshot
   get env() {
     return process.env;
   },

@@ -46,12 +46,6 @@ export async function runPlugin(verbs: PluginVerbs, about: About, io: PluginIO =
     io.env.CNI_LOG_LEVEL as LogLevel | undefined,
   );
   setLogger(logger);
-  if (io.env.CNI_TS_SNAPSHOT === 'unusable') {
-    logger.warn(
-      'started from the bundle: this node cannot use the startup snapshot (built by another Node.js?), so every start is slower; rebuild it with scripts/build.mjs or reinstall',
-      { node: process.version },
-    );
-  }
   const timing = io.env.CNI_TS_TIMING ? startTiming(io, io.env.CNI_TS_TIMING) : undefined;
   let cniVersion = CURRENT_VERSION;
   try {

@@ -1,13 +1,7 @@
 import { CniError, ErrorCode } from '../errors';
 
-/**
- * What libcni's regex ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ accepts for container ids and network names
- * (pkg/utils/utils.go), checked by hand: see lib/start/warm-up.ts.
- */
-function isValidId(text: string): boolean {
-  const alphanumeric = (c: string) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  return text.length > 0 && alphanumeric(text[0]) && [...text].every((c) => alphanumeric(c) || c === '_' || c === '.' || c === '-');
-}
+/** libcni's rule for container ids and network names (pkg/utils/utils.go). */
+const isValidId = (text: string): boolean => /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(text);
 
 export function validateContainerId(id: string): void {
   if (!id) throw new CniError(ErrorCode.UnknownContainer, 'missing containerID (CNI_CONTAINERID)');

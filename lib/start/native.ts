@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { suiteRoot } from './suite';
 
 /**
- * The native addons (koffi, netlink's binding) are never bundled nor kept in the snapshot: they
+ * The native addons (koffi, netlink's binding) are never bundled: they
  * are loaded at run time from the suite's node_modules, and only by the verbs that need them.
  * Each is first opened directly at the path where its package puts the prebuilt binary for this
  * platform: the packages' own loaders (module resolution, ELF probing for the C library) cost
@@ -36,5 +36,5 @@ function dlopen(path: string): unknown {
 
 const requireFromSuite = (id: string): unknown => suiteRequire()(id);
 const suiteRequire = (): NodeJS.Require => createRequire(join(suiteRoot(), 'package.json'));
-// node:module is required when used: it must not be loaded while the startup snapshot is built
+// node:module is required when used: most runs never need it
 const createRequire = (path: string): NodeJS.Require => (require('node:module') as typeof import('node:module')).createRequire(path);

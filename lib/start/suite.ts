@@ -1,20 +1,15 @@
 import { join } from 'node:path';
 
 /**
- * The suite's directory: bin/ (the launchers), dist/ (the bundles and the startup snapshot) and
- * node_modules/ (the native addons). A bundle finds it from its own path; a start from the snapshot
- * is told by the launcher, since the snapshot may have been built elsewhere, before installation.
+ * The suite's directory: bin/ (the clients and launchers), dist/ (the bundles) and node_modules/
+ * (the native addons). A bundle finds it from its own path.
  */
-let root = join(__dirname, '..');
+const root = join(__dirname, '..');
 
 export const suiteRoot = (): string => root;
 
-export function setSuiteRoot(dir: string): void {
-  root = dir;
-}
-
-/** How this process started: from a bundle, from the startup snapshot, or as a warm worker (lib/workers). */
-export type StartMode = 'bundle' | 'snapshot' | 'worker';
+/** How this process started: from its bundle, or as a warm worker (lib/workers). */
+export type StartMode = 'bundle' | 'worker';
 let mode: StartMode = 'bundle';
 
 export const startMode = (): StartMode => mode;
@@ -29,12 +24,3 @@ export function noteStartMode(how: StartMode): void {
 
 /** Milliseconds since the process started at which this call started: 0, or a worker's call's arrival. */
 export const callOriginMs = (): number => origin;
-
-let launcher: number | undefined;
-
-/** The pid of the launcher (bin/<name>, a shell) that started this process from the snapshot; undefined from a bundle. */
-export const launcherPid = (): number | undefined => launcher;
-
-export function noteLauncherPid(pid: number): void {
-  launcher = pid;
-}

@@ -1,14 +1,10 @@
-import { parseDecimal } from '../ip';
-
 /** The spec versions every plugin of this suite speaks (issue #2; 0.1.0/0.2.0 results are not produced). */
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const CURRENT_VERSION = '1.1.0';
 
-// by hand, not with a regular expression: see lib/start/warm-up.ts
 export function parseVersion(version: string): [number, number, number] | undefined {
-  const numbers = version.split('.').map((part) => parseDecimal(part, Number.POSITIVE_INFINITY));
-  if (numbers.length !== 3 || numbers.some((n) => n === undefined)) return undefined;
-  return numbers as [number, number, number];
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
 export function compareVersions(a: string, b: string): number {

@@ -4,9 +4,8 @@ import { unlinkIfExists, writeFileAtomic } from '../fs';
 import { cpus, setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { activatedSocket } from '../start/activation';
-import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
 import { childProcess } from '../start/builtins';
-import { launcherPid, suiteRoot } from '../start/suite';
+import { suiteRoot } from '../start/suite';
 import { socketCalls } from './sys';
 
 export const DEFAULT_SOCKET = '/run/cni-ts/workers.sock';
@@ -19,7 +18,7 @@ export interface SupervisorOptions {
   log(line: string): void;
 }
 
-const SIGTERM = 15;
+const _SIGTERM = 15;
 
 /** The niceness of a worker until it is ready for calls. */
 export const STARTING_NICE = 19;
@@ -35,8 +34,6 @@ export const defaultPool = (): number => Math.max(2, 2 * cpus().length);
  * SIGTERM or SIGINT arrives: idle workers stop with it, busy ones finish their call.
  */
 export async function supervise(o: SupervisorOptions): Promise<number> {
-  // started through bin/cni-ts, a shell whose child this is: systemd's stop signals the shell alone
-  if (launcherPid() === process.ppid) libc().prctl(PR_SET_PDEATHSIG, SIGTERM);
   const activated = activatedSocket(o.env);
   const listenFd = activated ?? ownSocket(o.socketPath);
   const script = join(suiteRoot(), 'dist', 'cni-ts-worker.js');

@@ -3,10 +3,9 @@ import { join } from 'node:path';
 import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
 import { childProcess } from '../start/builtins';
 import { loadNetlinkBinding } from '../start/native';
-import type { Mains } from '../start/snapshot';
 import { suiteRoot } from '../start/suite';
-import { warmUp } from '../start/warm-up';
-import { serveCalls, warmUpChecks } from './worker';
+import { warmUp } from './warm-up';
+import { type Mains, serveCalls, warmUpChecks } from './worker';
 
 const SIGTERM = 15;
 /** The supervisor hands every worker its listening socket as this descriptor. */
@@ -27,7 +26,7 @@ export async function startWorker(mains: Mains): Promise<void> {
   if (process.ppid !== supervisor || supervisor === 1) process.exit(0);
   loadNetlinkBinding();
   childProcess();
-  // the code every call runs, compiled now rather than while a call waits (as the startup snapshot's warm-up)
+  // the code every call runs, compiled now rather than while a call waits
   await warmUp();
   warmUpChecks();
   await serveCalls(LISTEN_FD, mains, buildId());

@@ -3,10 +3,12 @@ import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
 import { forgetDelegates } from '../invoke/delegate';
-import type { Mains } from '../start/snapshot';
 import { noteStartMode, suiteRoot } from '../start/suite';
 import { bodyLength, errorLine, exitLine, FALLBACK_LINE, FrameError, HEADER_BYTES, helloLine, parseBody, REFUSED_LINE, type WorkerRequest } from './protocol';
 import { socketCalls, type SocketCalls } from './sys';
+
+/** Every plugin a worker serves: its name (the bin/ name) and its main, which returns the exit code. */
+export type Mains = Record<string, () => Promise<number>>;
 
 /** A client that connected but sends nothing is dropped after this, and the worker takes the next one. */
 const REQUEST_TIMEOUT_MS = 2000;

@@ -6,7 +6,7 @@
 #          containernetworking-plugins, in /usr/lib/cni), the shared libraries of all of them and of
 #          the native addons (ldd), /etc bits, the kernel's modules with modules.dep/alias, and /init
 #          (scripts/lab/init)
-#   suite  the built suite in /opt/cni-ts: package.json, bin/, dist/ (bundles and snapshots), the
+#   suite  the built suite in /opt/cni-ts: package.json, bin/, dist/ (bundles), the
 #          run-time node_modules (koffi and netlink with their native binaries), and test/lab/
 # Each segment is cached in $LAB_CACHE/initramfs under a hash of its inputs' contents, so a run
 # after a rebuild of the suite packs only the suite again. Needs a built suite (npm run build).
@@ -16,7 +16,7 @@ source "$(dirname "$0")/common.sh"
 
 kdir="$(bash "$LAB_DIR/kernel.sh")"
 kver="$(cat "$kdir/release")"
-[[ -r $LAB_REPO/dist/suite-pod.blob && -x $LAB_REPO/bin/bridge ]] || lab_die "the suite is not built: run npm run build first"
+[[ -r $LAB_REPO/dist/bridge.js && -x $LAB_REPO/bin/bridge ]] || lab_die "the suite is not built: run npm run build first"
 out="$LAB_CACHE/initramfs"
 mkdir -p "$out"
 exec 9>"$out/.lock"
@@ -96,7 +96,7 @@ mapfile -t suite_files < <({
   printf '%s\n' package.json
   find bin -type f
   [[ ! -d launch ]] || find launch -type f
-  find dist -maxdepth 1 \( -name '*.js' -o -name 'suite-*.blob' \) -type f
+  find dist -maxdepth 1 -name '*.js' -type f
   for p in "${packages[@]}"; do find "$p" -path "$p/node_modules" -prune -o -type f -print; done
   find test/lab -type f
 } | LC_ALL=C sort -u)

@@ -17,7 +17,7 @@ const ACCEPT4 = process.arch === 'arm64' ? 242 : 288;
 export const TEST_WORKERS = process.env.CNI_TS_TEST_WORKERS !== 'off';
 
 export interface WorkerCall extends PluginOutcome {
-  /** How the plugin ran: "worker", or "snapshot"/"bundle" when the client fell back (CNI_TS_TIMING). */
+  /** How the plugin ran: "worker", or "bundle" when the client fell back (CNI_TS_TIMING). */
   startedFrom?: string;
 }
 

@@ -8,7 +8,6 @@ import { parseUnit, PLUGIN_NAMES, REPO } from '../helpers/install-tree';
 import { netnsPool } from '../helpers/netns';
 import { requireRoot } from '../helpers/root';
 import { startedFrom } from '../helpers/workers';
-import { SNAPSHOT_GROUPS } from '../../scripts/plugins.mjs';
 
 const VERSION: string = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version;
 const ARCH = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
@@ -49,21 +48,6 @@ afterEach(() => {
  */
 const dpkg = (...args: string[]) => spawnSync('dpkg', [`--root=${root}`, '--force-script-chrootless', '--force-depends', '--log=/dev/null', ...args], { encoding: 'utf8' });
 
-/** A package `name` of `version` holding the empty files `files`, built in `out`: a stand-in for a dependency. */
-function standIn(name: string, version: string, ...files: string[]): string {
-  const tree = mkdtempSync(join(out, 'standin-'));
-  mkdirSync(join(tree, 'DEBIAN'));
-  writeFileSync(join(tree, 'DEBIAN', 'control'), `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: tests <t@invalid>\nDescription: stand-in\n`);
-  for (const file of files) {
-    mkdirSync(join(tree, file, '..'), { recursive: true });
-    writeFileSync(join(tree, file), '');
-  }
-  const file = join(out, `${name}_${version}.deb`);
-  execFileSync('dpkg-deb', ['--root-owner-group', '-b', tree, file], { stdio: 'ignore' });
-  rmSync(tree, { recursive: true });
-  return file;
-}
-
 /** Everything under the scratch root except dpkg's own database. */
 const filesOutsideDpkg = () => (readdirSync(root, { recursive: true }) as string[]).filter((p) => !p.startsWith('var')).sort();
 
@@ -101,38 +85,18 @@ describe('npm run package', () => {
       ),
     ).toEqual([]);
     for (const dev of ['vitest', 'esbuild', 'typescript']) expect(entries.has(`${lib}/node_modules/${dev}`), dev).toBe(false);
-    // the snapshots' sources, not snapshots (built by postinst with the host's node)
-    expect([...entries.keys()].filter((p) => p.endsWith('.blob'))).toEqual([]);
-    for (const group of SNAPSHOT_GROUPS) expect(entries.has(`${lib}/dist/suite-${group}.js`), group).toBe(true);
-    expect(execFileSync('dpkg-deb', ['-I', deb, 'triggers'], { encoding: 'utf8' }).trim()).toBe('interest-noawait /usr/bin/node');
   });
 
-  it('installs into a scratch root (dpkg --root), where a plugin runs with the modules of the installed tree, from the snapshots postinst built; purge leaves nothing', async () => {
-    // dpkg runs a trigger only for a package whose dependencies are there: stand-ins for them
-    const deps = dpkg('-i', standIn('nodejs', '20.0.0', 'usr/bin/node'), standIn('libnftables1', '1.0.0'), standIn('dnsmasq-base', '2.90'));
-    expect(deps.status, deps.stdout + deps.stderr).toBe(0);
+  it('installs into a scratch root (dpkg --root), where a plugin runs with the modules of the installed tree; purge leaves nothing', async () => {
     const install = dpkg('-i', deb);
     expect(install.status, install.stdout + install.stderr).toBe(0);
     const bin = join(root, 'opt', 'cni', 'bin');
     expect(readdirSync(bin).sort()).toEqual([...PLUGIN_NAMES].sort());
     expect(realpathSync(join(bin, 'bridge'))).toBe(join(root, 'usr', 'lib', 'cni-ts', VERSION, 'bin', 'bridge'));
 
-    // postinst built the snapshots with this node, and the installed plugins start from them
-    const dist = join(root, 'usr', 'lib', 'cni-ts', VERSION, 'dist');
-    const blobs = () =>
-      readdirSync(dist)
-        .filter((f) => f.endsWith('.blob'))
-        .sort();
-    expect(blobs()).toEqual(SNAPSHOT_GROUPS.map((g) => `suite-${g}.blob`).sort());
-    const version = () => spawnSync(join(bin, 'bridge'), { encoding: 'utf8', env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CNI_TS_WORKERS: 'off', CNI_TS_TIMING: '1' } });
-    expect(JSON.parse(version().stdout)).toMatchObject({ cniVersion: '1.1.0' });
-    expect(startedFrom(version().stderr)).toBe('snapshot');
-    // a package that replaces /usr/bin/node fires the trigger: postinst builds them again
-    rmSync(join(dist, 'suite-pod.blob'));
-    expect(startedFrom(version().stderr)).toBe('bundle');
-    const nodeAgain = dpkg('-i', standIn('nodejs', '20.99.0', 'usr/bin/node'));
-    expect(nodeAgain.stdout).toContain('Processing triggers for cni-ts');
-    expect(startedFrom(version().stderr)).toBe('snapshot');
+    const version = spawnSync(join(bin, 'bridge'), { encoding: 'utf8', env: { PATH: process.env.PATH, CNI_COMMAND: 'VERSION', CNI_TS_WORKERS: 'off', CNI_TS_TIMING: '1' } });
+    expect(JSON.parse(version.stdout)).toMatchObject({ cniVersion: '1.1.0' });
+    expect(startedFrom(version.stderr)).toBe('bundle');
     const ns = pool.make('deb');
     const add = await execPlugin(join(bin, 'loopback'), {
       env: { CNI_TS_WORKERS: 'off' },
@@ -155,7 +119,7 @@ describe('npm run package', () => {
     const again = dpkg('-i', deb);
     expect(again.status, again.stdout + again.stderr).toBe(0);
 
-    const purge = dpkg('-P', 'cni-ts', 'nodejs', 'libnftables1', 'dnsmasq-base');
+    const purge = dpkg('-P', 'cni-ts');
     expect(purge.status, purge.stdout + purge.stderr).toBe(0);
     expect(filesOutsideDpkg()).toEqual([]);
   });

@@ -110,11 +110,11 @@ describe('warm workers', () => {
 
   it('fall back to the plugin process when no worker may answer: no socket, a stale socket, a non-root caller, a client of another build', async () => {
     // no supervisor at all
-    expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('snapshot');
+    expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('bundle');
     // a socket file left by a supervisor that died (nobody listens)
     mkdirSync(join(node.dir, 'run'), { recursive: true });
     socketCalls().close(socketCalls().listenUnix(workers.socket, 1));
-    expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('snapshot');
+    expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('bundle');
 
     // the supervisor replaces that stale socket, and leaves the mode of a directory it did not make
     chmodSync(join(node.dir, 'run'), 0o755);
@@ -126,16 +126,16 @@ describe('warm workers', () => {
 
     const nobody = await workers.call('loopback', { ...VERSION_CALL, wrap: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] }).done;
     expect(nobody.code).toBe(0);
-    expect(nobody.startedFrom).toBe('snapshot');
+    expect(nobody.startedFrom).toBe('bundle');
 
-    // a client of another build: its own launcher tree (launch/ beside its bin/)
+    // a client of another build: its own tree (launch/ and dist/ beside its bin/)
     const other = join(node.dir, 'other');
     mkdirSync(join(other, 'bin'), { recursive: true });
-    symlinkSync(join(BIN_DIR, '..', 'launch'), join(other, 'launch'));
+    for (const dir of ['launch', 'dist']) symlinkSync(join(BIN_DIR, '..', dir), join(other, dir));
     execFileSync('cc', ['-O2', '-DBUILD_ID="0000000000000000"', '-o', join(other, 'bin', 'loopback'), join(BIN_DIR, '..', 'lib', 'workers', 'client.c')]);
     const foreign = await workers.call('loopback', { ...VERSION_CALL, executable: join(other, 'bin', 'loopback') }).done;
     expect(foreign.code, foreign.stderr).toBe(0);
-    expect(foreign.startedFrom).toBe('snapshot');
+    expect(foreign.startedFrom).toBe('bundle');
 
     // none of them took a worker
     expect(workers.workers().map((w) => w.pid)).toEqual(before);
@@ -156,7 +156,7 @@ describe('warm workers', () => {
       // not willing to wait: they run as processes at once
       const impatient = await Promise.all([1, 2, 3].map(() => version('0')));
       for (const r of impatient) ok(r);
-      expect(impatient.map((r) => r.startedFrom)).toEqual(['snapshot', 'snapshot', 'snapshot']);
+      expect(impatient.map((r) => r.startedFrom)).toEqual(['bundle', 'bundle', 'bundle']);
       // willing to wait (the default second): the worker serves them once the ADD is done
       waited = Promise.all([1, 2, 3].map(() => version()));
       await sleep(200);
@@ -279,7 +279,7 @@ describe('warm workers', () => {
     for (let i = 0; i < 40 && idle.some(alive); i++) await sleep(25);
     expect(idle.filter(alive)).toEqual([]);
     expect(existsSync(workers.socket)).toBe(true);
-    expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('snapshot');
+    expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('bundle');
     await workers.startSupervisor(2);
     expect((await workers.call('loopback', VERSION_CALL).done).startedFrom).toBe('worker');
   });

@@ -29,12 +29,10 @@ const config = {
 };
 
 /**
- * Runs the protocol's common path once while the startup snapshot is built: V8 keeps the bytecode
- * of every function that ran, so a start from the snapshot does not compile them again (a function
- * never run is compiled from source on its first call). Only pure code runs: no namespace exists
- * at the path given, so nothing reaches koffi, netlink, the disk or a module's cache of them.
- * A regular expression run twice here would be compiled to machine code, which V8's serialiser
- * cannot handle (the build crashes), so the protocol's hot path parses by hand.
+ * Runs the protocol's common path once in a warm worker before it waits for calls, so that V8 has
+ * compiled what every call runs (a function never run is compiled on its first call, inside the
+ * call's time). Only pure code runs: no namespace exists at the path given, so nothing reaches
+ * koffi, netlink, the disk or a module's cache of them.
  */
 export async function warmUp(): Promise<void> {
   const verbs = { add: async () => result, del: async () => undefined, check: async () => undefined };
