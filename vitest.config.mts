@@ -8,18 +8,23 @@ const FALLBACK = [
   'test/integration/crash.test.ts',
   'test/e2e/podman.test.ts',
 ];
+const LAB = 'test/integration/kernel-lab.test.ts';
+// the built executables, and the warm workers serving the machine's namespaces, for the tiers that exec them
+const built = { globalSetup: ['test/helpers/build-once.ts'] };
 
 export default defineConfig({
   test: {
-    // integration tests exec the built bin/ executables: build once first, and start the warm workers
-    globalSetup: ['test/helpers/build-once.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
+      // unit and privileged tests of the modules (no build): `npx vitest run lib/ip` takes seconds
+      { extends: true, test: { name: 'unit', include: ['{lib,plugins,ipam,tools}/**/*.test.ts'] } },
       // every plugin call through the warm workers (test/helpers/runtime-place.ts)
-      { extends: true, test: { name: 'workers', include: ['{lib,plugins,ipam,tools,test}/**/*.test.ts'] } },
-      { extends: true, test: { name: 'fallback', include: FALLBACK, env: { CNI_TS_TEST_WORKERS: 'off' } } },
+      { extends: true, test: { name: 'integration', include: ['test/**/*.test.ts'], exclude: [LAB], ...built } },
+      { extends: true, test: { name: 'fallback', include: FALLBACK, env: { CNI_TS_TEST_WORKERS: 'off' }, ...built } },
+      // the kernel lab (docs/development.md): its own qemu guest
+      { extends: true, test: { name: 'lab', include: [LAB], ...built } },
     ],
   },
 });

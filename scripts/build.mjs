@@ -87,7 +87,6 @@ const buildId = createHash('sha256')
   .slice(0, 16);
 writeFileSync(join(root, 'dist', 'build-id'), `${buildId}\n`);
 
-
 const client = compileClient(buildId);
 for (const dir of ['bin', 'launch']) mkdirSync(join(root, dir), { recursive: true });
 for (const plugin of PLUGINS) {
@@ -97,9 +96,7 @@ for (const plugin of PLUGINS) {
   if (viaClient) writeExecutable(join(root, 'bin', name), client);
   else rmSync(join(root, 'launch', name), { force: true });
 }
-console.log(
-  `built ${PLUGINS.map((p) => p.name).join(', ')}, the warm worker ${client ? 'and the client in bin/' : 'and no client (no C compiler: bin/ holds the launchers)'}`,
-);
+console.log(`built ${PLUGINS.map((p) => p.name).join(', ')}, the warm worker ${client ? 'and the client in bin/' : 'and no client (no C compiler: bin/ holds the launchers)'}`);
 
 /** Written aside and renamed: a plugin starting meanwhile runs the old file or the new one. */
 function writeExecutable(path, content) {
