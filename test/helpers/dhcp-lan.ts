@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach } from 'vitest';
 import { BIN_DIR, execPlugin, type PluginOutcome } from './exec-plugin';
 import { netnsPool, type TestNetns } from './netns';
+import { until } from './poll';
 import { requireRoot } from './root';
 
 const ip = (...args: string[]) => execFileSync('ip', args);
@@ -205,15 +206,6 @@ function groupAlive(pgid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** Polls `check` every 100 ms; fails naming `what` (and the process's output, if given) after `ms`. */
-export async function until(what: string, check: () => boolean, ms = 15_000, process?: Started): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${process ? `; output:\n${process.output()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { BIN_DIR, which } from './paths';
 import { spawnCollected, type PluginOutcome } from './spawn-collected';
 import { onNetnsDelete } from './netns';
+import { until, untilSync } from './poll';
 
 const ROOT = join(BIN_DIR, '..');
 /** accept4's number: a worker blocked in it is idle. */
@@ -21,7 +22,6 @@ export interface WorkerCall extends PluginOutcome {
   startedFrom?: string;
 }
 
-const syncSleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 /** By path: a test may run a plugin with a PATH of its own. */
 const NSENTER = which('nsenter');
 /** Children that must not outlive the test process, whatever ends it. */
@@ -49,7 +49,7 @@ export class WorkerHost {
     if (netns && 'name' in netns) {
       this.holder = spawn(dieWithMe[0], [...dieWithMe.slice(1), 'ip', 'netns', 'exec', netns.name, 'sleep', 'infinity'], { stdio: 'ignore' });
       // until it is sleep, the holder is setpriv or ip, still in (or on its way out of) the machine's namespaces
-      this.waitUntil(() => command(this.holder!.pid!) === 'sleep', 10_000, syncSleep);
+      untilSync(`the holder of ${netns.name}`, () => command(this.holder!.pid!) === 'sleep', 10_000);
     }
   }
 
@@ -79,7 +79,7 @@ export class WorkerHost {
   /** startSupervisor for synchronous callers. */
   startSupervisorSync(pool: number): void {
     this.spawnSupervisor(pool);
-    this.waitUntil(() => this.idle() >= pool, 30_000, syncSleep);
+    untilSync(`${pool} idle workers at ${this.socket}`, () => this.idle() >= pool, 30_000);
   }
 
   /** The supervisor's pid (setpriv and nsenter exec what follows them, in the same process). */
@@ -105,23 +105,8 @@ export class WorkerHost {
     return this.workers().filter((w) => w.idle).length;
   }
 
-  private waitUntil(done: () => boolean, timeoutMs: number, sleep: (ms: number) => unknown): unknown {
-    const end = Date.now() + timeoutMs;
-    const poll = (): unknown => {
-      if (done()) return undefined;
-      if (Date.now() > end) throw new Error(`${this.socket}: not ready after ${timeoutMs} ms: ${JSON.stringify(this.workers())}`);
-      const slept = sleep(50);
-      return slept instanceof Promise ? slept.then(poll) : poll();
-    };
-    return poll();
-  }
-
   async waitForIdle(count: number, timeoutMs = 15_000): Promise<void> {
-    await this.waitUntil(
-      () => this.idle() >= count,
-      timeoutMs,
-      (ms) => new Promise((r) => setTimeout(r, ms)),
-    );
+    await until(`${count} idle workers at ${this.socket}`, () => this.idle() >= count, timeoutMs, { output: () => JSON.stringify(this.workers()) });
   }
 
   stopSupervisor(signal: NodeJS.Signals = 'SIGTERM'): void {

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN_DIR } from '../helpers/exec-plugin';
-import { type DhcpLan, LAN, dhcpPlugin, dnsmasqClientId, until, useDhcpLan } from '../helpers/dhcp-lan';
+import { type DhcpLan, LAN, dhcpPlugin, dnsmasqClientId, useDhcpLan } from '../helpers/dhcp-lan';
+import { until } from '../helpers/poll';
 import type { TestNetns } from '../helpers/netns';
 
 /**

@@ -3,7 +3,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN_DIR, execPlugin } from '../helpers/exec-plugin';
-import { type DhcpLan, LAN, type Started, dhcpPlugin, dnsmasqClientId, startDhcpDaemon, until, useDhcpLan } from '../helpers/dhcp-lan';
+import { type DhcpLan, LAN, type Started, dhcpPlugin, dnsmasqClientId, startDhcpDaemon, useDhcpLan } from '../helpers/dhcp-lan';
+import { until } from '../helpers/poll';
 import type { TestNetns } from '../helpers/netns';
 
 let lan: DhcpLan;

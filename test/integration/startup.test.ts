@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN_DIR } from '../helpers/exec-plugin';
 import { netnsPool } from '../helpers/netns';
+import { until } from '../helpers/poll';
 import { requireRoot } from '../helpers/root';
 
 /**
@@ -79,7 +80,7 @@ describe('start-up', () => {
     // hold host-local's store lock so the ADD waits inside the plugin
     const holder = spawn('flock', [join(store, 'lock'), 'sleep', '60'], { stdio: 'ignore' });
     try {
-      await waitFor(() => existsSync(join(store, 'lock')));
+      await until('the lock file', () => existsSync(join(store, 'lock')));
       const conf = { cniVersion: '1.1.0', name: 'killed', type: 'host-local', ipam: { type: 'host-local', dataDir, subnet: '10.77.0.0/24' } };
       const ns = pool.make('k');
       const plugin = spawn(join(ROOT, 'bin', 'host-local'), [], {
@@ -87,10 +88,10 @@ describe('start-up', () => {
         stdio: ['pipe', 'ignore', 'ignore'],
       });
       plugin.stdin.end(JSON.stringify(conf));
-      await waitFor(() => readFileSync(`/proc/${plugin.pid}/cmdline`, 'utf8').includes('dist/host-local.js'));
+      await until('node on the bundle', () => readFileSync(`/proc/${plugin.pid}/cmdline`, 'utf8').includes('dist/host-local.js'));
       expect(childOf(plugin.pid!)).toBeUndefined();
       plugin.kill('SIGKILL');
-      await waitFor(() => !alive(plugin.pid!));
+      await until('the plugin to die', () => !alive(plugin.pid!));
     } finally {
       holder.kill('SIGKILL');
     }
@@ -114,20 +115,5 @@ function alive(pid: number): boolean {
     return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
-  }
-}
-
-async function waitFor<T>(probe: () => T, timeoutMs = 5000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let value: T | undefined;
-    try {
-      value = probe();
-    } catch {
-      value = undefined;
-    }
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${probe.toString()}`);
-    await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { installTree, parseUnit, REPO, runInstall, type InstallTree } from '../helpers/install-tree';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
+import { until } from '../helpers/poll';
 import { addChain, chainEnv, NFT_ONLY } from '../helpers/podman-chain';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
@@ -101,14 +102,6 @@ const runExec = (line: string) => {
   const [command, ...args] = line.split(/\s+/);
   return spawnSync('ip', ['netns', 'exec', node.host.name, command, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...chainEnv(node) } });
 };
-
-async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('systemd units', () => {
   it('are what systemd expects: re-run with nftables.service (start, restart, reload, stop) and with firewalld.service, on the installed paths', () => {
