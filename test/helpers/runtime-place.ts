@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { BIN_DIR, which } from './paths';
 import type { PluginOutcome } from './spawn-collected';
-import { sharedHost, TEST_WORKERS } from './workers';
+import { sharedHost, startedFrom, TEST_WORKERS } from './workers';
 
 /** How a test runs a runtime's command: the prefix that enters the place's namespaces and the environment it adds. */
 export interface RuntimePlace {
@@ -45,24 +45,20 @@ process.on('exit', () => {
 
 /**
  * Fails the call when a plugin a worker should have served ran as a Node.js process instead: a
- * suite meant to run through the workers must not pass on the fallback unnoticed. The last line
- * of `timing` is the plugin's own (an exec'd delegate's comes before it); no line: the plugin
- * never finished (killed), nothing to tell.
+ * suite meant to run through the workers must not pass on the fallback unnoticed. No line in
+ * `timing`: the plugin never finished (killed), nothing to tell.
  */
 export function requireWorker(executable: string, env: Record<string, string>, timing: string, outcome: PluginOutcome): void {
-  let lines: string[];
+  let text: string;
   try {
-    // a call killed while it wrote leaves no line, or half of one
-    lines = readFileSync(timing, 'utf8')
-      .split('\n')
-      .filter((l) => l.endsWith('}'));
+    text = readFileSync(timing, 'utf8');
   } catch {
     return;
   } finally {
     rmSync(timing, { force: true });
   }
-  if (!lines.length) return;
-  const from = JSON.parse(lines.at(-1)!).timing.startedFrom;
+  const from = startedFrom(text);
+  if (from === undefined) return;
   const eligible = dirname(executable) === BIN_DIR && !TOOLS.has(basename(executable)) && !!env.CNI_COMMAND && env.CNI_TS_WORKERS !== 'off' && process.getuid?.() === 0;
   if (eligible && from !== 'worker') {
     throw new Error(`${basename(executable)} ${env.CNI_COMMAND} ran as a Node.js process (${from}), not in a warm worker; its output: ${outcome.stdout}${outcome.stderr}`);

@@ -143,10 +143,23 @@ export class WorkerHost {
   }
 }
 
-/** The stderr timing line's startedFrom (CNI_TS_TIMING=1). */
-export function startedFrom(stderr: string): string | undefined {
-  const line = stderr.split('\n').find((l) => l.startsWith('{"timing"'));
-  return line ? JSON.parse(line).timing.startedFrom : undefined;
+/**
+ * How the plugin ran, from its CNI_TS_TIMING lines (on stderr, or in the file it names): the last
+ * one is the plugin's own (an exec'd delegate's comes first); a line a killed call left half
+ * written is no verdict.
+ */
+export function startedFrom(text: string): string | undefined {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{"timing"'))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line).timing.startedFrom as string];
+      } catch {
+        return [];
+      }
+    })
+    .at(-1);
 }
 
 function command(pid: number): string | undefined {
