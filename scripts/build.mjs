@@ -65,7 +65,7 @@ const entryWith = (module, start, plugins) =>
 /** The warm worker's script: every plugin a runtime runs (not the tools), loaded before a call arrives. */
 const workerEntry = (plugins) => entryWith('./lib/workers/worker-main', 'startWorker', plugins);
 
-const isTool = (p) => p.main.startsWith('tools/');
+const isTool = (p) => p.kind === 'tool';
 const RUNTIME_PLUGINS = PLUGINS.filter((p) => !isTool(p));
 
 mkdirSync(join(root, 'dist'), { recursive: true });

@@ -1,3 +1,1 @@
-export type SnapshotGroup = 'pod' | 'attach' | 'tools';
-export declare const PLUGINS: ReadonlyArray<{ name: string; main: string; snapshot: SnapshotGroup }>;
-export declare const SNAPSHOT_GROUPS: readonly SnapshotGroup[];
+export declare const PLUGINS: ReadonlyArray<{ name: string; main: string; kind: 'plugin' | 'tool' }>;

@@ -14,9 +14,8 @@ const readme = join(root, 'README.md');
 const docsDir = join(root, 'docs');
 
 /** Plugins are built from plugins/ and ipam/; everything else the suite builds (tools/) is a tool. */
-const isTool = (main: string) => main.startsWith('tools/');
-const builtPlugins = PLUGINS.filter((p) => !isTool(p.main)).map((p) => p.name);
-const builtTools = PLUGINS.filter((p) => isTool(p.main)).map((p) => p.name);
+const builtPlugins = PLUGINS.filter((p) => p.kind === 'plugin').map((p) => p.name);
+const builtTools = PLUGINS.filter((p) => p.kind === 'tool').map((p) => p.name);
 
 function binExecutables(): string[] {
   return readdirSync(join(root, 'bin')).filter((name) => {

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { CniError, ErrorCode } from '../errors';
 import { findExecutable } from '../fs';
 import { childProcess } from '../start/builtins';
+import { type DelegateVerbs, inProcessLoader } from './in-process';
 import { suiteRoot } from '../start/suite';
-import type { CmdArgs, PluginVerbs } from '../skel';
+import type { CmdArgs } from '../skel';
 import { log } from '../log';
 import { Result, lenientString, parseWith, resultFromAnyVersion } from '../types';
 
@@ -18,21 +19,6 @@ export function findPlugin(type: string, path: string[]): string {
   const found = findExecutable(type, path);
   if (found) return found;
   throw new CniError(ErrorCode.InvalidNetworkConfig, `failed to find plugin ${JSON.stringify(type)} in path [${path.join(' ')}]`);
-}
-
-/** A delegate's verbs, and `validate`: its ADD's config checks alone, touching nothing. */
-type DelegateVerbs = Partial<PluginVerbs> & { validate?(cmd: CmdArgs): void };
-type VerbLoader = () => Promise<DelegateVerbs>;
-const inProcess = new Map<string, VerbLoader>();
-
-/**
- * Lets a plugin run a delegate of this suite in its own process when CNI_PATH resolves that
- * delegate to the executable built next to the running one: the same code with the same config and
- * environment, minus a second Node.js start (about half of a bridge ADD).
- * CNI_TS_DELEGATE=exec turns it off.
- */
-export function registerInProcessDelegate(type: string, load: VerbLoader): void {
-  inProcess.set(type, load);
 }
 
 /** Answers of isBuiltAlongside: an ADD asks twice (checkDelegate, then delegate), each two realpaths. */
@@ -57,9 +43,9 @@ function isBuiltAlongside(executable: string, type: string): boolean {
   return answer;
 }
 
-/** The delegate's verbs when it can run in this process (see registerInProcessDelegate). */
+/** The delegate's verbs when it can run in this process (see registerInProcessDelegates). */
 async function inProcessVerbs(type: string, executable: string, cmd: CmdArgs): Promise<DelegateVerbs | undefined> {
-  const local = inProcess.get(type);
+  const local = inProcessLoader(type);
   if (!local || cmd.env.CNI_TS_DELEGATE === 'exec' || !isBuiltAlongside(executable, type)) return undefined;
   return local();
 }

@@ -3,4 +3,5 @@ export * from './cni-args';
 export * from './io';
 export * from './run';
 export * from './lazy';
+export * from './define';
 export * from './chained';

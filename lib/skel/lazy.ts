@@ -1,6 +1,6 @@
 import type { CmdArgs, PluginVerbs } from './cmd-args';
 
-type VerbModule = Partial<PluginVerbs> & Pick<PluginVerbs, 'add' | 'del' | 'check'>;
+export type VerbModule = Partial<PluginVerbs> & Pick<PluginVerbs, 'add' | 'del' | 'check'>;
 
 /**
  * Verbs whose module is loaded on first use, so VERSION and bad-input paths never pay for

@@ -1,12 +1,4 @@
-import { VERSION } from '../../lib/about';
-import { registerInProcessDelegate } from '../../lib/invoke/delegate';
-import { lazyVerbs, runPlugin } from '../../lib/skel';
+import { IN_PROCESS_IPAM } from '../../ipam/in-process';
+import { definePlugin } from '../../lib/skel/define';
 
-registerInProcessDelegate('host-local', () => import('../../ipam/host-local/verbs'));
-registerInProcessDelegate('static', () => import('../../ipam/static/verbs'));
-
-export const main = (): Promise<number> =>
-  runPlugin(
-    lazyVerbs(() => import('./verbs')),
-    { name: 'dummy', version: VERSION },
-  );
+export const main = definePlugin({ name: 'dummy', verbs: () => import('./verbs'), inProcessDelegates: IN_PROCESS_IPAM });

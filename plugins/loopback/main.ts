@@ -1,8 +1,3 @@
-import { VERSION } from '../../lib/about';
-import { lazyVerbs, runPlugin } from '../../lib/skel';
+import { definePlugin } from '../../lib/skel/define';
 
-export const main = (): Promise<number> =>
-  runPlugin(
-    lazyVerbs(() => import('./verbs')),
-    { name: 'loopback', version: VERSION },
-  );
+export const main = definePlugin({ name: 'loopback', verbs: () => import('./verbs') });
