@@ -1,7 +1,7 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { parsePrefix } from '../../lib/ip';
 import { log } from '../../lib/log';
-import type { CmdArgs } from '../../lib/skel';
+import type { CmdArgs, DelArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { parseConfig, socketPathOf } from './config';
 import { encodeOptions } from './lease';
@@ -37,7 +37,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
  * that is not running cannot fail the DEL either (the runtime could not remove the container): the
  * lease is marked released beside its socket, and the daemon releases it when it starts.
  */
-export async function del(cmd: CmdArgs): Promise<void> {
+export async function del(cmd: DelArgs): Promise<void> {
   const socketPath = socketPathOf(cmd.config);
   const attachment = { containerId: cmd.containerId, network: cmd.config.name, ifname: cmd.ifname };
   try {

@@ -3,7 +3,7 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, formatPrefix } from '../../lib/ip';
 import { assertWritableDirectory } from '../../lib/fs';
 import { log } from '../../lib/log';
-import type { CmdArgs } from '../../lib/skel';
+import type { CallArgs, CmdArgs, DelArgs } from '../../lib/skel';
 import { lenientString, type Result } from '../../lib/types';
 import { allocate, collectGarbage, release, type Attachment } from './allocator';
 import { parseConfig, storeDirOf, type HostLocalConfig } from './config';
@@ -11,7 +11,7 @@ import { DiskStore } from './disk-store';
 import { formatRangeSet, rangeSetCapacity, rangeSetContains } from './range';
 import { readResolvConf } from './resolv-conf';
 
-const attachmentOf = (cmd: CmdArgs): Attachment => ({ containerId: cmd.containerId, ifname: cmd.ifname });
+const attachmentOf = (cmd: CallArgs): Attachment => ({ containerId: cmd.containerId, ifname: cmd.ifname });
 
 /** ADD's config checks alone, for a plugin that delegates to host-local before it changes anything. */
 export function validate(cmd: CmdArgs): void {
@@ -39,7 +39,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
  * Releases what the attachment holds. Reads only the store's place (name, ipam.dataDir), so a
  * config ADD refused is no reason to fail; a store that was never created holds nothing.
  */
-export async function del(cmd: CmdArgs): Promise<void> {
+export async function del(cmd: DelArgs): Promise<void> {
   const storeDir = storeDirOf(cmd.config.name, lenientString(cmd.config, 'ipam', 'dataDir'));
   if (!existsSync(storeDir)) return;
   const store = new DiskStore(storeDir);

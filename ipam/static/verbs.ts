@@ -1,7 +1,7 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, formatPrefix, ipEquals, parseIP, parsePrefix } from '../../lib/ip';
 import { log } from '../../lib/log';
-import type { CmdArgs } from '../../lib/skel';
+import type { CmdArgs, DelArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { parseConfig, resultIPs, type StaticAddress } from './config';
 
@@ -19,7 +19,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
 }
 
 /** Nothing was allocated, so there is nothing to release; the config is not even read. */
-export async function del(_cmd: CmdArgs): Promise<void> {}
+export async function del(_cmd: DelArgs): Promise<void> {}
 
 /**
  * Every address static would hand out is in prevResult.ips, with the same prefix length and, when

@@ -4,7 +4,7 @@ import { checkDelegate, delegate, delegateDel } from '../invoke/delegate';
 import { deleteLink, linkByName, openHostSocket, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '../netlink';
 import { createLink, type NewLinkSpec } from '../netlink/create-link';
 import { linkDetails, type LinkDetails } from '../netlink/link-details';
-import type { CmdArgs } from '../skel';
+import type { CmdArgs, DelArgs } from '../skel';
 import type { DNS, IPConfig, Result, Route } from '../types';
 import { UndoStack } from '../undo';
 import {
@@ -146,7 +146,7 @@ export async function checkCreatedLink(cmd: CmdArgs, spec: CreatedLinkCheck): Pr
  * the link in the container. A missing namespace or link is success (the link went with the
  * namespace; nothing of it is on the host); a link of another kind is left alone.
  */
-export async function delCreatedLink(cmd: CmdArgs, kind: string): Promise<void> {
+export async function delCreatedLink(cmd: DelArgs, kind: string): Promise<void> {
   await teardown([
     ['release addresses (IPAM)', () => delegateDel(cmd)],
     [`delete ${kind}`, () => deleteContainerLink(cmd.netns, cmd.ifname, kind)],

@@ -13,7 +13,7 @@ import type { Addressing } from './addressing';
 export async function ipamAdd(type: string | undefined, cmd: CmdArgs, undo: UndoStack): Promise<Result | undefined> {
   if (!type) return undefined;
   const ipam = await delegate(type, 'ADD', cmd);
-  undo.push(`IPAM ${type} reservation`, () => delegate(type, 'DEL', cmd));
+  undo.push(`IPAM ${type} reservation`, () => delegate(type, 'DEL', { ...cmd, command: 'DEL' }));
   if (!ipam?.ips?.length) throw new CniError(ErrorCode.DelegateFailure, `IPAM plugin ${JSON.stringify(type)} returned no IP configuration`);
   return ipam;
 }

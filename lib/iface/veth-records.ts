@@ -1,4 +1,4 @@
-import type { CmdArgs } from '../skel';
+import type { DelArgs } from '../skel';
 import { attachmentKey, type AttachmentState } from '../state/attachment-state';
 import type { CollectableComponent } from '../state/collect-garbage';
 import { deleteContainerVeth, deleteHostVeth } from './veth';
@@ -9,7 +9,7 @@ export interface VethRecord {
 }
 
 /** DEL of the attachment's veth pair (see deleteContainerVeth), then of its record. */
-export async function deleteRecordedVeth(cmd: CmdArgs, state: AttachmentState<VethRecord>): Promise<void> {
+export async function deleteRecordedVeth(cmd: DelArgs, state: AttachmentState<VethRecord>): Promise<void> {
   const key = attachmentKey(cmd);
   const record = state.withLock(() => state.read(key));
   await deleteContainerVeth(cmd.netns, cmd.ifname, record?.hostVeth);

@@ -5,7 +5,7 @@ import { findExecutable } from '../fs';
 import { childProcess } from '../start/builtins';
 import { type DelegateVerbs, inProcessLoader } from './in-process';
 import { suiteRoot } from '../start/suite';
-import type { CmdArgs } from '../skel';
+import type { CallArgs, CmdArgs, DelArgs } from '../skel';
 import { log } from '../log';
 import { Result, lenientString, parseWith, resultFromAnyVersion } from '../types';
 
@@ -44,7 +44,7 @@ function isBuiltAlongside(executable: string, type: string): boolean {
 }
 
 /** The delegate's verbs when it can run in this process (see registerInProcessDelegates). */
-async function inProcessVerbs(type: string, executable: string, cmd: CmdArgs): Promise<DelegateVerbs | undefined> {
+async function inProcessVerbs(type: string, executable: string, cmd: CallArgs): Promise<DelegateVerbs | undefined> {
   const local = inProcessLoader(type);
   if (!local || cmd.env.CNI_TS_DELEGATE === 'exec' || !isBuiltAlongside(executable, type)) return undefined;
   return local();
@@ -63,14 +63,19 @@ export async function checkDelegate(type: string, cmd: CmdArgs): Promise<void> {
  * Runs a delegate plugin (IPAM) the way the spec asks: same environment but CNI_COMMAND, the
  * complete network config on stdin, its stderr passed through. Returns its result on ADD.
  */
-export async function delegate(type: string, command: DelegateCommand, cmd: CmdArgs): Promise<Result | undefined> {
+export async function delegate(type: string, command: 'DEL', cmd: DelArgs): Promise<undefined>;
+export async function delegate(type: string, command: Exclude<DelegateCommand, 'DEL'>, cmd: CmdArgs): Promise<Result | undefined>;
+export async function delegate(type: string, command: DelegateCommand, cmd: CallArgs): Promise<Result | undefined> {
   const executable = findPlugin(type, cmd.path);
   const verbs = await inProcessVerbs(type, executable, cmd);
   if (verbs) {
-    const delegated = { ...cmd, command };
+    if (command === 'DEL') {
+      await verbs.del?.({ ...cmd, command });
+      return undefined;
+    }
+    const delegated: CmdArgs = { ...cmd, command };
     if (command === 'ADD') return verbs.add!(delegated);
-    const verb = { DEL: verbs.del, CHECK: verbs.check, STATUS: verbs.status, GC: verbs.gc }[command];
-    await verb?.(delegated);
+    await { CHECK: verbs.check, STATUS: verbs.status, GC: verbs.gc }[command]?.(delegated);
     return undefined;
   }
   const { code, stdout } = await execPlugin(executable, { ...cmd.env, CNI_COMMAND: command }, cmd.stdin);
@@ -89,7 +94,7 @@ export async function delegate(type: string, command: DelegateCommand, cmd: CmdA
  * DEL of the config's IPAM plugin, if any. A type that no ADD could have run (not a plain name,
  * or no such plugin in CNI_PATH) had nothing reserved: logged and skipped, so the DEL succeeds.
  */
-export async function delegateDel(cmd: CmdArgs): Promise<void> {
+export async function delegateDel(cmd: DelArgs): Promise<void> {
   const type = lenientString(cmd.config, 'ipam', 'type');
   if (!type) return;
   try {

@@ -4,8 +4,8 @@ import type { CniArgs } from './cni-args';
 export const VERBS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'] as const;
 export type Verb = (typeof VERBS)[number];
 
-/** What a verb receives: the validated environment and the decoded, version-checked config. */
-export interface CmdArgs {
+/** What every verb receives: the validated environment and the decoded, version-checked config. */
+export interface CallArgs {
   command: Verb;
   containerId: string;
   /** Empty when the runtime gave none (allowed on DEL). */
@@ -18,14 +18,30 @@ export interface CmdArgs {
   config: NetConf;
   cniVersion: string;
   prevResult?: Result;
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** ADD, CHECK, STATUS and GC: a config their plugin refuses is an error. */
+export interface CmdArgs extends CallArgs {
+  command: Exclude<Verb, 'DEL'>;
   /** GC only: the attachments that are still in use. */
   validAttachments?: Attachment[];
-  env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * DEL must succeed for anything ADD may have touched, also when its config is one ADD refused:
+ * its config is the lenient one (lenientNetConf: wrong-shaped well-known fields dropped), its
+ * prevResult is absent when it could not be decoded, its netns may be gone. A plugin's strict
+ * parseConfig takes CmdArgs, so a DEL that calls it does not type-check; DEL reads what finds
+ * its state with lenientString and the records.
+ */
+export interface DelArgs extends CallArgs {
+  command: 'DEL';
 }
 
 export interface PluginVerbs {
   add(cmd: CmdArgs): Promise<Result>;
-  del(cmd: CmdArgs): Promise<void>;
+  del(cmd: DelArgs): Promise<void>;
   check(cmd: CmdArgs): Promise<void>;
   status?(cmd: CmdArgs): Promise<void>;
   gc?(cmd: CmdArgs): Promise<void>;

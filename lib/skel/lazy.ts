@@ -1,4 +1,4 @@
-import type { CmdArgs, PluginVerbs } from './cmd-args';
+import type { CmdArgs, DelArgs, PluginVerbs } from './cmd-args';
 
 export type VerbModule = Partial<PluginVerbs> & Pick<PluginVerbs, 'add' | 'del' | 'check'>;
 
@@ -9,7 +9,7 @@ export type VerbModule = Partial<PluginVerbs> & Pick<PluginVerbs, 'add' | 'del' 
 export function lazyVerbs(load: () => Promise<VerbModule>): PluginVerbs {
   return {
     add: async (cmd: CmdArgs) => (await load()).add(cmd),
-    del: async (cmd: CmdArgs) => (await load()).del(cmd),
+    del: async (cmd: DelArgs) => (await load()).del(cmd),
     check: async (cmd: CmdArgs) => (await load()).check(cmd),
     status: async (cmd: CmdArgs) => (await load()).status?.(cmd),
     gc: async (cmd: CmdArgs) => (await load()).gc?.(cmd),

@@ -1,5 +1,5 @@
 import { formatIP, parsePrefix } from '../../lib/ip';
-import type { CmdArgs } from '../../lib/skel';
+import type { DelArgs } from '../../lib/skel';
 import { attachmentKey } from '../../lib/state/attachment-state';
 import { findDnsmasq } from './dnsmasq';
 import { existingNetworkDns, type NetworkDns } from './files';
@@ -7,10 +7,9 @@ import { afterRemoval } from './server';
 
 /**
  * Removes the container's names; the network's last container stops its dnsmasq. Reads no field
- * of the config and needs neither prevResult nor the netns (the record says what was added), so
- * it never refuses what ADD refused. Idempotent.
+ * of the config and needs neither prevResult nor the netns (the record says what was added). Idempotent.
  */
-export async function del(cmd: CmdArgs): Promise<void> {
+export async function del(cmd: DelArgs): Promise<void> {
   const dns = existingNetworkDns(cmd.env, cmd.config.name);
   if (!dns) return;
   const key = attachmentKey(cmd);
@@ -23,7 +22,7 @@ export async function del(cmd: CmdArgs): Promise<void> {
   });
 }
 
-function linesOfAddresses(dns: NetworkDns, cmd: CmdArgs): string[] {
+function linesOfAddresses(dns: NetworkDns, cmd: DelArgs): string[] {
   const ips = new Set(
     (cmd.prevResult?.ips ?? [])
       .map((ip) => parsePrefix(ip.address))

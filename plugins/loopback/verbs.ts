@@ -2,7 +2,7 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { formatIP, parsePrefix, prefixContains } from '../../lib/ip';
 import { formatAddress, listAddresses, setLinkUp, withLinkIn, type AddressInfo, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { netnsExists } from '../../lib/netns';
-import type { CmdArgs } from '../../lib/skel';
+import type { CmdArgs, DelArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 
 const LOOPBACK = 'lo';
@@ -34,7 +34,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   };
 }
 
-export async function del(cmd: CmdArgs): Promise<void> {
+export async function del(cmd: DelArgs): Promise<void> {
   // The namespace may already be gone: then so is its loopback, and DEL has nothing to undo.
   if (!netnsExists(cmd.netns)) return;
   await withLoopback(cmd.netns, (sock, lo) => setLinkUp(sock, lo, false));

@@ -1,11 +1,11 @@
-import type { CmdArgs } from '../../lib/skel';
+import type { DelArgs } from '../../lib/skel';
 import { attachmentKey, portMaps } from './attachment';
 
 /**
  * Removes what this attachment's record says it still owns; needs neither prevResult nor the
  * runtime's portMappings (the reference does nothing without them), and reads no field of the
- * config, so it never refuses what ADD refused. Idempotent.
+ * config. Idempotent.
  */
-export async function del(cmd: CmdArgs): Promise<void> {
+export async function del(cmd: DelArgs): Promise<void> {
   portMaps(cmd).remove(attachmentKey(cmd));
 }

@@ -2,15 +2,14 @@ import { delegateDel } from '../../lib/invoke/delegate';
 import { masquerade } from '../../lib/iface/masquerade';
 import { teardown } from '../../lib/iface/teardown';
 import { deleteRecordedVeth } from '../../lib/iface/veth-records';
-import type { CmdArgs } from '../../lib/skel';
+import type { DelArgs } from '../../lib/skel';
 import { attachmentKey, ptpState } from './attachment';
 
 /**
- * Best effort and idempotent, from the records and the IPAM type alone (never refusing a field ADD
- * would refuse): the masquerade entries, the reservation, then the veth pair, whose host end takes
+ * Best effort and idempotent, from the records and the IPAM type alone: the masquerade entries, the reservation, then the veth pair, whose host end takes
  * the gateway addresses and host routes with it. A missing netns, link or entry is success.
  */
-export async function del(cmd: CmdArgs): Promise<void> {
+export async function del(cmd: DelArgs): Promise<void> {
   const key = attachmentKey(cmd);
   await teardown([
     // masquerade first: its elements are keyed by the addresses IPAM is about to hand out again

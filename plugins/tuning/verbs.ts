@@ -3,7 +3,7 @@ import { assertWritableDirectory } from '../../lib/fs';
 import { log } from '../../lib/log';
 import { linkByName, withLinkIn, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { netnsExists, withNetns } from '../../lib/netns';
-import { requirePrevResult, type CmdArgs } from '../../lib/skel';
+import { requirePrevResult, type CallArgs, type CmdArgs, type DelArgs } from '../../lib/skel';
 import { readSysctl, writeSysctl } from '../../lib/sysctl';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
@@ -13,7 +13,7 @@ import { dataDirOf, parseConfig, type TuningConfig } from './config';
 
 const wantedAttributes = (conf: TuningConfig): SavedAttributes => ({ mac: conf.mac, mtu: conf.mtu, promisc: conf.promisc, allmulti: conf.allmulti, txQLen: conf.txQLen });
 
-const withInterface = <T>(cmd: CmdArgs, fn: (sock: RtNetlinkSocket, link: LinkInfo) => Promise<T>): Promise<T> =>
+const withInterface = <T>(cmd: CallArgs, fn: (sock: RtNetlinkSocket, link: LinkInfo) => Promise<T>): Promise<T> =>
   withLinkIn(cmd.netns, cmd.ifname, (sock, link) => {
     if (!link) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
     return fn(sock, link);
@@ -52,7 +52,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
  * Restores what ADD saved; always succeeds, as the reference does (failures are logged). Reads
  * only dataDir, so a config ADD refused (a sysctl outside net.*) does not stop it.
  */
-export async function del(cmd: CmdArgs): Promise<void> {
+export async function del(cmd: DelArgs): Promise<void> {
   const dataDir = dataDirOf(cmd);
   const saved = loadAttributes(dataDir, cmd.containerId, cmd.ifname);
   if (!saved) return forgetAttributes(dataDir, cmd.containerId, cmd.ifname);

@@ -1,5 +1,5 @@
 import { delCreatedLink } from '../../lib/iface/created-link';
-import type { CmdArgs } from '../../lib/skel';
+import type { DelArgs } from '../../lib/skel';
 
 /** IPAM DEL, then the vlan in the container, best effort and from the names alone. */
-export const del = (cmd: CmdArgs): Promise<void> => delCreatedLink(cmd, 'vlan');
+export const del = (cmd: DelArgs): Promise<void> => delCreatedLink(cmd, 'vlan');
