@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type NftCommand, addTable, inTable, nftFamily, safeName } from '../nft';
+import { type NftCommand, type SetElement, addTable, inTable, NftSet, nftFamily, safeName } from '../nft';
 
 /** One masqueraded address: traffic from `ip` leaving `subnet` (and not going to `except`) is masqueraded. */
 export interface MasqEntry {
@@ -70,12 +70,14 @@ export function subnetChainCommands(entry: MasqEntry): NftCommand[] {
   ];
 }
 
-export function addElementCommands(entries: MasqEntry[]): NftCommand[] {
-  return entries.map((e) => ({ add: { element: inTable({ name: mapName(e.family), elem: [[e.ip, { jump: { target: chainName(e) } }]] }) } }));
-}
+/** The verdict map from a family's masqueraded source addresses to their subnets' chains. */
+export const masqMapSet = (family: 4 | 6): NftSet => new NftSet({ family: 'inet', kind: 'map', name: mapName(family) });
+
+/** The entry's element: its address jumps to its subnet's chain. */
+export const masqElement = (e: MasqEntry): SetElement => masqMapSet(e.family).element([e.ip], { jump: chainName(e) });
 
 /** Everything ADD applies, as one transaction. */
 export function addTransaction(entries: MasqEntry[]): NftCommand[] {
   const subnets = new Map(entries.map((e) => [chainName(e), e]));
-  return [...baseCommands(), ...[...subnets.values()].flatMap(subnetChainCommands), ...addElementCommands(entries)];
+  return [...baseCommands(), ...[...subnets.values()].flatMap(subnetChainCommands), ...entries.map((e) => masqElement(e).addCommand())];
 }

@@ -1,10 +1,10 @@
 import { CniError, ErrorCode, NftError } from '../errors';
 import { formatIP, formatPrefix, networkAddress, type Prefix } from '../ip';
-import { deleteElements, inTable, openNft, OwnedElements, presentElements, type ElementSpec, type NftRunner, type SetElement } from '../nft';
+import { deleteElements, inTable, openNft, OwnedElements, presentElements, type ElementSpec, type NftRunner } from '../nft';
 import { AttachmentState, stateRoot, type StateEnv } from '../state/attachment-state';
 import type { IPConfig } from '../types';
 import { addressingOf, type Addressing } from './addressing';
-import { addTransaction, chainName, mapName, type MasqEntry } from './masquerade-rules';
+import { addTransaction, chainName, masqElement, type MasqEntry } from './masquerade-rules';
 
 /** The subnets' chains the entries jump to, each once. */
 const subnetChains = (entries: MasqEntry[]): string[] => [...new Set(entries.map(chainName))];
@@ -19,19 +19,17 @@ function install(nft: NftRunner, entries: MasqEntry[]): void {
     nft.apply(addTransaction(entries));
   } catch (err) {
     if (!(err instanceof NftError)) throw err;
-    const stale = presentElements(nft, entries.flatMap(elementsOf));
+    const stale = presentElements(nft, entries.map(masqElement));
     if (!stale.length) throw err;
     deleteElements(nft, stale);
     nft.apply(addTransaction(entries));
   }
 }
 
-const elementsOf = (e: MasqEntry): SetElement[] => [{ family: 'inet', kind: 'map', set: mapName(e.family), elem: e.ip, text: e.ip }];
-
 /** One map element per address; the address is what a later container may get again. */
 export const masqueradeSpec: ElementSpec<MasqEntry> = {
   resource: (e) => `masq${e.family}/${e.ip}`,
-  elements: elementsOf,
+  elements: (e) => [masqElement(e)],
   install: (nft, entries) => install(nft, entries),
   // every address of a subnet jumps to the subnet's chain: the chain goes with the last of them
   releaseWith: (entries) => subnetChains(entries).map((name) => ({ delete: { chain: inTable({ name }) } })),

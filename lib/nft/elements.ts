@@ -1,53 +1,17 @@
 import { NftError } from '../errors';
 import type { NftCommand, NftRunner } from './runner';
-import { TABLE } from './table';
+import type { SetElement } from './set';
 
-/** One element of a set or map of the suite's table in `family`, as sent (`elem`) and as listed (`text`). */
-export interface SetElement {
-  family: 'inet' | 'bridge';
-  kind: 'set' | 'map';
-  set: string;
-  elem: unknown;
-  text: string;
-}
-
-const tableOf = (e: SetElement) => ({ family: e.family, table: TABLE.name, name: e.set });
-
-export const deleteCommands = (elements: SetElement[]): NftCommand[] => elements.map((e) => ({ delete: { element: { ...tableOf(e), elem: [e.elem] } } }));
-
-/** Listed keys of a set or map: plain keys, map [key, value] pairs, concatenations "a . b", prefixes "a/n". */
-function keyText(element: unknown): string {
-  const value = Array.isArray(element) ? element[0] : element;
-  if (value && typeof value === 'object') {
-    const v = value as { concat?: unknown[]; elem?: { val?: unknown }; prefix?: { addr: string; len: number } };
-    if (v.concat) return v.concat.map(keyText).join(' . ');
-    if (v.elem) return keyText(v.elem.val);
-    if (v.prefix) return `${v.prefix.addr}/${v.prefix.len}`;
-  }
-  return String(value);
-}
-
-/** The keys of one set or map of the suite's table, as `SetElement.text` spells them (a missing table or set has none). */
-export function listedKeys(nft: NftRunner, family: SetElement['family'], kind: SetElement['kind'], set: string): string[] {
-  try {
-    const entry = nft.list(`list ${kind} ${family} ${TABLE.name} ${set}`).find((x) => typeof x === 'object' && x !== null && ('set' in x || 'map' in x)) as
-      | { set?: { elem?: unknown[] }; map?: { elem?: unknown[] } }
-      | undefined;
-    return ((entry?.set ?? entry?.map)?.elem ?? []).map(keyText);
-  } catch (err) {
-    if (err instanceof NftError) return [];
-    throw err;
-  }
-}
+const deleteCommands = (elements: SetElement[]): NftCommand[] => elements.map((e) => e.deleteCommand());
 
 /** The elements, of those given, that the kernel has (a missing table or set means none). */
 export function presentElements(nft: NftRunner, elements: SetElement[]): SetElement[] {
   const listed = new Map<string, Set<string>>();
+  const setId = (e: SetElement) => `${e.set.kind} ${e.set.textName}`;
   for (const e of elements) {
-    const id = `${e.family} ${e.kind} ${e.set}`;
-    if (!listed.has(id)) listed.set(id, new Set(listedKeys(nft, e.family, e.kind, e.set)));
+    if (!listed.has(setId(e))) listed.set(setId(e), new Set(e.set.listedKeys(nft)));
   }
-  return elements.filter((e) => listed.get(`${e.family} ${e.kind} ${e.set}`)!.has(e.text));
+  return elements.filter((e) => listed.get(setId(e))!.has(e.listedKey));
 }
 
 /**

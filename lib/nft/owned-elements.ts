@@ -1,7 +1,8 @@
 import type { AttachmentState } from '../state/attachment-state';
 import { OwnedEntries, type EntrySpec } from '../state/owned-entries';
-import { deleteElements, presentElements, type SetElement } from './elements';
+import { deleteElements, presentElements } from './elements';
 import type { NftCommand, NftRunner } from './runner';
+import type { SetElement } from './set';
 import { brokenChains, type Structure } from './structure';
 
 export { ResourceTakenError } from '../state/owned-entries';
@@ -60,4 +61,4 @@ export class OwnedElements<E> extends OwnedEntries<E> {
   }
 }
 
-const elementId = (e: SetElement) => `${e.family} ${e.set} ${e.text}`;
+const elementId = (e: SetElement) => `${e.set.family} ${e.set.name} ${e.listedKey}`;

@@ -1,4 +1,4 @@
-import { OwnedElements, type ElementSpec, type NftCommand, type NftRunner, type SetElement } from '../../lib/nft';
+import { NftSet, OwnedElements, type ElementSpec, type NftCommand, type NftRunner, type SetElement } from '../../lib/nft';
 import { TABLE } from '../../lib/nft/table';
 import type { AttachmentState } from '../../lib/state/attachment-state';
 
@@ -10,6 +10,10 @@ export interface SpoofEntry {
 
 const table = { family: 'bridge', table: TABLE.name } as const;
 
+/** The host veths whose frames are checked. */
+export const SPOOFCHECKED = new NftSet({ family: 'bridge', kind: 'set', name: 'spoofchecked' });
+const ALLOWED_MACS = new NftSet({ family: 'bridge', kind: 'set', name: 'allowed_macs' });
+
 /**
  * macspoofchk in the suite's bridge-family table: one rule for every port, two set lookups per
  * frame (is the port checked? is port . source MAC allowed?), one pair of elements per container.
@@ -18,8 +22,8 @@ export function spoofcheckTransaction(entry: SpoofEntry): NftCommand[] {
   const chain = { ...table, name: 'prerouting' };
   return [
     { add: { table: { family: 'bridge', name: TABLE.name } } },
-    { add: { set: { ...table, name: 'spoofchecked', type: 'ifname' } } },
-    { add: { set: { ...table, name: 'allowed_macs', type: ['ifname', 'ether_addr'] } } },
+    { add: { set: { ...table, name: SPOOFCHECKED.name, type: 'ifname' } } },
+    { add: { set: { ...table, name: ALLOWED_MACS.name, type: ['ifname', 'ether_addr'] } } },
     { add: { chain: { ...chain, type: 'filter', hook: 'prerouting', prio: -300, policy: 'accept' } } },
     { flush: { chain } },
     {
@@ -28,22 +32,19 @@ export function spoofcheckTransaction(entry: SpoofEntry): NftCommand[] {
           ...table,
           chain: 'prerouting',
           expr: [
-            { match: { op: '==', left: { meta: { key: 'iifname' } }, right: '@spoofchecked' } },
-            { match: { op: '!=', left: { concat: [{ meta: { key: 'iifname' } }, { payload: { protocol: 'ether', field: 'saddr' } }] }, right: '@allowed_macs' } },
+            { match: { op: '==', left: { meta: { key: 'iifname' } }, right: `@${SPOOFCHECKED.name}` } },
+            { match: { op: '!=', left: { concat: [{ meta: { key: 'iifname' } }, { payload: { protocol: 'ether', field: 'saddr' } }] }, right: `@${ALLOWED_MACS.name}` } },
             { drop: null },
           ],
         },
       },
     },
-    ...elementsOf(entry).map((e) => ({ add: { element: { ...table, name: e.set, elem: [e.elem] } } })),
+    ...elementsOf(entry).map((e) => e.addCommand()),
   ];
 }
 
 function elementsOf(entry: SpoofEntry): SetElement[] {
-  return [
-    { family: 'bridge', kind: 'set', set: 'spoofchecked', elem: entry.veth, text: entry.veth },
-    { family: 'bridge', kind: 'set', set: 'allowed_macs', elem: { concat: [entry.veth, entry.mac] }, text: `${entry.veth} . ${entry.mac}` },
-  ];
+  return [SPOOFCHECKED.element([entry.veth]), ALLOWED_MACS.element([entry.veth, entry.mac])];
 }
 
 /** Host veth names are unique per attachment, so each attachment owns its pair of elements outright. */

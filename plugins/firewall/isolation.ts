@@ -1,11 +1,11 @@
-import type { NftCommand, SetElement } from '../../lib/nft';
+import { NftSet, type NftCommand, type SetElement } from '../../lib/nft';
 import { addTable, inTable } from '../../lib/nft/table';
 import type { IsolationEntry } from './entries';
 
 export const ISOLATION_CHAIN = 'firewall_forward';
-const ISOLATED = 'fw_isolated_bridges';
-const SELF = 'fw_bridge_self';
-const ICC_BLOCKED = 'fw_icc_blocked';
+const ISOLATED = new NftSet({ family: 'inet', kind: 'set', name: 'fw_isolated_bridges' });
+const SELF = new NftSet({ family: 'inet', kind: 'set', name: 'fw_bridge_self' });
+const ICC_BLOCKED = new NftSet({ family: 'inet', kind: 'set', name: 'fw_icc_blocked' });
 
 const iifname = { meta: { key: 'iifname' } };
 const oifname = { meta: { key: 'oifname' } };
@@ -20,30 +20,25 @@ export function isolationTransaction(entries: IsolationEntry[]): NftCommand[] {
   const chain = inTable({ name: ISOLATION_CHAIN });
   return [
     addTable(),
-    { add: { set: inTable({ name: ISOLATED, type: 'ifname' }) } },
-    { add: { set: inTable({ name: SELF, type: ['ifname', 'ifname'] }) } },
-    { add: { set: inTable({ name: ICC_BLOCKED, type: ['ifname', 'ifname'] }) } },
+    { add: { set: inTable({ name: ISOLATED.name, type: 'ifname' }) } },
+    { add: { set: inTable({ name: SELF.name, type: ['ifname', 'ifname'] }) } },
+    { add: { set: inTable({ name: ICC_BLOCKED.name, type: ['ifname', 'ifname'] }) } },
     { add: { chain: { ...chain, type: 'filter', hook: 'forward', prio: 0, policy: 'accept' } } },
     { flush: { chain } },
-    rule([{ match: { op: '==', left: { concat: [iifname, oifname] }, right: `@${ICC_BLOCKED}` } }]),
+    rule([{ match: { op: '==', left: { concat: [iifname, oifname] }, right: `@${ICC_BLOCKED.name}` } }]),
     rule([
-      { match: { op: '==', left: iifname, right: `@${ISOLATED}` } },
-      { match: { op: '==', left: oifname, right: `@${ISOLATED}` } },
-      { match: { op: '!=', left: { concat: [iifname, oifname] }, right: `@${SELF}` } },
+      { match: { op: '==', left: iifname, right: `@${ISOLATED.name}` } },
+      { match: { op: '==', left: oifname, right: `@${ISOLATED.name}` } },
+      { match: { op: '!=', left: { concat: [iifname, oifname] }, right: `@${SELF.name}` } },
     ]),
-    ...entries.flatMap(isolationElements).map((e) => ({ add: { element: inTable({ name: e.set, elem: [e.elem] }) } })),
+    ...entries.flatMap(isolationElements).map((e) => e.addCommand()),
   ];
 }
 
 const rule = (matches: unknown[]): NftCommand => ({ add: { rule: inTable({ chain: ISOLATION_CHAIN, expr: [...matches, { drop: null }] }) } });
 
-const pair = (bridge: string) => ({ concat: [bridge, bridge] });
-
 export function isolationElements(entry: IsolationEntry): SetElement[] {
   const b = entry.bridge;
-  if (entry.kind === 'icc') return [{ family: 'inet', kind: 'set', set: ICC_BLOCKED, elem: pair(b), text: `${b} . ${b}` }];
-  return [
-    { family: 'inet', kind: 'set', set: ISOLATED, elem: b, text: b },
-    { family: 'inet', kind: 'set', set: SELF, elem: pair(b), text: `${b} . ${b}` },
-  ];
+  if (entry.kind === 'icc') return [ICC_BLOCKED.element([b, b])];
+  return [ISOLATED.element([b]), SELF.element([b, b])];
 }

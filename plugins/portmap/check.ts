@@ -22,8 +22,4 @@ export async function check(cmd: CmdArgs): Promise<void> {
   if (broken.length) throw fail(`port mappings cannot work: ${broken.join('; ')}`);
 }
 
-const describe = (entries: PortmapEntry[]) =>
-  entries
-    .map(elementOf)
-    .map((el) => `${el.set} { ${el.text} }`)
-    .join(', ');
+const describe = (entries: PortmapEntry[]) => entries.map((e) => elementOf(e).describe()).join(', ');

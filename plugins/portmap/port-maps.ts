@@ -2,7 +2,7 @@ import { NftError } from '../../lib/errors';
 import { OwnedElements, type ElementSpec, type NftRunner } from '../../lib/nft';
 import type { AttachmentState } from '../../lib/state/attachment-state';
 import type { DnatEntry, PortmapEntry } from './entries';
-import { deleteLine, elementLine, elementOf, getLine, hostIPOf, portGroup, resourceOf, STRUCTURE_CHAINS, structureScript } from './rules';
+import { elementOf, hostIPOf, portGroup, resourceOf, STRUCTURE_CHAINS, structureScript } from './rules';
 
 /**
  * One text transaction: the fixed structure, the elements of `replacing` (a handover: another
@@ -13,13 +13,13 @@ import { deleteLine, elementLine, elementOf, getLine, hostIPOf, portGroup, resou
  * and the present ones replaced within the same transaction.
  */
 function install(nft: NftRunner, entries: PortmapEntry[], replacing: PortmapEntry[] = []): void {
-  const script = (deleted: DnatEntry[]) => [...structureScript(), ...deleted.map(deleteLine), ...entries.map(elementLine)].join('\n');
+  const script = (deleted: DnatEntry[]) => [...structureScript(), ...deleted.map((e) => elementOf(e).deleteLine()), ...entries.map((e) => elementOf(e).addLine())].join('\n');
   const replaced = replacing.filter(isDnat);
   try {
     nft.run(script(replaced));
   } catch (err) {
     if (!(err instanceof NftError)) throw err;
-    const present = entries.filter(isDnat).filter((e) => exists(nft, getLine(e)));
+    const present = entries.filter(isDnat).filter((e) => exists(nft, elementOf(e).getLine()));
     if (!present.length && !replaced.length) throw err;
     nft.run(script(present));
   }

@@ -7,7 +7,7 @@ import { FakeNftRunner } from '../../test/helpers/fake-nft-runner';
 import { AttachmentState } from '../../lib/state/attachment-state';
 import type { DnatEntry, PortmapEntry, SnatEntry } from './entries';
 import { isExclusive, newPortMaps } from './port-maps';
-import { elementLine, elementOf, structureScript } from './rules';
+import { elementOf, structureScript } from './rules';
 
 const dnat: DnatEntry = { kind: 'dnat', family: 4, protocol: 'tcp', hostPort: 8080, containerIP: '10.88.0.5', containerPort: 80 };
 const dnatHostIP: DnatEntry = { ...dnat, family: 6, hostIP: '2001:db8::1', containerIP: 'fd00::5' };
@@ -30,11 +30,12 @@ describe('portmap rules (golden)', () => {
   });
 
   it('one element per entry, keyed on what the packet carries', () => {
-    expect(elementLine(dnat)).toBe('add element inet cni_ts portmap4 { tcp . 8080 : 10.88.0.5 . 80 }');
-    expect(elementLine(dnatHostIP)).toBe('add element inet cni_ts portmap6_hostip { 2001:db8::1 . tcp . 8080 : fd00::5 . 80 }');
-    expect(elementLine(snat)).toBe('add element inet cni_ts portmap4_masq { 10.88.0.5 . 10.88.0.0/16 }');
-    expect(elementOf(dnatHostIP)).toMatchObject({ set: 'portmap6_hostip', elem: { concat: ['2001:db8::1', 'tcp', 8080] }, text: '2001:db8::1 . tcp . 8080' });
-    expect(elementOf({ ...snat, source: '10.88.0.5/32' }).text).toBe('10.88.0.5 . 10.88.0.5');
+    expect(elementOf(dnat).addLine()).toBe('add element inet cni_ts portmap4 { tcp . 8080 : 10.88.0.5 . 80 }');
+    expect(elementOf(dnatHostIP).addLine()).toBe('add element inet cni_ts portmap6_hostip { 2001:db8::1 . tcp . 8080 : fd00::5 . 80 }');
+    expect(elementOf(snat).addLine()).toBe('add element inet cni_ts portmap4_masq { 10.88.0.5 . 10.88.0.0/16 }');
+    expect(elementOf(dnatHostIP).deleteCommand()).toMatchObject({ delete: { element: { name: 'portmap6_hostip', elem: [{ concat: ['2001:db8::1', 'tcp', 8080] }] } } });
+    expect(elementOf(dnatHostIP).listedKey).toBe('2001:db8::1 . tcp . 8080');
+    expect(elementOf({ ...snat, source: '10.88.0.5/32' }).listedKey).toBe('10.88.0.5 . 10.88.0.5');
   });
 });
 

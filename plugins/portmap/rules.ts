@@ -1,6 +1,6 @@
-import { addTableText, nftFamily, TABLE, type SetElement } from '../../lib/nft';
+import { addTableText, nftFamily, NftSet, TABLE, type SetElement } from '../../lib/nft';
 import type { Family } from '../../lib/ip';
-import type { DnatEntry, PortmapEntry, SnatEntry } from './entries';
+import type { DnatEntry, PortmapEntry } from './entries';
 
 /**
  * The portmap part of the suite's table. Every packet to a local address takes at most two map
@@ -68,37 +68,17 @@ export function structureScript(): string[] {
   ];
 }
 
-const dnatKey = (e: DnatEntry) => [...(e.hostIP ? [e.hostIP] : []), e.protocol, String(e.hostPort)].join(' . ');
+const dnatMapSet = (e: Pick<DnatEntry, 'family' | 'hostIP'>) => new NftSet({ family: 'inet', kind: 'map', name: dnatMap(e) });
 
-/** The masquerade set lists a full-length prefix as a plain address. */
-function sourceText(source: string): string {
-  const [addr, len] = source.split('/');
-  return Number(len) === (addr.includes(':') ? 128 : 32) ? addr : source;
-}
+/** The maps of host ports, each family with and without a host address. */
+export const dnatMapSets = (): NftSet[] => ([4, 6] as const).flatMap((family) => [dnatMapSet({ family }), dnatMapSet({ family, hostIP: 'any' })]);
 
-export function elementLine(e: PortmapEntry): string {
-  if (e.kind === 'dnat') return `add element ${T} ${dnatMap(e)} { ${dnatKey(e)} : ${e.containerIP} . ${e.containerPort} }`;
-  return `add element ${T} ${masqSet(e.family)} { ${e.containerIP} . ${e.source} }`;
-}
+const masqSetOf = (f: Family) => new NftSet({ family: 'inet', kind: 'set', name: masqSet(f), prefixFields: [1] });
 
-/** The entry's element as nftables names it, for deleting it and finding it in a listing. */
+/** The entry's element: a host port's key and its container address and port, or a masquerade pair. */
 export function elementOf(e: PortmapEntry): SetElement {
-  if (e.kind === 'dnat') {
-    const key = [...(e.hostIP ? [e.hostIP] : []), e.protocol, e.hostPort];
-    return { family: 'inet', kind: 'map', set: dnatMap(e), elem: { concat: key }, text: dnatKey(e) };
-  }
-  return snatElement(e);
-}
-
-function snatElement(e: SnatEntry): SetElement {
-  const [addr, len] = e.source.split('/');
-  return {
-    family: 'inet',
-    kind: 'set',
-    set: masqSet(e.family),
-    elem: { concat: [e.containerIP, { prefix: { addr, len: Number(len) } }] },
-    text: `${e.containerIP} . ${sourceText(e.source)}`,
-  };
+  if (e.kind === 'snat') return masqSetOf(e.family).element([e.containerIP, e.source]);
+  return dnatMapSet(e).element([...(e.hostIP ? [e.hostIP] : []), e.protocol, e.hostPort], [e.containerIP, e.containerPort]);
 }
 
 /** What an entry claims on the host: a host port (exclusive) or a masquerade pair (taken over by the newest). */
@@ -114,7 +94,3 @@ export function hostIPOf(resource: string): string | undefined {
   const hostIP = resource.split('/')[1];
   return hostIP === '*' ? undefined : hostIP;
 }
-
-export const deleteLine = (e: DnatEntry): string => `delete element ${T} ${dnatMap(e)} { ${dnatKey(e)} }`;
-
-export const getLine = (e: DnatEntry): string => `get element ${T} ${dnatMap(e)} { ${dnatKey(e)} }`;

@@ -5,17 +5,19 @@ import { canonicalizeRangeSet, type RangeInput } from '../../ipam/host-local/ran
 import { formatIP, formatPrefix, prefixesOverlap, type Prefix } from '../../lib/ip';
 import { loadNetworks } from '../../lib/libcni/conf-files';
 import { listAddresses, listLinks, openHostSocket } from '../../lib/netlink';
-import { listedKeys, openNft, type ElementSpec, type SetElement } from '../../lib/nft';
+import { openNft, type ElementSpec, type NftSet } from '../../lib/nft';
 import type { OwnedEntries } from '../../lib/state/owned-entries';
 import { assertNftUsable } from '../../lib/nft/usable';
 import type { NetConfList } from '../../lib/types';
 import { masquerade, masqueradeSpec } from '../../lib/iface/masquerade';
+import { masqMapSet } from '../../lib/iface/masquerade-rules';
 import { spoofCheck } from '../../plugins/bridge/attachment';
-import { spoofCheckSpec } from '../../plugins/bridge/spoofcheck';
+import { SPOOFCHECKED, spoofCheckSpec } from '../../plugins/bridge/spoofcheck';
 import { findDnsmasq } from '../../plugins/dnsname/dnsmasq';
 import { firewall } from '../../plugins/firewall/attachment';
 import { portMaps } from '../../plugins/portmap/attachment';
 import { portmapSpec } from '../../plugins/portmap/port-maps';
+import { dnatMapSets } from '../../plugins/portmap/rules';
 import type { NetworkView, Places } from './inventory';
 
 export type Status = 'ok' | 'warn' | 'fail';
@@ -245,39 +247,22 @@ function entriesMissing(places: Places): Finding[] {
 function unownedElements(places: Places): Finding[] {
   const nft = openNft();
   const state = { env: places.env };
-  const checks: Array<[string, ElementSpec<never>, { records(): Array<{ data: unknown[] }> }, Array<[SetElement['family'], SetElement['kind'], string]>]> = [
-    [
-      'masquerade',
-      masqueradeSpec as ElementSpec<never>,
-      masquerade(state),
-      [
-        ['inet', 'map', 'masq4'],
-        ['inet', 'map', 'masq6'],
-      ],
-    ],
-    ['MAC spoof check', spoofCheckSpec as ElementSpec<never>, spoofCheck(state), [['bridge', 'set', 'spoofchecked']]],
-    [
-      'port mappings',
-      portmapSpec as ElementSpec<never>,
-      portMaps(state),
-      [
-        ['inet', 'map', 'portmap4'],
-        ['inet', 'map', 'portmap4_hostip'],
-        ['inet', 'map', 'portmap6'],
-        ['inet', 'map', 'portmap6_hostip'],
-      ],
-    ],
+  const checks: Array<[string, ElementSpec<never>, { records(): Array<{ data: unknown[] }> }, NftSet[]]> = [
+    ['masquerade', masqueradeSpec as ElementSpec<never>, masquerade(state), [masqMapSet(4), masqMapSet(6)]],
+    ['MAC spoof check', spoofCheckSpec as ElementSpec<never>, spoofCheck(state), [SPOOFCHECKED]],
+    ['port mappings', portmapSpec as ElementSpec<never>, portMaps(state), dnatMapSets()],
   ];
   return checks.flatMap(([name, spec, owned, sets]) => {
-    const known = new Set(owned.records().flatMap((r) => r.data.flatMap((e) => spec.elements(e as never).map((el) => `${el.set} ${el.text}`))));
-    return sets.flatMap(([family, kind, set]) =>
-      listedKeys(nft, family, kind, set)
-        .filter((key) => !known.has(`${set} ${key}`))
+    const known = new Set(owned.records().flatMap((r) => r.data.flatMap((e) => spec.elements(e as never).map((el) => `${el.set.name} ${el.listedKey}`))));
+    return sets.flatMap((set) =>
+      set
+        .listedKeys(nft)
+        .filter((key) => !known.has(`${set.name} ${key}`))
         .map((key) => ({
           check: name,
           status: 'warn' as const,
-          detail: `${family} cni_ts ${set} holds { ${key} }, which no container's record holds`,
-          fix: `nft delete element ${family} cni_ts ${set} '{ ${key} }'`,
+          detail: `${set.textName} holds { ${key} }, which no container's record holds`,
+          fix: `nft delete element ${set.textName} '{ ${key} }'`,
         })),
     );
   });
