@@ -19,21 +19,41 @@ import { PLUGINS } from './plugins.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const nativeLoader = join(root, 'lib/start/native.ts');
 
-/** netlink's raw.js loads its binding when first required; load it when a socket is first made instead. */
+/**
+ * netlink's raw.js opens its native binding as it is first required, with
+ * `require('node-gyp-build')(__dirname + '/..')`: on every start that loads the package's code, and
+ * from a directory that bundling changes. In the bundles that `node-gyp-build` is a stand-in whose
+ * binding lib/start/native.ts opens from node_modules when a socket first uses it, so a plugin that
+ * only answers VERSION never loads it. Nothing in the package is patched; a release that gets its
+ * binding another way fails the build (bundleHoldsLazyBinding).
+ */
+const LAZY_BINDING = { namespace: 'lazy-netlink-binding', path: 'node-gyp-build' };
 const lazyNetlinkBinding = {
   name: 'lazy-netlink-binding',
   setup(b) {
-    b.onLoad({ filter: /netlink[\\/]dist[\\/]raw\.js$/ }, async (args) => {
-      const source = readFileSync(args.path, 'utf8');
-      const patched = source.replace(
-        "const binding = require('node-gyp-build')(__dirname + '/..');",
-        `let loadedBinding; const binding = { get NativeNetlink() { loadedBinding ??= require(${JSON.stringify(nativeLoader)}).loadNetlinkBinding(); return loadedBinding.NativeNetlink; } };`,
-      );
-      if (patched === source) throw new Error('netlink raw.js changed shape; update scripts/build.mjs');
-      return { contents: patched, loader: 'js', resolveDir: dirname(args.path) };
-    });
+    b.onResolve({ filter: /^node-gyp-build$/ }, (args) => (/[\\/]node_modules[\\/]netlink[\\/]/.test(args.importer) ? LAZY_BINDING : undefined));
+    b.onLoad({ filter: /.*/, namespace: LAZY_BINDING.namespace }, () => ({
+      contents: `let binding; module.exports = () => new Proxy({}, { get: (_, key) => (binding ??= require(${JSON.stringify(nativeLoader)}).loadNetlinkBinding())[key] });`,
+      loader: 'js',
+      resolveDir: root,
+    }));
   },
 };
+
+const netlinkVersion = () => JSON.parse(readFileSync(join(root, 'node_modules', 'netlink', 'package.json'), 'utf8')).version;
+
+/** A bundle with netlink's code in it must take the binding from the stand-in: a bundled loader would look for it beside the bundle. */
+function bundleHoldsLazyBinding(name, { metafile }) {
+  const inputs = Object.keys(metafile.inputs);
+  const netlink = inputs.some((p) => /node_modules[\\/]netlink[\\/]dist[\\/]/.test(p));
+  const bundledLoader = inputs.find((p) => /node_modules[\\/]node-gyp-build[\\/]/.test(p));
+  if (netlink && (bundledLoader || !inputs.includes(`${LAZY_BINDING.namespace}:${LAZY_BINDING.path}`))) {
+    throw new Error(
+      `dist/${name}.js: netlink ${netlinkVersion()} does not load its binding through require('node-gyp-build') as 0.3.0's dist/raw.js does` +
+        `${bundledLoader ? `, and ${bundledLoader} was bundled` : ''}; make the lazy-netlink-binding plugin of scripts/build.mjs replace what it uses now`,
+    );
+  }
+}
 
 const common = {
   bundle: true,
@@ -42,6 +62,7 @@ const common = {
   format: 'cjs',
   external: ['koffi'],
   plugins: [lazyNetlinkBinding],
+  metafile: true,
   minifySyntax: true,
   minifyWhitespace: true,
   logLevel: 'warning',
@@ -50,8 +71,11 @@ const common = {
 /** The module beside an executable's main that holds its verbs, loaded lazily by a plain start. */
 const verbsOf = (main) => [join(dirname(main), 'verbs.ts')].filter((p) => existsSync(join(root, p)));
 
-const bundle = (name, contents, extra = {}) =>
-  build({ ...common, ...extra, stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' }, outfile: join(root, 'dist', `${name}.js`) });
+const bundle = async (name, contents, extra = {}) =>
+  bundleHoldsLazyBinding(
+    name,
+    await build({ ...common, ...extra, stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.ts`, loader: 'ts' }, outfile: join(root, 'dist', `${name}.js`) }),
+  );
 
 /** A script that imports `plugins`' mains and verbs (initialised as it loads) and hands the mains to `start` of `module`. */
 const entryWith = (module, start, plugins) =>

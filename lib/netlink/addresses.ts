@@ -1,6 +1,5 @@
-import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { formatIP, lastAddress, type IP } from '../ip';
-import { FlagsNew } from 'netlink/dist/constants';
+import { FlagsNew, type RtNetlinkSocket } from './package';
 import { call } from './socket';
 
 const AF_INET = 2;

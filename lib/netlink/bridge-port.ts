@@ -1,9 +1,8 @@
-import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
-import * as ifla from 'netlink/dist/rt/ifla';
-import { formatLinkMessage } from 'netlink/dist/rt/structs';
 import { Errno, NetlinkError } from '../errors';
+import { attr, nested, u8 } from './attributes';
 import { toBuffer } from './encode';
 import type { LinkInfo } from './links';
+import { formatLinkMessage, ifla, type RtNetlinkSocket } from './package';
 import { call } from './socket';
 
 const AF_BRIDGE = 7;
@@ -11,25 +10,17 @@ const RTM_SETLINK = 19;
 const IFLA_PROTINFO = 12;
 const IFLA_BRPORT_MODE = 4;
 const IFLA_BRPORT_ISOLATED = 33;
-const NLA_F_NESTED = 0x8000;
 
 /**
  * The RTM_SETLINK payload (after nlmsghdr) that sets one u8 bridge port attribute (IFLA_BRPORT_*)
  * of port `index`: family AF_BRIDGE, the attribute inside IFLA_PROTINFO | NLA_F_NESTED, as
  * vishvananda/netlink's setProtinfoAttr and iproute2's `bridge link set` send it. The kernel reads a
  * PROTINFO without NLA_F_NESTED as a bare port state, and the `netlink` package never sets that
- * flag, so this is encoded by hand. (sysfs would do too, but may be read-only.)
+ * flag, so the attributes are encoded here. (sysfs would do too, but may be read-only.)
  */
 export function bridgePortFlagMessage(index: number, attribute: number, on: boolean): Buffer {
   const header = toBuffer((out) => formatLinkMessage({ kind: 'link', data: { family: AF_BRIDGE, index }, attrs: {} }, out));
-  const inner = Buffer.alloc(8); // nlattr(4) + u8 + 3 bytes padding
-  inner.writeUInt16LE(5, 0);
-  inner.writeUInt16LE(attribute, 2);
-  inner.writeUInt8(on ? 1 : 0, 4);
-  const outer = Buffer.alloc(4);
-  outer.writeUInt16LE(4 + inner.length, 0);
-  outer.writeUInt16LE(IFLA_PROTINFO | NLA_F_NESTED, 2);
-  return Buffer.concat([header, outer, inner]);
+  return Buffer.concat([header, nested(IFLA_PROTINFO, attr(attribute, u8(on ? 1 : 0)))]);
 }
 
 /** Hairpin mode of a bridge port: IFLA_BRPORT_MODE inside IFLA_PROTINFO. */

@@ -1,8 +1,8 @@
-import { FlagsGet, FlagsNew } from 'netlink/dist/constants';
-import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
-import * as ifla from 'netlink/dist/rt/ifla';
 import { Errno, NetlinkError } from '../errors';
+import { attr, parseAttributes, string, u16, u32, u8 } from './attributes';
+import { linkInfo } from './encode';
 import type { LinkInfo } from './links';
+import { FlagsGet, FlagsNew, ifla, type RtNetlinkSocket } from './package';
 import { call } from './socket';
 
 /**
@@ -29,8 +29,6 @@ const IFINFOMSG_BYTES = 16;
 const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
 const IFLA_LINKINFO = 18;
-const IFLA_INFO_KIND = 1;
-const IFLA_INFO_DATA = 2;
 const IFLA_BR_VLAN_FILTERING = 7;
 
 /** struct bridge_vlan_info's flags (linux/if_bridge.h). */
@@ -46,13 +44,6 @@ export interface PortVlan {
   untagged: boolean;
 }
 
-function attr(type: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(4);
-  header.writeUInt16LE(4 + payload.length, 0);
-  header.writeUInt16LE(type, 2);
-  return Buffer.concat([header, payload, Buffer.alloc((4 - (payload.length % 4)) % 4)]);
-}
-
 /** struct ifinfomsg of family AF_BRIDGE for link `index` (0 in a dump request). */
 function bridgeIfinfomsg(index: number): Buffer {
   const b = Buffer.alloc(IFINFOMSG_BYTES);
@@ -63,12 +54,9 @@ function bridgeIfinfomsg(index: number): Buffer {
 
 /** The payload (after nlmsghdr) that adds (RTM_SETLINK) or deletes (RTM_DELLINK) VLAN `vid` on bridge port `index`. */
 export function bridgeVlanMessage(index: number, vlan: PortVlan): Buffer {
-  const flags = Buffer.alloc(2);
-  flags.writeUInt16LE(BRIDGE_FLAGS_MASTER, 0);
-  const info = Buffer.alloc(4);
-  info.writeUInt16LE((vlan.pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (vlan.untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0), 0);
-  info.writeUInt16LE(vlan.vid, 2);
-  return Buffer.concat([bridgeIfinfomsg(index), attr(IFLA_AF_SPEC, Buffer.concat([attr(IFLA_BRIDGE_FLAGS, flags), attr(IFLA_BRIDGE_VLAN_INFO, info)]))]);
+  // struct bridge_vlan_info: flags, vid
+  const info = Buffer.concat([u16((vlan.pvid ? BRIDGE_VLAN_INFO_PVID : 0) | (vlan.untagged ? BRIDGE_VLAN_INFO_UNTAGGED : 0)), u16(vlan.vid)]);
+  return Buffer.concat([bridgeIfinfomsg(index), attr(IFLA_AF_SPEC, attr(IFLA_BRIDGE_FLAGS, u16(BRIDGE_FLAGS_MASTER)), attr(IFLA_BRIDGE_VLAN_INFO, info))]);
 }
 
 /** `bridge vlan add dev <port> vid <vid> [pvid] [untagged] master`: adds the VLAN, or changes its flags when the port has it (a PVID moves). */
@@ -90,19 +78,7 @@ export async function deletePortVlan(sock: RtNetlinkSocket, port: Pick<LinkInfo,
 
 /** The dump request of every bridge port with its VLANs (`bridge vlan show`): AF_BRIDGE, IFLA_EXT_MASK = RTEXT_FILTER_BRVLAN. */
 export function portVlansDumpMessage(): Buffer {
-  const mask = Buffer.alloc(4);
-  mask.writeUInt32LE(RTEXT_FILTER_BRVLAN, 0);
-  return Buffer.concat([bridgeIfinfomsg(0), attr(IFLA_EXT_MASK, mask)]);
-}
-
-function* attributes(buf: Buffer): Generator<{ type: number; value: Buffer }> {
-  let offset = 0;
-  while (offset + 4 <= buf.length) {
-    const length = buf.readUInt16LE(offset);
-    if (length < 4 || offset + length > buf.length) return;
-    yield { type: buf.readUInt16LE(offset + 2) & 0x3fff, value: buf.subarray(offset + 4, offset + length) };
-    offset += (length + 3) & ~3;
-  }
+  return Buffer.concat([bridgeIfinfomsg(0), attr(IFLA_EXT_MASK, u32(RTEXT_FILTER_BRVLAN))]);
 }
 
 /** The VLANs in one RTM_NEWLINK of an AF_BRIDGE dump (payload after nlmsghdr), ranges expanded. */
@@ -110,12 +86,12 @@ export function portVlansOf(payload: Buffer): { index: number; vlans: PortVlan[]
   const index = payload.readInt32LE(4);
   const vlans: PortVlan[] = [];
   let rangeStart: number | undefined;
-  for (const a of attributes(payload.subarray(IFINFOMSG_BYTES))) {
+  for (const a of parseAttributes(payload.subarray(IFINFOMSG_BYTES))) {
     if (a.type !== IFLA_AF_SPEC) continue;
-    for (const b of attributes(a.value)) {
-      if (b.type !== IFLA_BRIDGE_VLAN_INFO || b.value.length < 4) continue;
-      const flags = b.value.readUInt16LE(0);
-      const vid = b.value.readUInt16LE(2);
+    for (const b of parseAttributes(a.data)) {
+      if (b.type !== IFLA_BRIDGE_VLAN_INFO || b.data.length < 4) continue;
+      const flags = b.data.readUInt16LE(0);
+      const vid = b.data.readUInt16LE(2);
       const entry = (v: number) => ({ vid: v, pvid: (flags & BRIDGE_VLAN_INFO_PVID) !== 0, untagged: (flags & BRIDGE_VLAN_INFO_UNTAGGED) !== 0 });
       if (flags & BRIDGE_VLAN_INFO_RANGE_BEGIN) rangeStart = vid;
       else if (flags & BRIDGE_VLAN_INFO_RANGE_END && rangeStart !== undefined) {
@@ -172,13 +148,8 @@ export async function bridgeVlanSettings(sock: RtNetlinkSocket, index: number): 
  * { IFLA_BR_VLAN_FILTERING = 1 } }.
  */
 export function vlanFilteringBridgeMessage(name: string, mtu?: number): Buffer {
-  const u32 = (v: number) => {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v, 0);
-    return b;
-  };
-  const info = Buffer.concat([attr(IFLA_INFO_KIND, Buffer.from('bridge')), attr(IFLA_INFO_DATA, attr(IFLA_BR_VLAN_FILTERING, Buffer.from([1])))]);
-  return Buffer.concat([Buffer.alloc(IFINFOMSG_BYTES), attr(IFLA_IFNAME, Buffer.from(`${name}\0`)), mtu ? attr(IFLA_MTU, u32(mtu)) : Buffer.alloc(0), attr(IFLA_LINKINFO, info)]);
+  const info = linkInfo('bridge', { data: attr(IFLA_BR_VLAN_FILTERING, u8(1)) });
+  return Buffer.concat([Buffer.alloc(IFINFOMSG_BYTES), attr(IFLA_IFNAME, string(name)), mtu ? attr(IFLA_MTU, u32(mtu)) : Buffer.alloc(0), attr(IFLA_LINKINFO, info)]);
 }
 
 /** Creates a bridge with VLAN filtering on (EOPNOTSUPP on a kernel without it); EEXIST is left to the caller. */

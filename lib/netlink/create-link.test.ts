@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatLinkMessage } from 'netlink/dist/rt/structs';
-import { kindInfo, newLinkAttrs, type NewLinkSpec } from './create-link';
-import { toBuffer } from './encode';
+import { formatLinkMessage } from './package';
+import { newLinkAttrs, type NewLinkSpec } from './create-link';
+import { linkInfo, toBuffer } from './encode';
 import { IPVLAN_MODES, ipvlanInfoData, ipvlanModeOf, type IpvlanMode } from './ipvlan';
 import { macvlanInfoData, macvlanModeOf } from './macvlan';
 import { vlanIdOf, vlanInfoData } from './vlan';
@@ -45,11 +45,11 @@ describe('link creation messages', () => {
 
   it('encodes the ipvlan modes and vlan ids as the reference does', () => {
     for (const mode of Object.keys(IPVLAN_MODES) as IpvlanMode[]) {
-      expect(kindInfo('ipvlan', ipvlanInfoData(mode)).toString('hex')).toBe(hex(GOLDEN.referenceIpvlan[mode]));
+      expect(linkInfo('ipvlan', { data: ipvlanInfoData(mode) }).toString('hex')).toBe(hex(GOLDEN.referenceIpvlan[mode]));
     }
-    expect(kindInfo('vlan', vlanInfoData(100)).toString('hex')).toBe(GOLDEN.referenceVlan100);
-    expect(kindInfo('vlan', vlanInfoData(0)).toString('hex')).toBe(GOLDEN.referenceVlan0);
-    expect(kindInfo('macvlan', macvlanInfoData('private')).toString('hex')).toBe(GOLDEN.referenceMacvlanPrivate);
+    expect(linkInfo('vlan', { data: vlanInfoData(100) }).toString('hex')).toBe(GOLDEN.referenceVlan100);
+    expect(linkInfo('vlan', { data: vlanInfoData(0) }).toString('hex')).toBe(GOLDEN.referenceVlan0);
+    expect(linkInfo('macvlan', { data: macvlanInfoData('private') }).toString('hex')).toBe(GOLDEN.referenceMacvlanPrivate);
   });
 
   it("appends a macvlan's broadcast queue length when set (iproute2 sends the same two attributes, the other way round)", () => {

@@ -1,8 +1,7 @@
-import { FlagsNew } from 'netlink/dist/constants';
-import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
-import { formatLinkMessage } from 'netlink/dist/rt/structs';
 import { Errno, NetlinkError } from '../errors';
+import { readU32 } from './attributes';
 import { linkInfo, linkKindOf, toBuffer } from './encode';
+import { FlagsNew, formatLinkMessage, type RtNetlinkSocket } from './package';
 import { call } from './socket';
 
 const RTM_NEWLINK = 16;
@@ -12,9 +11,8 @@ const RTM_NEWLINK = 16;
  * reference bandwidth plugin asks) and IFLA_LINKINFO kind "ifb".
  */
 export function ifbMessage(name: string, mtu: number): Buffer {
-  return toBuffer((out) =>
-    formatLinkMessage({ kind: 'link', data: { flags: { up: true }, change: { up: true } }, attrs: { ifname: name, mtu, txqlen: 0, linkinfo: linkInfo('ifb') } }, out),
-  );
+  const attrs = { ifname: name, mtu, txqlen: 0, linkinfo: linkInfo('ifb', { nulTerminatedKind: true }) };
+  return toBuffer((out) => formatLinkMessage({ kind: 'link', data: { flags: { up: true }, change: { up: true } }, attrs }, out));
 }
 
 /** Creates an ifb device, up; EEXIST is left to the caller. */
@@ -36,7 +34,7 @@ export async function vethPeerOf(sock: RtNetlinkSocket, name: string): Promise<V
     const [msg] = await call(`get link ${JSON.stringify(name)}`, () => sock.getLink({}, { ifname: name }));
     if (!msg) return undefined;
     const kind = linkKindOf(msg.attrs.linkinfo);
-    const link = msg.attrs.link && msg.attrs.link.length >= 4 ? msg.attrs.link.readUInt32LE(0) : undefined;
+    const link = readU32(msg.attrs.link);
     return { index: msg.data.index ?? 0, kind, peerIndex: kind === 'veth' && link ? link : undefined };
   } catch (err) {
     if (err instanceof NetlinkError && (err.errno === Errno.ENODEV || err.errno === Errno.ENOENT)) return undefined;

@@ -1,5 +1,5 @@
-import * as ifla from 'netlink/dist/rt/ifla';
-import { rtattr, u16 } from './create-link';
+import { attr, u16 } from './attributes';
+import { ifla } from './package';
 
 /** The ipvlan modes a CNI config can ask for, with their IPVLAN_MODE_* values. */
 export const IPVLAN_MODES = { l2: 0, l3: 1, l3s: 2 } as const;
@@ -13,7 +13,7 @@ const IFLA_IPVLAN_FLAGS = 2;
  * nor vepa), both u16, as the reference (vishvananda/netlink) and iproute2 send them.
  */
 export function ipvlanInfoData(mode: IpvlanMode): Buffer {
-  return Buffer.concat([rtattr(IFLA_IPVLAN_MODE, u16(IPVLAN_MODES[mode])), rtattr(IFLA_IPVLAN_FLAGS, u16(0))]);
+  return Buffer.concat([attr(IFLA_IPVLAN_MODE, u16(IPVLAN_MODES[mode])), attr(IFLA_IPVLAN_FLAGS, u16(0))]);
 }
 
 /** The mode of an ipvlan from its IFLA_INFO_DATA, or undefined when it names none of the three. */

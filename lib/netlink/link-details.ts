@@ -1,7 +1,7 @@
-import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
-import * as ifla from 'netlink/dist/rt/ifla';
 import { Errno, NetlinkError } from '../errors';
+import { readU32 } from './attributes';
 import { formatMac, toLinkInfo, type LinkInfo, type LinkMessage } from './links';
+import { ifla, type RtNetlinkSocket } from './package';
 import { call } from './socket';
 
 /** A link with what LinkInfo leaves out: its alias (IFLA_IFALIAS) and its kind's own attributes (IFLA_INFO_DATA). */
@@ -24,7 +24,7 @@ function toLinkDetails(msg: LinkMessage): LinkDetails {
     alias: msg.attrs.ifalias || undefined,
     infoData: info?.data,
     permanentMac: msg.attrs.permAddress?.length ? formatMac(msg.attrs.permAddress) : undefined,
-    parentIndex: msg.attrs.link && msg.attrs.link.length >= 4 ? msg.attrs.link.readUInt32LE(0) : undefined,
+    parentIndex: readU32(msg.attrs.link),
     parentNetnsId: msg.attrs.linkNetnsid,
   };
 }

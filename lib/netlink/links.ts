@@ -1,7 +1,6 @@
-import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
-import { FlagsNew } from 'netlink/dist/constants';
 import { Errno, NetlinkError } from '../errors';
 import { linkInfo, linkKindOf, macToBytes, vethPeerInfo } from './encode';
+import { FlagsNew, type RtNetlinkSocket } from './package';
 import { call, openSocketIn } from './socket';
 
 const CREATE_EXCLUSIVE = { flags: FlagsNew.CREATE | FlagsNew.EXCL };
@@ -87,7 +86,7 @@ export async function linkByIndex(sock: RtNetlinkSocket, index: number): Promise
 
 /** Creates a bridge; EEXIST is left to the caller (someone else may have created it first). */
 export async function createBridge(sock: RtNetlinkSocket, name: string, mtu?: number): Promise<void> {
-  await call(`create bridge ${JSON.stringify(name)}`, () => sock.newLink({}, { ifname: name, mtu, linkinfo: linkInfo('bridge') }, CREATE_EXCLUSIVE));
+  await call(`create bridge ${JSON.stringify(name)}`, () => sock.newLink({}, { ifname: name, mtu, linkinfo: linkInfo('bridge', { nulTerminatedKind: true }) }, CREATE_EXCLUSIVE));
 }
 
 export interface VethPairSpec {

@@ -1,16 +1,10 @@
-import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
-import { FlagsNew } from 'netlink/dist/constants';
 import { formatIP, type IP, type Prefix } from '../ip';
 import { bytesToIP, familyConstant, ipToBytes } from './addresses';
+import { u32 } from './attributes';
+import { FlagsNew, type RtNetlinkSocket } from './package';
 import { call } from './socket';
 
 const MAIN_TABLE = 254;
-
-function u32(value: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(value);
-  return b;
-}
 
 export interface RouteSpec {
   dst: Prefix;

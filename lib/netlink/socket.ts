@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
-import { createRtNetlink, type RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { NetlinkError } from '../errors';
 import { withNetns } from '../netns';
+import { createRtNetlink, type RtNetlinkSocket } from './package';
 
 /**
  * The `netlink` package rejects with a bare Error("Request rejected: ENOENT"); this is the one

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { Flags, FlagsGet, FlagsNew } from 'netlink/dist/constants';
-import type { RtNetlinkSocket } from 'netlink/dist/rt/rt';
-import { formatTcMessage, MessageType, type TcMessage } from 'netlink/dist/rt/structs';
 import { Errno, NetlinkError } from '../errors';
+import { attr, attributeMap, parseAttributes, string, u32, u64 } from './attributes';
 import { toBuffer } from './encode';
+import { Flags, FlagsGet, FlagsNew, formatTcMessage, MessageType, type RtNetlinkSocket, type TcMessage } from './package';
 import { call } from './socket';
 
 /**
@@ -48,27 +47,6 @@ const TCA_MIRRED_PARMS = 2;
 const TC_U32_TERMINAL = 1;
 
 // ---------------------------------------------------------------- encoding
-
-/** One netlink attribute: header, payload, padding to 4 bytes (the length excludes the padding). */
-function attr(type: number, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat(payload);
-  const header = Buffer.alloc(4);
-  header.writeUInt16LE(4 + body.length, 0);
-  header.writeUInt16LE(type, 2);
-  return Buffer.concat([header, body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
-}
-
-const u32 = (value: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(value >>> 0, 0);
-  return b;
-};
-
-const u64 = (value: number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(BigInt(value), 0);
-  return b;
-};
 
 /** struct tc_ratespec with only the rate set (bytes/s, at most 2^32-1: larger rates also go in a *_RATE64 attribute). */
 function ratespec(bytesPerSecond: number): Buffer {
@@ -189,7 +167,7 @@ function u32Selector(keys: U32Key[]): Buffer {
 function mirred(a: MirredAction, order: number): Buffer {
   // struct tc_mirred: tc_gen (index, capab, action, refcnt, bindcnt), eaction, ifindex
   const parms = Buffer.concat([u32(0), u32(0), u32(a.verdict), u32(0), u32(0), u32(a.direction), u32(a.ifindex)]);
-  return attr(order, attr(TCA_ACT_KIND, Buffer.from('mirred\0')), attr(TCA_ACT_OPTIONS, attr(TCA_MIRRED_PARMS, parms)));
+  return attr(order, attr(TCA_ACT_KIND, string('mirred')), attr(TCA_ACT_OPTIONS, attr(TCA_MIRRED_PARMS, parms)));
 }
 
 /** The RTM_NEWTFILTER payload of a u32 filter. */
@@ -222,21 +200,6 @@ export async function addU32Filter(sock: RtNetlinkSocket, spec: U32FilterSpec): 
 
 // ---------------------------------------------------------------- decoding
 
-/** The attributes of a nested payload, in order. */
-function attributes(buf: Buffer | undefined): Array<{ type: number; data: Buffer }> {
-  const out: Array<{ type: number; data: Buffer }> = [];
-  let at = 0;
-  while (buf && at + 4 <= buf.length) {
-    const len = buf.readUInt16LE(at);
-    if (len < 4 || at + len > buf.length) break;
-    out.push({ type: buf.readUInt16LE(at + 2) & 0x3fff, data: buf.subarray(at + 4, at + len) });
-    at += (len + 3) & ~3;
-  }
-  return out;
-}
-
-const attrMap = (buf: Buffer | undefined) => new Map(attributes(buf).map((a) => [a.type, a.data]));
-
 const rate64 = (spec: Buffer, extra: Buffer | undefined): number => (extra ? Number(extra.readBigUInt64LE(0)) : spec.readUInt32LE(8));
 
 export interface Qdisc {
@@ -266,7 +229,7 @@ export async function qdiscAt(sock: RtNetlinkSocket, ifindex: number, parent: nu
 
 function toQdisc(m: TcMessage): Qdisc {
   const q: Qdisc = { ifindex: m.data.ifindex ?? 0, handle: (m.data.handle ?? 0) >>> 0, parent: (m.data.parent ?? 0) >>> 0, kind: m.attrs.kind ?? '' };
-  const opts = attrMap(m.attrs.options);
+  const opts = attributeMap(m.attrs.options);
   const tbf = opts.get(TCA_TBF_PARMS);
   if (q.kind === 'tbf' && tbf && tbf.length >= 36) q.tbf = { rate: rate64(tbf, opts.get(TCA_TBF_RATE64)), limit: tbf.readUInt32LE(24), buffer: tbf.readUInt32LE(28) };
   const htb = opts.get(TCA_HTB_INIT);
@@ -288,7 +251,7 @@ export async function listClasses(sock: RtNetlinkSocket, ifindex: number): Promi
     .filter((m) => m.data.ifindex === ifindex)
     .map((m) => {
       const c: TcClass = { classid: (m.data.handle ?? 0) >>> 0, parent: (m.data.parent ?? 0) >>> 0, kind: m.attrs.kind ?? '' };
-      const opts = attrMap(m.attrs.options);
+      const opts = attributeMap(m.attrs.options);
       const p = opts.get(TCA_HTB_PARMS);
       if (c.kind === 'htb' && p && p.length >= 44) {
         c.htb = {
@@ -325,7 +288,7 @@ export async function listU32Filters(sock: RtNetlinkSocket, ifindex: number, par
 
 function toU32Filter(m: TcMessage): U32Filter {
   const info = (m.data.info ?? 0) >>> 0;
-  const opts = attrMap(m.attrs.options);
+  const opts = attributeMap(m.attrs.options);
   const f: U32Filter = {
     parent: (m.data.parent ?? 0) >>> 0,
     priority: info >>> 16,
@@ -343,9 +306,9 @@ function toU32Filter(m: TcMessage): U32Filter {
       f.keys.push({ mask: sel.readUInt32BE(16 + 16 * i), value: sel.readUInt32BE(20 + 16 * i), offset: sel.readInt32LE(24 + 16 * i) });
     }
   }
-  for (const action of attributes(opts.get(TCA_U32_ACT))) {
-    const a = attrMap(action.data);
-    const parms = attrMap(a.get(TCA_ACT_OPTIONS)).get(TCA_MIRRED_PARMS);
+  for (const action of parseAttributes(opts.get(TCA_U32_ACT))) {
+    const a = attributeMap(action.data);
+    const parms = attributeMap(a.get(TCA_ACT_OPTIONS)).get(TCA_MIRRED_PARMS);
     if (a.get(TCA_ACT_KIND)?.toString('latin1').replace(/\0+$/, '') !== 'mirred' || !parms || parms.length < 28) continue;
     f.actions.push({ kind: 'mirred', verdict: parms.readInt32LE(8), direction: parms.readInt32LE(20), ifindex: parms.readUInt32LE(24) });
   }

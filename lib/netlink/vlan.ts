@@ -1,5 +1,5 @@
-import * as ifla from 'netlink/dist/rt/ifla';
-import { rtattr, u16 } from './create-link';
+import { attr, u16 } from './attributes';
+import { ifla } from './package';
 
 /** The highest 802.1Q id a vlan link takes (4095 is reserved). */
 export const VLAN_ID_MAX = 4094;
@@ -11,7 +11,7 @@ const IFLA_VLAN_ID = 1;
  * IFLA_VLAN_PROTOCOL the kernel makes an 802.1Q link.
  */
 export function vlanInfoData(id: number): Buffer {
-  return rtattr(IFLA_VLAN_ID, u16(id));
+  return attr(IFLA_VLAN_ID, u16(id));
 }
 
 /** The 802.1Q id of a vlan from its IFLA_INFO_DATA. */

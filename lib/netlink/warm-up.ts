@@ -1,9 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { NetlinkSocket } from 'netlink/dist/netlink';
-import { RtNetlinkSocket } from 'netlink/dist/rt/rt';
 import { parsePrefix } from '../ip';
 import { addAddress, listAddresses } from './addresses';
 import { createBridge, createVethPair, deleteLink, linkByIndex, linkByName, listLinks, setLinkUp, setMaster, setMtu } from './links';
+import { NetlinkSocket, RtNetlinkSocket } from './package';
 import { addRoute, listRoutes, outputInterface } from './routes';
 
 const HEADER_BYTES = 16;
