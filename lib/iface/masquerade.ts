@@ -1,10 +1,11 @@
 import { CniError, ErrorCode, NftError } from '../errors';
 import { formatIP, formatPrefix, networkAddress, type Prefix } from '../ip';
-import { deleteElements, inTable, openNft, OwnedElements, presentElements, type ElementSpec, type NftRunner } from '../nft';
+import { deleteElements, inTable, openNft, OwnedElements, presentElements, strayElements, type ElementSpec, type NftRunner } from '../nft';
 import { AttachmentState, stateRoot, type StateEnv } from '../state/attachment-state';
+import { recordedComponent } from '../state/recorded-component';
 import type { IPConfig } from '../types';
 import { addressingOf, type Addressing } from './addressing';
-import { addTransaction, chainName, masqElement, type MasqEntry } from './masquerade-rules';
+import { addTransaction, chainName, masqElement, masqMapSet, type MasqEntry } from './masquerade-rules';
 
 /** The subnets' chains the entries jump to, each once. */
 const subnetChains = (entries: MasqEntry[]): string[] => [...new Set(entries.map(chainName))];
@@ -45,6 +46,14 @@ export const newMasquerade = (nft: NftRunner, state: AttachmentState<MasqEntry[]
 
 /** The suite's masquerade (one per host, shared by every interface plugin with ipMasq), with its records. */
 export const masquerade = (cmd: StateEnv) => newMasquerade(openNft(), new AttachmentState<MasqEntry[]>(stateRoot(cmd.env), 'ipmasq'));
+
+export const masqueradeComponent = recordedComponent<MasqEntry>({
+  name: 'masquerade',
+  reapplyKey: 'bridge ipMasq',
+  open: masquerade,
+  strays: (owned) => strayElements(openNft(), owned, masqueradeSpec, [masqMapSet(4), masqMapSet(6)]),
+  shown: { as: 'masquerade', text: (_owned, _key, entry) => entry.ip },
+});
 
 /**
  * The masquerade entries of a container's addresses; `except` (the config's nonMasqueradeCIDRs)

@@ -1,8 +1,9 @@
 import type { AttachmentState } from '../state/attachment-state';
+import type { StrayEntry } from '../state/recorded-component';
 import { OwnedEntries, type EntrySpec } from '../state/owned-entries';
 import { deleteElements, presentElements } from './elements';
 import type { NftCommand, NftRunner } from './runner';
-import type { SetElement } from './set';
+import type { NftSet, SetElement } from './set';
 import { brokenChains, type Structure } from './structure';
 
 export { ResourceTakenError } from '../state/owned-entries';
@@ -59,6 +60,17 @@ export class OwnedElements<E> extends OwnedEntries<E> {
   constructor(nft: NftRunner, state: AttachmentState<E[]>, spec: ElementSpec<E>) {
     super(state, elementEntries(nft, spec));
   }
+}
+
+/** The elements of `sets` that no record of `owned` holds: left by a crash or added by hand. */
+export function strayElements<E>(nft: NftRunner, owned: OwnedEntries<E>, spec: ElementSpec<E>, sets: NftSet[]): StrayEntry[] {
+  const known = new Set(owned.records().flatMap((r) => r.data.flatMap((e) => spec.elements(e).map((el) => `${el.set.name} ${el.listedKey}`))));
+  return sets.flatMap((set) =>
+    set
+      .listedKeys(nft)
+      .filter((key) => !known.has(`${set.name} ${key}`))
+      .map((key) => ({ where: set.textName, key, fix: `nft delete element ${set.textName} '{ ${key} }'` })),
+  );
 }
 
 const elementId = (e: SetElement) => `${e.set.family} ${e.set.name} ${e.listedKey}`;

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileLock } from '../../lib/lock';
-import { openNft } from '../../lib/nft';
+import { openNft, strayElements } from '../../lib/nft';
 import { AttachmentState, stateRoot, type StateEnv } from '../../lib/state/attachment-state';
+import { recordedComponent } from '../../lib/state/recorded-component';
 
 export { attachmentKey } from '../../lib/state/attachment-state';
-import { newSpoofCheck, type SpoofEntry } from './spoofcheck';
+import { newSpoofCheck, SPOOFCHECKED, spoofCheckSpec, type SpoofEntry } from './spoofcheck';
 
 /** What bridge remembers per attachment beyond the masquerade entries. */
 export interface BridgeRecord {
@@ -25,3 +26,10 @@ export function bridgeLinkLock(cmd: StateEnv, bridge: string): FileLock {
 }
 
 export const spoofCheck = (cmd: StateEnv) => newSpoofCheck(openNft(), new AttachmentState<SpoofEntry[]>(stateRoot(cmd.env), 'macspoofchk'));
+
+export const spoofCheckComponent = recordedComponent<SpoofEntry>({
+  name: 'MAC spoof check',
+  reapplyKey: 'bridge macspoofchk',
+  open: spoofCheck,
+  strays: (owned) => strayElements(openNft(), owned, spoofCheckSpec, [SPOOFCHECKED]),
+});

@@ -5,19 +5,11 @@ import { canonicalizeRangeSet, type RangeInput } from '../../ipam/host-local/ran
 import { formatIP, formatPrefix, prefixesOverlap, type Prefix } from '../../lib/ip';
 import { loadNetworks } from '../../lib/libcni/conf-files';
 import { listAddresses, listLinks, openHostSocket } from '../../lib/netlink';
-import { openNft, type ElementSpec, type NftSet } from '../../lib/nft';
-import type { OwnedEntries } from '../../lib/state/owned-entries';
+import { openNft } from '../../lib/nft';
 import { assertNftUsable } from '../../lib/nft/usable';
 import type { NetConfList } from '../../lib/types';
-import { masquerade, masqueradeSpec } from '../../lib/iface/masquerade';
-import { masqMapSet } from '../../lib/iface/masquerade-rules';
-import { spoofCheck } from '../../plugins/bridge/attachment';
-import { SPOOFCHECKED, spoofCheckSpec } from '../../plugins/bridge/spoofcheck';
 import { findDnsmasq } from '../../plugins/dnsname/dnsmasq';
-import { firewall } from '../../plugins/firewall/attachment';
-import { portMaps } from '../../plugins/portmap/attachment';
-import { portmapSpec } from '../../plugins/portmap/port-maps';
-import { dnatMapSets } from '../../plugins/portmap/rules';
+import { RECORDED_COMPONENTS } from '../../plugins/recorded-components';
 import type { NetworkView, Places } from './inventory';
 
 export type Status = 'ok' | 'warn' | 'fail';
@@ -216,28 +208,13 @@ function goneNamespaces(networks: NetworkView[]): Finding[] {
   );
 }
 
-/** The suite's components with kernel entries, each with its records. */
-function components(places: Places): Array<{ name: string; owned: OwnedEntries<unknown> }> {
-  const state = { env: places.env };
-  const as = (owned: unknown) => owned as OwnedEntries<unknown>;
-  return [
-    { name: 'masquerade', owned: as(masquerade(state)) },
-    { name: 'MAC spoof check', owned: as(spoofCheck(state)) },
-    { name: 'port mappings', owned: as(portMaps(state)) },
-    { name: 'firewall', owned: as(firewall(state)) },
-  ];
-}
-
 /** What a record says should be in the kernel and is not: rules or elements flushed away. */
 function entriesMissing(places: Places): Finding[] {
   const findings: Finding[] = [];
-  for (const { name, owned } of components(places)) {
-    const records = owned.records();
-    const all = records.flatMap((r) => r.data);
-    const missing = owned.missing(all).length;
-    const broken = owned.brokenStructure(all);
-    if (!missing && !broken.length) findings.push(ok(name, `${records.length} container(s), every entry and rule in place`));
-    if (missing) findings.push({ check: name, status: 'fail', detail: `${missing} of ${all.length} recorded entries are missing from the kernel`, fix: 'cni-ts reapply' });
+  for (const { name, open } of RECORDED_COMPONENTS) {
+    const { attachments, entries, missing, broken } = open({ env: places.env }).audit();
+    if (!missing && !broken.length) findings.push(ok(name, `${attachments} container(s), every entry and rule in place`));
+    if (missing) findings.push({ check: name, status: 'fail', detail: `${missing} of ${entries} recorded entries are missing from the kernel`, fix: 'cni-ts reapply' });
     for (const b of broken) findings.push({ check: name, status: 'fail', detail: b, fix: 'cni-ts reapply' });
   }
   return findings;
@@ -245,25 +222,9 @@ function entriesMissing(places: Places): Finding[] {
 
 /** Elements of the suite's sets and maps that no record holds: left by a crash or by hand. */
 function unownedElements(places: Places): Finding[] {
-  const nft = openNft();
-  const state = { env: places.env };
-  const checks: Array<[string, ElementSpec<never>, { records(): Array<{ data: unknown[] }> }, NftSet[]]> = [
-    ['masquerade', masqueradeSpec as ElementSpec<never>, masquerade(state), [masqMapSet(4), masqMapSet(6)]],
-    ['MAC spoof check', spoofCheckSpec as ElementSpec<never>, spoofCheck(state), [SPOOFCHECKED]],
-    ['port mappings', portmapSpec as ElementSpec<never>, portMaps(state), dnatMapSets()],
-  ];
-  return checks.flatMap(([name, spec, owned, sets]) => {
-    const known = new Set(owned.records().flatMap((r) => r.data.flatMap((e) => spec.elements(e as never).map((el) => `${el.set.name} ${el.listedKey}`))));
-    return sets.flatMap((set) =>
-      set
-        .listedKeys(nft)
-        .filter((key) => !known.has(`${set.name} ${key}`))
-        .map((key) => ({
-          check: name,
-          status: 'warn' as const,
-          detail: `${set.textName} holds { ${key} }, which no container's record holds`,
-          fix: `nft delete element ${set.textName} '{ ${key} }'`,
-        })),
-    );
-  });
+  return RECORDED_COMPONENTS.flatMap(({ name, open }) =>
+    open({ env: places.env })
+      .strays()
+      .map(({ where, key, fix }) => ({ check: name, status: 'warn' as const, detail: `${where} holds { ${key} }, which no container's record holds`, fix })),
+  );
 }

@@ -10,12 +10,9 @@ import { cachedAttachments } from '../../lib/libcni/cache';
 import { loadNetworks } from '../../lib/libcni/conf-files';
 import type { AttachmentKey, StateEnv } from '../../lib/state/attachment-state';
 import type { NetConfList } from '../../lib/types';
-import { masquerade } from '../../lib/iface/masquerade';
 import { bridgeState } from '../../plugins/bridge/attachment';
 import { dnsnameBase, NetworkDns } from '../../plugins/dnsname/files';
-import { describeEntry } from '../../plugins/firewall/entries';
-import { firewall } from '../../plugins/firewall/attachment';
-import { portMaps } from '../../plugins/portmap/attachment';
+import { RECORDED_COMPONENTS } from '../../plugins/recorded-components';
 
 /** Where the tool looks: the runtime's config directory, libcni's cache, the suite's state (CNI_TS_STATE_DIR). */
 export interface Places {
@@ -74,17 +71,9 @@ export function inventory(places: Places): NetworkView[] {
   const bridges = bridgeState(state);
   for (const { key, data } of bridges.withLock(() => bridges.list()))
     Object.assign(at(key), { bridge: data.bridge, hostVeth: data.hostVeth, ...(data.netns ? { netns: data.netns } : {}) });
-  for (const { key, data } of masquerade(state).records()) at(key).masquerade.push(...data.map((e) => e.ip));
-  const ports = portMaps(state);
-  for (const { key, data } of ports.records()) {
-    for (const e of data) {
-      if (e.kind !== 'dnat') continue;
-      // another attachment of the same container gets the port's traffic until it is deleted
-      const standby = ports.standsBy(key, e) ? ' (standby)' : '';
-      at(key).ports.push(`${e.protocol} ${e.hostIP ?? (e.family === 4 ? '0.0.0.0' : '[::]')}:${e.hostPort} -> ${e.containerIP}:${e.containerPort}${standby}`);
-    }
+  for (const { shownAs, open } of RECORDED_COMPONENTS) {
+    if (shownAs) for (const { key, text } of open(state).shown()) at(key)[shownAs].push(text);
   }
-  for (const { key, data } of firewall(state).records()) at(key).firewall.push(...data.map(describeEntry));
   const dnsBase = dnsnameBase(places.env);
   for (const network of readdirIfExists(dnsBase)) {
     const dns = new NetworkDns(dnsBase, network);
