@@ -9,7 +9,7 @@ export interface Allocated {
   rangeSetIndex: number;
 }
 
-export interface Attachment {
+export interface ReservationOwner {
   containerId: string;
   ifname: string;
 }
@@ -21,7 +21,7 @@ export interface Attachment {
  * Unlike the reference plugin, an attachment that already holds an address in a range set gets it
  * back instead of a "duplicate allocation" error, so an ADD retried after a crash converges.
  */
-export function allocate(store: Store, rangeSets: RangeSet[], who: Attachment, requested: IP[]): Allocated[] {
+export function allocate(store: Store, rangeSets: RangeSet[], who: ReservationOwner, requested: IP[]): Allocated[] {
   const pending = [...requested];
   const reserved: Allocated[] = [];
   const result: Allocated[] = [];
@@ -54,7 +54,7 @@ export function allocate(store: Store, rangeSets: RangeSet[], who: Attachment, r
   }
 }
 
-function reserveRequested(store: Store, set: RangeSet, index: number, who: Attachment, ip: IP): Allocated {
+function reserveRequested(store: Store, set: RangeSet, index: number, who: ReservationOwner, ip: IP): Allocated {
   const range = rangeFor(set, ip)!;
   if (ipEquals(ip, range.gateway)) {
     throw new CniError(ErrorCode.AddressConflict, `requested IP address ${formatIP(ip)} is the gateway of range ${formatRangeSet([range])}`);
@@ -71,7 +71,7 @@ function reserveRequested(store: Store, set: RangeSet, index: number, who: Attac
  * a set lookup rather than a write; reserve() (an exclusive create) stays what decides, so a free
  * candidate taken all the same is skipped too.
  */
-function reserveNext(store: Store, set: RangeSet, index: number, who: Attachment, taken: Set<bigint>): Allocated {
+function reserveNext(store: Store, set: RangeSet, index: number, who: ReservationOwner, taken: Set<bigint>): Allocated {
   for (const { ip, range } of candidates(set, store.lastReserved(index))) {
     const key = addressKey(ip);
     if (taken.has(key)) continue;
@@ -85,14 +85,14 @@ function reserveNext(store: Store, set: RangeSet, index: number, who: Attachment
 const addressKey = (ip: IP): bigint => (ip.family === 6 ? ip.value | (1n << 128n) : ip.value);
 
 /** Releases everything the attachment holds (legacy id-only files included); idempotent. */
-export function release(store: Store, who: Attachment): Allocation[] {
+export function release(store: Store, who: ReservationOwner): Allocation[] {
   const mine = store.heldBy(who.containerId, who.ifname);
   for (const a of mine) store.release(a.ip);
   return mine;
 }
 
 /** Releases every allocation that belongs to none of the `valid` attachments (CNI 1.1 GC). */
-export function collectGarbage(store: Store, valid: Attachment[]): Allocation[] {
+export function collectGarbage(store: Store, valid: ReservationOwner[]): Allocation[] {
   const stale = store.allocations().filter((a) => !valid.some((v) => ownedBy(a, v.containerId, v.ifname)));
   for (const a of stale) store.release(a.ip);
   return stale;

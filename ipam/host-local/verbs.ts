@@ -5,13 +5,13 @@ import { assertWritableDirectory } from '../../lib/fs';
 import { log } from '../../lib/log';
 import type { CallArgs, CmdArgs, DelArgs } from '../../lib/skel';
 import { lenientString, type Result } from '../../lib/types';
-import { allocate, collectGarbage, release, type Attachment } from './allocator';
+import { allocate, collectGarbage, release, type ReservationOwner } from './allocator';
 import { parseConfig, storeDirOf, type HostLocalConfig } from './config';
 import { DiskStore } from './disk-store';
 import { formatRangeSet, rangeSetCapacity, rangeSetContains } from './range';
 import { readResolvConf } from './resolv-conf';
 
-const attachmentOf = (cmd: CallArgs): Attachment => ({ containerId: cmd.containerId, ifname: cmd.ifname });
+const ownerOf = (cmd: CallArgs): ReservationOwner => ({ containerId: cmd.containerId, ifname: cmd.ifname });
 
 /** ADD's config checks alone, for a plugin that delegates to host-local before it changes anything. */
 export function validate(cmd: CmdArgs): void {
@@ -22,7 +22,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
   const dns = conf.resolvConf ? readResolvConf(conf.resolvConf) : undefined;
   const store = new DiskStore(conf.storeDir);
-  const allocated = store.withLock(() => allocate(store, conf.rangeSets, attachmentOf(cmd), conf.requestedIPs));
+  const allocated = store.withLock(() => allocate(store, conf.rangeSets, ownerOf(cmd), conf.requestedIPs));
   log.info('allocated', { ips: allocated.map((a) => formatIP(a.ip)) });
   return {
     cniVersion: conf.cniVersion,
@@ -43,7 +43,7 @@ export async function del(cmd: DelArgs): Promise<void> {
   const storeDir = storeDirOf(cmd.config.name, lenientString(cmd.config, 'ipam', 'dataDir'));
   if (!existsSync(storeDir)) return;
   const store = new DiskStore(storeDir);
-  const released = store.withLock(() => release(store, attachmentOf(cmd)));
+  const released = store.withLock(() => release(store, ownerOf(cmd)));
   log.info('released', { ips: released.map((a) => formatIP(a.ip)) });
 }
 

@@ -9,7 +9,7 @@ import { writeSysctl } from '../sysctl';
 import type { DNS, IPConfig, Result, Route } from '../types';
 import type { UndoStack } from '../undo';
 import { addressingOf } from './addressing';
-import { checkContainer, configureContainer } from './container';
+import { checkContainer, configureContainer, type InterfaceSetup } from './configure-interface';
 import { ipamAdd } from './ipam';
 
 // The interface plugins whose only link is the container's (macvlan, ipvlan, vlan, dummy,
@@ -22,7 +22,7 @@ export function ipamGateways(ips: IPConfig[]): (family: 4 | 6) => IP | undefined
   return (family) => gateways.find((gw) => gw.family === family);
 }
 
-export interface LinkAddressing {
+export interface ConfiguredIpam {
   /** IPAM's addresses, each on interface 0 (the container link), gateways as IPAM gave them. */
   ips?: IPConfig[];
   routes?: Route[];
@@ -30,11 +30,8 @@ export interface LinkAddressing {
   dns?: DNS;
 }
 
-export interface AddressingOptions {
-  /** IPv6 duplicate address detection before the result (the reference's ConfigureIface settles it). */
-  enableDad: boolean;
-  /** net.ipv4.conf.<if>.arp_notify=1 (macvlan and tap set it). */
-  arpNotify?: boolean;
+/** How a link made for the container is set up (macvlan and tap set arpNotify). */
+export interface LinkSetup extends Pick<InterfaceSetup, 'enableDad' | 'arpNotify'> {
   /** net.ipv6.conf.<if>.ndisc_notify=1 (macvlan sets it). */
   ndiscNotify?: boolean;
 }
@@ -50,8 +47,8 @@ export async function addressContainerLink(
   link: LinkInfo,
   ipamType: string | undefined,
   undo: UndoStack,
-  options: AddressingOptions,
-): Promise<LinkAddressing> {
+  options: LinkSetup,
+): Promise<ConfiguredIpam> {
   if (!ipamType) {
     await setLinkUp(ctr, link, true);
     return {};
@@ -70,8 +67,8 @@ export async function configureContainerLink(
   cmd: CmdArgs,
   link: LinkInfo,
   given: { ips: IPConfig[]; routes?: Route[] },
-  options: AddressingOptions,
-): Promise<LinkAddressing> {
+  options: LinkSetup,
+): Promise<ConfiguredIpam> {
   const ips = given.ips.map((ip) => ({ ...ip, interface: 0 }));
   if (options.ndiscNotify) withNetns(cmd.netns, () => writeSysctl(['net', 'ipv6', 'conf', link.name, 'ndisc_notify'], '1'));
   await configureContainer(ctr, cmd.netns, link, addressingOf(ips), given.routes ?? [], {
@@ -83,7 +80,7 @@ export async function configureContainerLink(
 }
 
 /** The result of these plugins: the container link alone (interface 0), IPAM's addresses and routes, the config's DNS. */
-export function containerLinkResult(cniVersion: string, cmd: CmdArgs, link: Pick<LinkInfo, 'name' | 'mac'>, addressing: LinkAddressing, dns: DNS | undefined): Result {
+export function containerLinkResult(cniVersion: string, cmd: CmdArgs, link: Pick<LinkInfo, 'name' | 'mac'>, addressing: ConfiguredIpam, dns: DNS | undefined): Result {
   return {
     cniVersion,
     interfaces: [{ name: link.name, mac: link.mac, sandbox: cmd.netns }],

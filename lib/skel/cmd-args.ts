@@ -1,4 +1,4 @@
-import type { Attachment, NetConf, Result } from '../types';
+import type { NetConf, Result, ValidAttachment } from '../types';
 import type { CniArgs } from './cni-args';
 
 export const VERBS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC'] as const;
@@ -25,7 +25,7 @@ export interface CallArgs {
 export interface CmdArgs extends CallArgs {
   command: Exclude<Verb, 'DEL'>;
   /** GC only: the attachments that are still in use. */
-  validAttachments?: Attachment[];
+  validAttachments?: ValidAttachment[];
 }
 
 /**

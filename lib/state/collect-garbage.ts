@@ -1,5 +1,5 @@
 import { CniError, ErrorCode } from '../errors';
-import type { Attachment } from '../types';
+import type { ValidAttachment } from '../types';
 import type { AttachmentKey } from './attachment-state';
 
 /** A component that keeps a record per attachment. */
@@ -17,7 +17,7 @@ export interface CollectableComponent {
 export async function removeInvalidAttachments(
   components: CollectableComponent[],
   network: string,
-  valid: Attachment[] | undefined,
+  valid: ValidAttachment[] | undefined,
   what: string,
   code: number = ErrorCode.NftablesFailure,
 ): Promise<void> {

@@ -18,10 +18,10 @@ export const NetConf = z.looseObject({
 });
 export type NetConf = z.infer<typeof NetConf>;
 
-export const Attachment = z.looseObject({ containerID: z.string(), ifname: z.string() });
-export type Attachment = z.infer<typeof Attachment>;
+export const ValidAttachment = z.looseObject({ containerID: z.string(), ifname: z.string() });
+export type ValidAttachment = z.infer<typeof ValidAttachment>;
 
-export const ValidAttachments = z.array(Attachment);
+export const ValidAttachments = z.array(ValidAttachment);
 
 /**
  * For DEL, which must not refuse what ADD refused: the config with only `cniVersion` and `name`

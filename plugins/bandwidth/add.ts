@@ -6,7 +6,7 @@ import { attachmentKey } from '../../lib/state/attachment-state';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
-import { bandwidthState, type BandwidthRecord } from './attachment';
+import { bandwidthState, type BandwidthRecord } from './records';
 import { type BandwidthConfig, parseConfig } from './config';
 import { findHostInterface } from './host-interface';
 import { ifbName, ingressQdisc, redirectFilter, type Shaper, shaper } from './shaping';

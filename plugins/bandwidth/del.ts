@@ -1,7 +1,7 @@
 import { openHostSocket } from '../../lib/netlink';
 import type { DelArgs } from '../../lib/skel';
 import { attachmentKey } from '../../lib/state/attachment-state';
-import { bandwidthState, removeAttachment } from './attachment';
+import { bandwidthState, removeAttachment } from './records';
 
 /**
  * Removes the attachment's ifb and the qdiscs ADD added to the host veth, then its record. Works

@@ -3,7 +3,7 @@ import { openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { AttachmentKey } from '../../lib/state/attachment-state';
 import { removeInvalidAttachments } from '../../lib/state/collect-garbage';
-import { bandwidthState, removeAttachment } from './attachment';
+import { bandwidthState, removeAttachment } from './records';
 import { parseConfig } from './config';
 
 /** Ready whenever the config is valid: the kernel work needs nothing that runs beside the plugin. */

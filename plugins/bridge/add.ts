@@ -1,5 +1,5 @@
 import { addressingOf, containerRoutes } from '../../lib/iface/addressing';
-import { configureContainer } from '../../lib/iface/container';
+import { configureContainer } from '../../lib/iface/configure-interface';
 import { enableForwarding } from '../../lib/iface/forwarding';
 import { ipamAdd, resultIPs } from '../../lib/iface/ipam';
 import { masqEntries, masquerade } from '../../lib/iface/masquerade';
@@ -9,7 +9,7 @@ import { deleteLink, linkByIndex, openHostSocket, openSocketIn, type LinkInfo } 
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
-import { attachmentKey, bridgeLinkLock, bridgeState, spoofCheck } from './attachment';
+import { attachmentKey, bridgeLinkLock, bridgeState, spoofCheck } from './records';
 import { deleteBridgeIfUnused, ensureBridge, ensureGatewayAddresses } from './bridge-link';
 import { parseConfig, type BridgeConfig } from './config';
 import { attachToBridge, type PortSettings } from './veth';

@@ -1,5 +1,5 @@
 import { CniError, ErrorCode } from '../../lib/errors';
-import { checkContainer, containerIPs } from '../../lib/iface/container';
+import { checkContainer, containerIPs } from '../../lib/iface/configure-interface';
 import { checkMasquerade } from '../../lib/iface/masquerade';
 import { delegate } from '../../lib/invoke/delegate';
 import { parseIP } from '../../lib/ip';
@@ -17,7 +17,7 @@ import {
 } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
-import { attachmentKey, spoofCheck } from './attachment';
+import { attachmentKey, spoofCheck } from './records';
 import { parseConfig, type BridgeConfig } from './config';
 import { portVlanPlan, portVlansAfter } from './veth';
 import { vlanGatewayName } from './vlan-gateway';

@@ -3,7 +3,7 @@ import { masquerade } from '../../lib/iface/masquerade';
 import { teardown } from '../../lib/iface/teardown';
 import { deleteRecordedVeth } from '../../lib/iface/veth-records';
 import type { DelArgs } from '../../lib/skel';
-import { attachmentKey, bridgeState, spoofCheck } from './attachment';
+import { attachmentKey, bridgeState, spoofCheck } from './records';
 
 /**
  * Best effort and idempotent: every step is tried, a missing netns, link, address or rule is

@@ -5,7 +5,7 @@ import type { CmdArgs } from '../../lib/skel';
 import { collectGarbage } from '../../lib/iface/gc';
 import { masquerade } from '../../lib/iface/masquerade';
 import { vethRecords } from '../../lib/iface/veth-records';
-import { bridgeState, spoofCheck } from './attachment';
+import { bridgeState, spoofCheck } from './records';
 import { parseConfig } from './config';
 
 /** Ready when the bridge name is free or a bridge, and the IPAM plugin says it is ready. */

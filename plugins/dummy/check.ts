@@ -1,4 +1,4 @@
-import { checkCreatedLink } from '../../lib/iface/created-link';
+import { checkCreatedLink } from '../../lib/iface/link-plugin';
 import type { CmdArgs } from '../../lib/skel';
 import { parseConfig } from './config';
 

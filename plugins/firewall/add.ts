@@ -1,6 +1,6 @@
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
-import { attachmentKey, firewall, hostFirewall } from './attachment';
+import { attachmentKey, firewall, hostFirewall } from './records';
 import { parseConfig } from './config';
 import { planEntries } from './entries';
 

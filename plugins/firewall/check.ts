@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
-import { attachmentKey, firewall, hostFirewall } from './attachment';
+import { attachmentKey, firewall, hostFirewall } from './records';
 import { parseConfig } from './config';
 import { describeEntry, planEntries, type FirewallEntry } from './entries';
 

@@ -2,7 +2,7 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { assertNftUsable } from '../../lib/nft';
 import type { CmdArgs } from '../../lib/skel';
 import { removeInvalidAttachments } from '../../lib/state/collect-garbage';
-import { firewall } from './attachment';
+import { firewall } from './records';
 import { parseConfig } from './config';
 import { systemIptables } from './iptables';
 

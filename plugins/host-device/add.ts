@@ -6,7 +6,7 @@ import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { requireFreeName } from '../../lib/iface/veth';
 import { UndoStack } from '../../lib/undo';
-import { attachmentKey, hostDeviceState } from './attachment';
+import { attachmentKey, hostDeviceState } from './records';
 import { parseConfig, type HostDeviceConfig } from './config';
 import { findHostDevice, isDpdkDevice, resolveDeviceID } from './device';
 import { deviceState, moved, moveIn, moveOut } from './move';

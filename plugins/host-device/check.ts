@@ -3,7 +3,7 @@ import { checkContainerLink, checkPrevious } from '../../lib/iface/container-lin
 import { openSocketIn } from '../../lib/netlink';
 import { linkDetails } from '../../lib/netlink/link-details';
 import type { CmdArgs } from '../../lib/skel';
-import { attachmentKey, hostDeviceState } from './attachment';
+import { attachmentKey, hostDeviceState } from './records';
 import { parseConfig } from './config';
 import { isDpdkDevice, resolveDeviceID } from './device';
 

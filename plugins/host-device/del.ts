@@ -1,7 +1,7 @@
 import { teardown } from '../../lib/iface/teardown';
 import { delegateDel } from '../../lib/invoke/delegate';
 import type { DelArgs } from '../../lib/skel';
-import { attachmentKey } from './attachment';
+import { attachmentKey } from './records';
 import { giveBack } from './restore';
 
 /**

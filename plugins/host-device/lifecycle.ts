@@ -4,7 +4,7 @@ import { delegate } from '../../lib/invoke/delegate';
 import type { CmdArgs } from '../../lib/skel';
 import type { StateEnv } from '../../lib/state/attachment-state';
 import type { CollectableComponent } from '../../lib/state/collect-garbage';
-import { hostDeviceState } from './attachment';
+import { hostDeviceState } from './records';
 import { parseConfig } from './config';
 import { giveBack } from './restore';
 

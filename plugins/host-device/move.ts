@@ -3,7 +3,7 @@ import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
 import { formatPrefix, parsePrefix, prefixContains } from '../../lib/ip';
 import { addAddress, formatAddress, linkByName, listAddresses, setLinkUp, setMac, setMtu, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { linkDetails, listLinkDetails, moveLink, renameLink, setAlias } from '../../lib/netlink/link-details';
-import type { DeviceState } from './attachment';
+import type { DeviceState } from './records';
 
 const LINK_LOCAL_6 = parsePrefix('fe80::/10')!;
 

@@ -3,7 +3,7 @@ import { netnsExists } from '../../lib/netns';
 import type { AttachmentKey } from '../../lib/state/attachment-state';
 import type { StateEnv } from '../../lib/state/attachment-state';
 import { log } from '../../lib/log';
-import { hostDeviceState } from './attachment';
+import { hostDeviceState } from './records';
 import { moveOut, recoverReturned } from './move';
 
 /**

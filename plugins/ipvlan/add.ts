@@ -1,4 +1,4 @@
-import { addCreatedLink } from '../../lib/iface/created-link';
+import { addCreatedLink } from '../../lib/iface/link-plugin';
 import { ipvlanInfoData } from '../../lib/netlink/ipvlan';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';

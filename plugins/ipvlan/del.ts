@@ -1,4 +1,4 @@
-import { delCreatedLink } from '../../lib/iface/created-link';
+import { delCreatedLink } from '../../lib/iface/link-plugin';
 import type { DelArgs } from '../../lib/skel';
 
 /** IPAM DEL, then the ipvlan in the container, best effort and from the names alone. */

@@ -1,4 +1,4 @@
-import { delCreatedLink } from '../../lib/iface/created-link';
+import { delCreatedLink } from '../../lib/iface/link-plugin';
 import type { DelArgs } from '../../lib/skel';
 
 /**

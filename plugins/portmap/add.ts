@@ -3,7 +3,7 @@ import { ResourceTakenError } from '../../lib/nft';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
-import { attachmentKey, portMaps } from './attachment';
+import { attachmentKey, portMaps } from './records';
 import { parseConfig, type PortMapConfig } from './config';
 import { containerAddresses, planEntries, type PortmapEntry } from './entries';
 import { enableLocalnetRouting } from './localnet';

@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
-import { attachmentKey, portMaps } from './attachment';
+import { attachmentKey, portMaps } from './records';
 import { parseConfig } from './config';
 import { containerAddresses, planEntries, type PortmapEntry } from './entries';
 import { elementOf } from './rules';

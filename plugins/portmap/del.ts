@@ -1,5 +1,5 @@
 import type { DelArgs } from '../../lib/skel';
-import { attachmentKey, portMaps } from './attachment';
+import { attachmentKey, portMaps } from './records';
 
 /**
  * Removes what this attachment's record says it still owns; needs neither prevResult nor the

@@ -1,7 +1,7 @@
 import { assertNftUsable } from '../../lib/nft';
 import type { CmdArgs } from '../../lib/skel';
 import { removeInvalidAttachments } from '../../lib/state/collect-garbage';
-import { portMaps } from './attachment';
+import { portMaps } from './records';
 import { parseConfig } from './config';
 
 /** Ready when nftables answers. */

@@ -1,5 +1,5 @@
 import { addressingOf } from '../../lib/iface/addressing';
-import { configureContainer } from '../../lib/iface/container';
+import { configureContainer } from '../../lib/iface/configure-interface';
 import { enableForwarding } from '../../lib/iface/forwarding';
 import { ipamAdd, resultIPs } from '../../lib/iface/ipam';
 import { masqEntries, masquerade } from '../../lib/iface/masquerade';
@@ -9,7 +9,7 @@ import { deleteLink, openHostSocket, openSocketIn } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
-import { attachmentKey, ptpState } from './attachment';
+import { attachmentKey, ptpState } from './records';
 import { parseConfig } from './config';
 import { pointToPointRoutes, requireGateways, setupHostVeth } from './routes';
 

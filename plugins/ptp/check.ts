@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from '../../lib/errors';
 import { addressingOf, type Addressing } from '../../lib/iface/addressing';
-import { checkContainer, containerIPs } from '../../lib/iface/container';
+import { checkContainer, containerIPs } from '../../lib/iface/configure-interface';
 import { checkForwarding } from '../../lib/iface/forwarding';
 import { checkMasquerade } from '../../lib/iface/masquerade';
 import { delegate } from '../../lib/invoke/delegate';

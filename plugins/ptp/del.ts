@@ -3,7 +3,7 @@ import { masquerade } from '../../lib/iface/masquerade';
 import { teardown } from '../../lib/iface/teardown';
 import { deleteRecordedVeth } from '../../lib/iface/veth-records';
 import type { DelArgs } from '../../lib/skel';
-import { attachmentKey, ptpState } from './attachment';
+import { attachmentKey, ptpState } from './records';
 
 /**
  * Best effort and idempotent, from the records and the IPAM type alone: the masquerade entries, the reservation, then the veth pair, whose host end takes

@@ -3,7 +3,7 @@ import { masquerade } from '../../lib/iface/masquerade';
 import { vethRecords } from '../../lib/iface/veth-records';
 import { delegate } from '../../lib/invoke/delegate';
 import type { CmdArgs } from '../../lib/skel';
-import { ptpState } from './attachment';
+import { ptpState } from './records';
 import { parseConfig } from './config';
 
 /** Ready when the IPAM plugin says it is (ptp itself needs nothing shared on the host). */

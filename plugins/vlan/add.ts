@@ -1,4 +1,4 @@
-import { addCreatedLink } from '../../lib/iface/created-link';
+import { addCreatedLink } from '../../lib/iface/link-plugin';
 import { vlanInfoData } from '../../lib/netlink/vlan';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';

@@ -1,4 +1,4 @@
-import { statusOfCreatedLink } from '../../lib/iface/created-link';
+import { statusOfCreatedLink } from '../../lib/iface/link-plugin';
 import { collectGarbage } from '../../lib/iface/gc';
 import type { CmdArgs } from '../../lib/skel';
 import { parseConfig } from './config';

@@ -10,7 +10,7 @@ import { cachedAttachments } from '../../lib/libcni/cache';
 import { loadNetworks } from '../../lib/libcni/conf-files';
 import type { AttachmentKey, StateEnv } from '../../lib/state/attachment-state';
 import type { NetConfList } from '../../lib/types';
-import { bridgeState } from '../../plugins/bridge/attachment';
+import { bridgeState } from '../../plugins/bridge/records';
 import { dnsnameBase, NetworkDns } from '../../plugins/dnsname/files';
 import { RECORDED_COMPONENTS } from '../../plugins/recorded-components';
 
@@ -70,7 +70,7 @@ export function inventory(places: Places): NetworkView[] {
 
   const bridges = bridgeState(state);
   for (const { key, data } of bridges.withLock(() => bridges.list()))
-    Object.assign(at(key), { bridge: data.bridge, hostVeth: data.hostVeth, ...(data.netns ? { netns: data.netns } : {}) });
+    Object.assign(at(key), { bridge: data.bridge, hostVeth: data.hostVeth, netns: data.netns });
   for (const { shownAs, open } of RECORDED_COMPONENTS) {
     if (shownAs) for (const { key, text } of open(state).shown()) at(key)[shownAs].push(text);
   }

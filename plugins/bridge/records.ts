@@ -12,8 +12,8 @@ import { newSpoofCheck, SPOOFCHECKED, spoofCheckSpec, type SpoofEntry } from './
 export interface BridgeRecord {
   bridge: string;
   hostVeth: string;
-  /** The container's namespace path, so an operator's tool can tell a container that is gone (absent in records from before it was kept). */
-  netns?: string;
+  /** The container's namespace path, so an operator's tool can tell a container that is gone. */
+  netns: string;
 }
 
 export const bridgeState = (cmd: StateEnv) => new AttachmentState<BridgeRecord>(stateRoot(cmd.env), 'bridge');

@@ -7,15 +7,7 @@ import { linkDetails, type LinkDetails } from '../netlink/link-details';
 import type { CmdArgs, DelArgs } from '../skel';
 import type { DNS, IPConfig, Result, Route } from '../types';
 import { UndoStack } from '../undo';
-import {
-  addressContainerLink,
-  checkContainerLink,
-  checkPrevious,
-  configureContainerLink,
-  containerLinkResult,
-  deleteContainerLink,
-  type AddressingOptions,
-} from './container-link';
+import { addressContainerLink, checkContainerLink, checkPrevious, configureContainerLink, containerLinkResult, deleteContainerLink, type LinkSetup } from './container-link';
 import { resolveMaster, type MasterChoice } from './master';
 import { teardown } from './teardown';
 import { requireFreeName } from './veth';
@@ -39,7 +31,7 @@ export interface NewContainerLink {
   /** The result's dns: the config's; with `dnsFromIpam`, IPAM's instead (dummy, as the reference). */
   dns?: DNS;
   dnsFromIpam?: boolean;
-  addressing: AddressingOptions;
+  addressing: LinkSetup;
 }
 
 /**

@@ -7,7 +7,7 @@ import { writeSysctl } from '../sysctl';
 import type { IPConfig, Result, Route } from '../types';
 import { addressingOf, type Addressing } from './addressing';
 
-export interface ContainerSetup {
+export interface InterfaceSetup {
   /** IPv6 duplicate address detection; off, addresses are added with IFA_F_NODAD and usable at once. */
   enableDad: boolean;
   /** net.ipv4.conf.<ifname>.arp_notify=1 (the reference's bridge sets it; its ptp does not). */
@@ -38,7 +38,7 @@ export async function configureContainer(
   link: LinkInfo,
   addressing: Addressing[],
   routes: Route[],
-  setup: ContainerSetup,
+  setup: InterfaceSetup,
 ): Promise<void> {
   const { enableDad } = setup;
   withNetns(netnsPath, () => {
@@ -97,7 +97,7 @@ export function containerIPs(cmd: CmdArgs, prev: Result): IPConfig[] {
 export interface ContainerExpectations {
   /** The link's kind (IFLA_INFO_KIND): "veth" unless given; false accepts any (host-device moves in whatever it finds). */
   kind?: string | false;
-  /** As ContainerSetup.routeGateway: what a route without gw was installed through. */
+  /** As InterfaceSetup.routeGateway: what a route without gw was installed through. */
   routeGateway?: (family: 4 | 6) => IP | undefined;
 }
 
