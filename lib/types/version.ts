@@ -1,4 +1,4 @@
-/** The spec versions every plugin of this suite speaks (issue #2; 0.1.0/0.2.0 results are not produced). */
+/** The spec versions every plugin of this suite speaks (0.1.0/0.2.0 results are not produced). */
 export const SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
 export const CURRENT_VERSION = '1.1.0';
 

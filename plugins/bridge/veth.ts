@@ -23,8 +23,8 @@ export interface PortVlanPlan {
 /**
  * As the reference's setupVeth: when `vlan` or the trunk set VLANs and preserveDefaultVlan is off,
  * the port's default VLAN goes; then `vlan` as PVID untagged, the trunk tagged, and, when only a
- * trunk is given, VLAN 1 as PVID untagged (the native VLAN, for configs from before `vlan` could
- * go with a trunk). The reference lists the port's VLANs to remove them; a port that just joined has
+ * trunk is given, VLAN 1 as PVID untagged (the native VLAN, as the reference
+ * gives it). The reference lists the port's VLANs to remove them; a port that just joined has
  * exactly the bridge's default PVID, so that one is removed without listing every port of the host.
  */
 export function portVlanPlan(port: Pick<PortSettings, 'vlan' | 'trunk' | 'preserveDefaultVlan'>, defaultPvid: number | undefined): PortVlanPlan {

@@ -10,7 +10,7 @@ const NET = { name: 'dell', octet: 62 };
 const reservations = () => (existsSync(join(node.dir, 'ipam', NET.name)) ? readdirSync(join(node.dir, 'ipam', NET.name)).filter((f) => /^(10\.|fd)/.test(f)) : []);
 const fakePrev = { cniVersion: '1.1.0', interfaces: [{ name: 'cnidell0' }], ips: [{ address: '10.62.0.9/24' }] };
 
-/** Configs each plugin's ADD refuses, with the code it refuses them with (from issue 11 and beyond). */
+/** Configs each plugin's ADD refuses, with the code it refuses them with. */
 const refused: Array<[string, ChainPlugin, object, number]> = [
   ['bridge "vlanTrunk" with a minID and no maxID', 'bridge', { vlanTrunk: [{ minID: 10 }] }, 7],
   ['bridge "ipMasqBackend": "iptables"', 'bridge', { ipMasqBackend: 'iptables' }, 7],

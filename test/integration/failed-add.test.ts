@@ -14,7 +14,7 @@ const hostLinks = () =>
     .sort();
 const ipam = (range: object) => ({ ipam: { type: 'host-local', ranges: [[range]] } });
 
-/** IPAM configs bridge's ADD must refuse before it creates anything (issue 11, item 8). */
+/** IPAM configs bridge's ADD must refuse before it creates anything. */
 const badIpam: Array<[string, object]> = [
   ['subnet /33', ipam({ subnet: '10.63.0.0/33' })],
   ['a subnet that is not a CIDR', ipam({ subnet: 'garbage' })],
