@@ -69,8 +69,7 @@ export function inventory(places: Places): NetworkView[] {
   const state = { env: places.env };
 
   const bridges = bridgeState(state);
-  for (const { key, data } of bridges.withLock(() => bridges.list()))
-    Object.assign(at(key), { bridge: data.bridge, hostVeth: data.hostVeth, netns: data.netns });
+  for (const { key, data } of bridges.withLock(() => bridges.list())) Object.assign(at(key), { bridge: data.bridge, hostVeth: data.hostVeth, netns: data.netns });
   for (const { shownAs, open } of RECORDED_COMPONENTS) {
     if (shownAs) for (const { key, text } of open(state).shown()) at(key)[shownAs].push(text);
   }
