@@ -6,6 +6,7 @@ import { BIN_DIR, which } from './paths';
 import { spawnCollected, type PluginOutcome } from './spawn-collected';
 import { onNetnsDelete } from './netns';
 import { until, untilSync } from './poll';
+import { timingOf } from '../../scripts/timing-line.mjs';
 
 const ROOT = join(BIN_DIR, '..');
 /** accept4's number: a worker blocked in it is idle. */
@@ -148,19 +149,7 @@ export class WorkerHost {
  * one is the plugin's own (an exec'd delegate's comes first); a line a killed call left half
  * written is no verdict.
  */
-export function startedFrom(text: string): string | undefined {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('{"timing"'))
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line).timing.startedFrom as string];
-      } catch {
-        return [];
-      }
-    })
-    .at(-1);
-}
+export const startedFrom = (text: string): string | undefined => timingOf(text)?.startedFrom;
 
 function command(pid: number): string | undefined {
   try {
