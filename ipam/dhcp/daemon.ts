@@ -10,7 +10,7 @@ import { formatMac, macToBytes } from '../../lib/netlink';
 import { parseWith } from '../../lib/types';
 import { AbortedError, type ClientIdentity, type ClientTiming, type Granted, acquire, release, renew } from './client';
 import { FlagError, HelpRequested, USAGE, parseDaemonFlags, type DaemonFlags } from './flags';
-import { type Attachment, type LeaseRecord, type LeaseTimes, decodeOptions, leaseRecord, leaseTimes, nextStep, retryDelay } from './lease';
+import { type LeaseOwner, type LeaseRecord, type LeaseTimes, decodeOptions, leaseRecord, leaseTimes, nextStep, retryDelay } from './lease';
 import { type ClientLink, findLink, prepareLink, takeLinkDown } from './link';
 import { decodeMessage, formatIPv4 } from './message';
 import { clientIdOf } from './options';
@@ -94,7 +94,7 @@ class KeyedQueue {
 
 /** A lease the daemon holds: what it was asked for, what it got, and the timer of its next renewal. */
 interface HeldLease {
-  attachment: Attachment;
+  owner: LeaseOwner;
   identity: ClientIdentity;
   mac: Buffer;
   granted: Granted;
@@ -233,13 +233,13 @@ export class DhcpDaemon {
   private dispatch(request: DaemonRequest, signal: AbortSignal): Promise<Ok> {
     switch (request.method) {
       case 'add': {
-        const attachment = this.attachmentOf(request.attachment);
-        const identity: ClientIdentity = { clientId: attachment.clientId, provide: decodeOptions(request.provide), request: request.request };
-        return this.queue.run(attachment.clientId, () => this.add(attachment, identity, signal));
+        const owner = this.ownerOf(request.attachment);
+        const identity: ClientIdentity = { clientId: owner.clientId, provide: decodeOptions(request.provide), request: request.request };
+        return this.queue.run(owner.clientId, () => this.add(owner, identity, signal));
       }
       case 'check': {
-        const attachment = this.attachmentOf(request.attachment);
-        return this.queue.run(attachment.clientId, () => this.check(attachment));
+        const owner = this.ownerOf(request.attachment);
+        return this.queue.run(owner.clientId, () => this.check(owner));
       }
       case 'del': {
         const clientId = clientIdOf(request.attachment.containerId, request.attachment.network, request.attachment.ifname);
@@ -256,7 +256,7 @@ export class DhcpDaemon {
     }
   }
 
-  private attachmentOf(a: { containerId: string; network: string; ifname: string; netns: string }): Attachment {
+  private ownerOf(a: { containerId: string; network: string; ifname: string; netns: string }): LeaseOwner {
     return { clientId: clientIdOf(a.containerId, a.network, a.ifname), containerId: a.containerId, network: a.network, ifname: a.ifname, netns: a.netns };
   }
 
@@ -270,20 +270,20 @@ export class DhcpDaemon {
    * The lease of this attachment: the one held when it is still valid on the same interface (a
    * repeated ADD, or one after a daemon restart), else a new one.
    */
-  private async add(attachment: Attachment, identity: ClientIdentity, signal: AbortSignal): Promise<Ok> {
-    const existing = this.leases.get(attachment.clientId);
+  private async add(owner: LeaseOwner, identity: ClientIdentity, signal: AbortSignal): Promise<Ok> {
+    const existing = this.leases.get(owner.clientId);
     if (existing) {
-      const link = await findLink(this.netnsPath(attachment.netns), attachment.ifname);
-      const same = link?.mac === formatMac(existing.mac) && existing.attachment.netns === attachment.netns && Date.now() < existing.times.expiresAt;
+      const link = await findLink(this.netnsPath(owner.netns), owner.ifname);
+      const same = link?.mac === formatMac(existing.mac) && existing.owner.netns === owner.netns && Date.now() < existing.times.expiresAt;
       if (same) {
-        log.info('lease already held', { clientId: attachment.clientId, address: formatIPv4(existing.granted.ack.yiaddr) });
+        log.info('lease already held', { clientId: owner.clientId, address: formatIPv4(existing.granted.ack.yiaddr) });
         return { ok: true, lease: answerOf(existing) };
       }
       await this.drop(existing, 'replaced: the interface or namespace changed, or the lease expired', true);
     }
-    const link = await prepareLink(this.netnsPath(attachment.netns), attachment.ifname);
-    log.info('acquiring lease', { clientId: attachment.clientId, netns: attachment.netns, ifname: attachment.ifname });
-    const granted = await acquire(link, identity, this.timing, { signal, log: (msg, fields) => log.info(msg, { clientId: attachment.clientId, ...fields }) });
+    const link = await prepareLink(this.netnsPath(owner.netns), owner.ifname);
+    log.info('acquiring lease', { clientId: owner.clientId, netns: owner.netns, ifname: owner.ifname });
+    const granted = await acquire(link, identity, this.timing, { signal, log: (msg, fields) => log.info(msg, { clientId: owner.clientId, ...fields }) });
     try {
       leaseResult(granted.ack, '1.1.0');
     } catch (err) {
@@ -291,19 +291,19 @@ export class DhcpDaemon {
       release(link, identity, granted);
       throw err;
     }
-    const lease: HeldLease = { attachment, identity, mac: link.mac, granted, times: leaseTimes(granted.ack, granted.at), stopped: false };
-    this.leases.set(attachment.clientId, lease);
+    const lease: HeldLease = { owner, identity, mac: link.mac, granted, times: leaseTimes(granted.ack, granted.at), stopped: false };
+    this.leases.set(owner.clientId, lease);
     this.persist(lease);
-    log.info('lease acquired', { clientId: attachment.clientId, address: formatIPv4(granted.ack.yiaddr), expires: new Date(lease.times.expiresAt).toISOString() });
+    log.info('lease acquired', { clientId: owner.clientId, address: formatIPv4(granted.ack.yiaddr), expires: new Date(lease.times.expiresAt).toISOString() });
     this.schedule(lease);
     return { ok: true, lease: answerOf(lease) };
   }
 
-  private async check(attachment: Attachment): Promise<Ok> {
-    const lease = this.leases.get(attachment.clientId);
-    const what = `container ${JSON.stringify(attachment.containerId)} interface ${JSON.stringify(attachment.ifname)} of network ${JSON.stringify(attachment.network)}`;
+  private async check(owner: LeaseOwner): Promise<Ok> {
+    const lease = this.leases.get(owner.clientId);
+    const what = `container ${JSON.stringify(owner.containerId)} interface ${JSON.stringify(owner.ifname)} of network ${JSON.stringify(owner.network)}`;
     if (!lease || Date.now() >= lease.times.expiresAt) throw new CniError(ErrorCode.AllocationMissing, `dhcp: the daemon holds no lease for ${what}`);
-    const link = await findLink(this.netnsPath(attachment.netns), attachment.ifname);
+    const link = await findLink(this.netnsPath(owner.netns), owner.ifname);
     if (!link || link.mac !== formatMac(lease.mac)) {
       throw new CniError(ErrorCode.CheckFailed, `dhcp: the lease of ${what} is for ${formatMac(lease.mac)}, and the interface ${link ? `has ${link.mac}` : 'is gone'}`);
     }
@@ -313,13 +313,13 @@ export class DhcpDaemon {
   /** Releases the leases of `network` whose attachment is not in `valid`. */
   private async collectGarbage(network: string, valid: Array<{ containerId: string; ifname: string }>): Promise<Ok> {
     const keep = new Set(valid.map((a) => `${a.containerId}\0${a.ifname}`));
-    const stale = [...this.leases.values()].filter((l) => l.attachment.network === network && !keep.has(`${l.attachment.containerId}\0${l.attachment.ifname}`));
+    const stale = [...this.leases.values()].filter((l) => l.owner.network === network && !keep.has(`${l.owner.containerId}\0${l.owner.ifname}`));
     const released: string[] = [];
     for (const lease of stale) {
-      await this.queue.run(lease.attachment.clientId, async () => {
-        if (this.leases.get(lease.attachment.clientId) !== lease) return;
+      await this.queue.run(lease.owner.clientId, async () => {
+        if (this.leases.get(lease.owner.clientId) !== lease) return;
         await this.drop(lease, 'garbage collected', true);
-        released.push(lease.attachment.clientId);
+        released.push(lease.owner.clientId);
       });
     }
     return { ok: true, released };
@@ -329,34 +329,34 @@ export class DhcpDaemon {
   private async drop(lease: HeldLease, why: string, sendRelease: boolean): Promise<void> {
     this.stopTimer(lease);
     lease.stopped = true;
-    if (this.leases.get(lease.attachment.clientId) === lease) this.leases.delete(lease.attachment.clientId);
-    this.store.remove(lease.attachment.clientId);
-    log.info(`lease ${why}`, { clientId: lease.attachment.clientId, address: formatIPv4(lease.granted.ack.yiaddr) });
+    if (this.leases.get(lease.owner.clientId) === lease) this.leases.delete(lease.owner.clientId);
+    this.store.remove(lease.owner.clientId);
+    log.info(`lease ${why}`, { clientId: lease.owner.clientId, address: formatIPv4(lease.granted.ack.yiaddr) });
     if (!sendRelease) return;
     try {
       const link = await this.currentLink(lease);
       if (link) release(link, lease.identity, lease.granted);
     } catch (err) {
-      if (!(err instanceof NetnsNotFoundError)) log.warn('could not send DHCPRELEASE', { clientId: lease.attachment.clientId, error: (err as Error).message });
+      if (!(err instanceof NetnsNotFoundError)) log.warn('could not send DHCPRELEASE', { clientId: lease.owner.clientId, error: (err as Error).message });
     }
   }
 
   /** The lease's interface now, or undefined when it (or its namespace) is gone or carries another MAC. */
   private async currentLink(lease: HeldLease): Promise<ClientLink | undefined> {
-    const netns = this.netnsPath(lease.attachment.netns);
+    const netns = this.netnsPath(lease.owner.netns);
     let link: Awaited<ReturnType<typeof findLink>>;
     try {
-      link = await findLink(netns, lease.attachment.ifname);
+      link = await findLink(netns, lease.owner.ifname);
     } catch (err) {
       if (err instanceof NetnsNotFoundError || err instanceof NotANetnsError) return undefined;
       throw err;
     }
     if (!link || link.mac !== formatMac(lease.mac)) return undefined;
-    return { netns, ifname: lease.attachment.ifname, index: link.index, mac: lease.mac };
+    return { netns, ifname: lease.owner.ifname, index: link.index, mac: lease.mac };
   }
 
   private persist(lease: HeldLease): void {
-    this.store.save(leaseRecord(lease.attachment, formatMac(lease.mac), lease.identity.provide, lease.identity.request, lease.granted));
+    this.store.save(leaseRecord(lease.owner, formatMac(lease.mac), lease.identity.provide, lease.identity.request, lease.granted));
   }
 
   // ---- keeping leases ----
@@ -371,7 +371,7 @@ export class DhcpDaemon {
     if (lease.stopped || this.stopping) return;
     const step = nextStep(lease.times, Date.now());
     const ms = delay ?? ('wait' in step ? step.wait : 0);
-    lease.timer = setTimeout(() => void this.queue.run(lease.attachment.clientId, () => this.maintain(lease)), Math.min(ms, MAX_TIMER_MS));
+    lease.timer = setTimeout(() => void this.queue.run(lease.owner.clientId, () => this.maintain(lease)), Math.min(ms, MAX_TIMER_MS));
   }
 
   /** T1, T2 and expiry (RFC 2131 4.4.5): renew, rebind, or try a new lease (asking for the same address). */
@@ -383,7 +383,7 @@ export class DhcpDaemon {
       this.schedule(lease);
       return;
     }
-    const id = { clientId: lease.attachment.clientId };
+    const id = { clientId: lease.owner.clientId };
     let link: ClientLink | undefined;
     try {
       link = await this.currentLink(lease);
@@ -393,7 +393,7 @@ export class DhcpDaemon {
       return;
     }
     if (!link) {
-      log.info('the interface or its namespace is gone: forgetting the lease', { ...id, netns: lease.attachment.netns, ifname: lease.attachment.ifname });
+      log.info('the interface or its namespace is gone: forgetting the lease', { ...id, netns: lease.owner.netns, ifname: lease.owner.ifname });
       await this.drop(lease, 'forgotten', false);
       return;
     }
@@ -436,7 +436,7 @@ export class DhcpDaemon {
    * reference does at expiry.
    */
   private async reacquire(lease: HeldLease, link: ClientLink, why: string): Promise<void> {
-    const id = { clientId: lease.attachment.clientId };
+    const id = { clientId: lease.owner.clientId };
     const before = lease.granted.ack.yiaddr;
     log.warn(`lease ${why}: asking for a new one`, { ...id, address: formatIPv4(before) });
     try {
@@ -452,7 +452,7 @@ export class DhcpDaemon {
       this.schedule(lease);
     } catch (err) {
       if (lease.stopped) return;
-      log.warn('no new lease: taking the interface down', { ...id, ifname: lease.attachment.ifname, error: (err as Error).message });
+      log.warn('no new lease: taking the interface down', { ...id, ifname: lease.owner.ifname, error: (err as Error).message });
       await takeLinkDown(link.netns, link.ifname).catch((e: Error) => log.warn('cannot take the interface down', { ...id, error: e.message }));
       await this.drop(lease, 'lost', false);
     }
@@ -467,7 +467,7 @@ export class DhcpDaemon {
       return;
     }
     const lease: HeldLease = {
-      attachment: { clientId: record.clientId, containerId: record.containerId, network: record.network, ifname: record.ifname, netns: record.netns },
+      owner: { clientId: record.clientId, containerId: record.containerId, network: record.network, ifname: record.ifname, netns: record.netns },
       identity: { clientId: record.clientId, provide: decodeOptions(record.provide), request: record.request },
       mac: macToBytes(record.mac),
       granted: { ack, ackBytes: Buffer.from(record.ack, 'base64'), serverMac: Buffer.from(record.serverMac, 'hex'), at: record.at },
