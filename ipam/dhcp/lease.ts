@@ -1,5 +1,4 @@
 import * as z from 'zod/mini';
-import type { Granted } from './client';
 import { type DhcpMessage, Option, seconds } from './message';
 
 /** The reference's lease time when a DHCPACK has none (option 51). */
@@ -74,16 +73,3 @@ export interface LeaseOwner {
 
 export const encodeOptions = (options: Map<number, Buffer>): Array<[number, string]> => [...options].map(([code, value]) => [code, value.toString('base64')]);
 export const decodeOptions = (list: Array<[number, string]>): Map<number, Buffer> => new Map(list.map(([code, value]) => [code, Buffer.from(value, 'base64')]));
-
-export function leaseRecord(owner: LeaseOwner, mac: string, provide: Map<number, Buffer>, request: number[], granted: Granted): LeaseRecord {
-  return {
-    version: 1,
-    ...owner,
-    mac,
-    provide: encodeOptions(provide),
-    request,
-    ack: granted.ackBytes.toString('base64'),
-    serverMac: granted.serverMac.toString('hex'),
-    at: granted.at,
-  };
-}
