@@ -1,5 +1,4 @@
 import * as z from 'zod/mini';
-import type { Granted } from './client';
 import { type DhcpMessage, Option, seconds } from './message';
 
 /** The reference's lease time when a DHCPACK has none (option 51). */
@@ -62,26 +61,15 @@ export const LeaseRecord = z.object({
 });
 export type LeaseRecord = z.infer<typeof LeaseRecord>;
 
-export interface Attachment {
+/** Whose lease it is: a container's interface on a network, with the DHCP client id derived from them. */
+export interface LeaseOwner {
   clientId: string;
   containerId: string;
   network: string;
   ifname: string;
+  /** As the plugin sent it (without -hostprefix). */
   netns: string;
 }
 
 export const encodeOptions = (options: Map<number, Buffer>): Array<[number, string]> => [...options].map(([code, value]) => [code, value.toString('base64')]);
 export const decodeOptions = (list: Array<[number, string]>): Map<number, Buffer> => new Map(list.map(([code, value]) => [code, Buffer.from(value, 'base64')]));
-
-export function leaseRecord(attachment: Attachment, mac: string, provide: Map<number, Buffer>, request: number[], granted: Granted): LeaseRecord {
-  return {
-    version: 1,
-    ...attachment,
-    mac,
-    provide: encodeOptions(provide),
-    request,
-    ack: granted.ackBytes.toString('base64'),
-    serverMac: granted.serverMac.toString('hex'),
-    at: granted.at,
-  };
-}
