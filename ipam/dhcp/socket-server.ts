@@ -105,7 +105,10 @@ export class SocketServer {
       if (this.stopping) throw new CniError(ErrorCode.TryAgainLater, 'the dhcp daemon is stopping');
       return await this.handle(request, signal);
     } catch (err) {
-      if (err instanceof AbortedError) return { ok: false, error: { code: ErrorCode.TryAgainLater, msg: 'aborted' } };
+      if (err instanceof AbortedError) {
+        log.info('request abandoned: its client went away');
+        return { ok: false, error: { code: ErrorCode.TryAgainLater, msg: 'aborted' } };
+      }
       const { error, isBug } = toCniError(err);
       if (isBug) log.error('unexpected error', { stack: (err as Error)?.stack ?? String(err) });
       // the plugin reports this as its own error: say where it came from
