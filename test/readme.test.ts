@@ -13,7 +13,7 @@ const root = join(__dirname, '..');
 const readme = join(root, 'README.md');
 const docsDir = join(root, 'docs');
 
-/** Plugins are built from plugins/ and ipam/; everything else the suite builds (tools/) is a tool. */
+/** What scripts/plugins.mjs says each executable is: a plugin or a tool. */
 const builtPlugins = PLUGINS.filter((p) => p.kind === 'plugin').map((p) => p.name);
 const builtTools = PLUGINS.filter((p) => p.kind === 'tool').map((p) => p.name);
 

@@ -15,12 +15,12 @@ export const PROTOCOL_VERSION = 1;
 /** The largest line either side reads: a request or an answer is a few kilobytes. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
-const Attachment = z.object({
+const WireAttachment = z.object({
   containerId: z.string().check(z.minLength(1)),
   network: z.string().check(z.minLength(1)),
   ifname: z.string().check(z.minLength(1)),
 });
-const WithNetns = z.extend(Attachment, { netns: z.string().check(z.minLength(1)) });
+const WithNetns = z.extend(WireAttachment, { netns: z.string().check(z.minLength(1)) });
 const optionCode = z.int().check(z.gte(0), z.lte(255));
 
 export const DaemonRequest = z.discriminatedUnion('method', [
@@ -34,7 +34,7 @@ export const DaemonRequest = z.discriminatedUnion('method', [
     request: z.array(optionCode),
   }),
   z.object({ version: z.literal(PROTOCOL_VERSION), method: z.literal('check'), attachment: WithNetns }),
-  z.object({ version: z.literal(PROTOCOL_VERSION), method: z.literal('del'), attachment: Attachment }),
+  z.object({ version: z.literal(PROTOCOL_VERSION), method: z.literal('del'), attachment: WireAttachment }),
   z.object({ version: z.literal(PROTOCOL_VERSION), method: z.literal('status') }),
   z.object({
     version: z.literal(PROTOCOL_VERSION),

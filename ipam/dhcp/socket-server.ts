@@ -106,7 +106,7 @@ export class SocketServer {
       return await this.handle(request, signal);
     } catch (err) {
       if (err instanceof AbortedError) {
-        log.info('request abandoned: its client went away');
+        log.info(this.stopping ? 'request abandoned: the daemon is stopping' : 'request abandoned: its client went away');
         return { ok: false, error: { code: ErrorCode.TryAgainLater, msg: 'aborted' } };
       }
       const { error, isBug } = toCniError(err);

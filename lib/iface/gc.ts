@@ -1,4 +1,3 @@
-import { ErrorCode } from '../errors';
 import { delegate } from '../invoke/delegate';
 import type { CmdArgs } from '../skel';
 import { removeInvalidAttachments, type CollectableComponent } from '../state/collect-garbage';
@@ -13,12 +12,12 @@ export async function collectGarbage(
   network: string,
   components: CollectableComponent[],
   ipamType: string | undefined,
-  /** How a failure to remove something is reported: what the components hold, and the code (default: nftables entries, 130). */
-  reported: { what: string; code: number } = { what: 'entry', code: ErrorCode.NftablesFailure },
+  /** What the components hold, for the message when something cannot be removed. */
+  what = 'entry',
 ): Promise<void> {
   let failure: unknown;
   try {
-    await removeInvalidAttachments(components, network, cmd.validAttachments, reported.what, reported.code);
+    await removeInvalidAttachments(components, network, cmd.validAttachments, what);
   } catch (err) {
     failure = err;
   }

@@ -69,7 +69,7 @@ export function strayElements<E>(nft: NftRunner, owned: OwnedEntries<E>, spec: E
     set
       .listedKeys(nft)
       .filter((key) => !known.has(`${set.name} ${key}`))
-      .map((key) => ({ where: set.textName, key, fix: `nft delete element ${set.textName} '{ ${key} }'` })),
+      .map((key) => ({ where: set.textName, key, fix: set.deleteListedCommand(key) })),
   );
 }
 

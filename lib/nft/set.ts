@@ -44,6 +44,11 @@ export class NftSet {
   }
 
   /** The keys the kernel holds, spelt as SetElement.listedKey (a missing table or set has none). */
+  /** The shell command that deletes the element a listing shows as `listedKey` (for an operator). */
+  deleteListedCommand(listedKey: string): string {
+    return `nft delete element ${this.textName} '{ ${listedKey} }'`;
+  }
+
   listedKeys(nft: NftRunner): string[] {
     try {
       const entry = nft.list(`list ${this.kind} ${this.textName}`).find((x) => typeof x === 'object' && x !== null && ('set' in x || 'map' in x)) as

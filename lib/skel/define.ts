@@ -10,14 +10,21 @@ export interface PluginDefinition {
   verbs: () => Promise<VerbModule>;
   /** The delegates (IPAM plugins) this plugin may run in its own process; see registerInProcessDelegates. */
   inProcessDelegates?: InProcessDelegates;
+  /** `<name> <subcommand> [args]` runs the subcommand instead of the CNI protocol (dhcp's `daemon`). */
+  subcommands?: Record<string, (args: string[]) => Promise<number>>;
 }
 
-/** A plugin's entry: what bin/<name>'s bundle and the warm workers run for one call. */
-export type PluginMain = () => Promise<number>;
+/** A plugin's entry: what bin/<name>'s bundle and the warm workers run for one call; it knows its name. */
+export type PluginMain = (() => Promise<number>) & { readonly pluginName: string };
 
 /** Declares one plugin of the suite; its folder's main.ts exports the result as `main`. */
-export function definePlugin({ name, verbs, inProcessDelegates }: PluginDefinition): PluginMain {
+export function definePlugin({ name, verbs, inProcessDelegates, subcommands = {} }: PluginDefinition): PluginMain {
   if (inProcessDelegates) registerInProcessDelegates(inProcessDelegates);
   const lazy = lazyVerbs(verbs);
-  return () => runPlugin(lazy, { name, version: VERSION });
+  const main = () => {
+    const subcommand = process.argv[2];
+    if (subcommand !== undefined && Object.hasOwn(subcommands, subcommand)) return subcommands[subcommand](process.argv.slice(3));
+    return runPlugin(lazy, { name, version: VERSION });
+  };
+  return Object.assign(main, { pluginName: name });
 }

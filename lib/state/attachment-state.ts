@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { readdirIfExists, readJson, readJsonIfValid, removeDirIfEmpty, syncDirectory, TEMP_SUFFIX, unlinkIfExists, writeFileAtomic } from '../fs';
 import { FileLock } from '../lock';
 import { log } from '../log';
-import type { CmdArgs } from '../skel/cmd-args';
+import type { CallArgs } from '../skel/cmd-args';
 
 export const DEFAULT_STATE_DIR = '/var/lib/cni-ts';
 
 /** The state root: CNI_TS_STATE_DIR or /var/lib/cni-ts (never the reference plugins' directories). */
 export const stateRoot = (env: Readonly<Record<string, string | undefined>> = process.env): string => env.CNI_TS_STATE_DIR || DEFAULT_STATE_DIR;
 
-/** What a component's state needs from an invocation: its environment (a CmdArgs will do). */
-export type StateEnv = Pick<CmdArgs, 'env'>;
+/** What a component's state needs from an invocation: its environment (any verb's args will do). */
+export type StateEnv = Pick<CallArgs, 'env'>;
 
 export interface AttachmentKey {
   network: string;
@@ -21,7 +21,7 @@ export interface AttachmentKey {
 }
 
 /** The attachment a plugin invocation is about: network name, container id, interface name. */
-export const attachmentKey = (cmd: Pick<CmdArgs, 'config' | 'containerId' | 'ifname'>): AttachmentKey => ({
+export const attachmentKey = (cmd: Pick<CallArgs, 'config' | 'containerId' | 'ifname'>): AttachmentKey => ({
   network: cmd.config.name,
   containerId: cmd.containerId,
   ifname: cmd.ifname,

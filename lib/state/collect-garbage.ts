@@ -1,4 +1,4 @@
-import { CniError, ErrorCode } from '../errors';
+import { throwFailures, tryEach } from '../best-effort';
 import type { ValidAttachment } from '../types';
 import type { AttachmentKey } from './attachment-state';
 
@@ -12,25 +12,15 @@ export interface CollectableComponent {
 /**
  * CNI GC: removes the records (and what they own) of
  * `network`'s attachments that are not in cni.dev/valid-attachments. Tries every one, then
- * reports those it could not remove.
+ * reports those it could not remove, with the first failure's own code.
  */
-export async function removeInvalidAttachments(
-  components: CollectableComponent[],
-  network: string,
-  valid: ValidAttachment[] | undefined,
-  what: string,
-  code: number = ErrorCode.NftablesFailure,
-): Promise<void> {
+export async function removeInvalidAttachments(components: CollectableComponent[], network: string, valid: ValidAttachment[] | undefined, what: string): Promise<void> {
   const isValid = (key: AttachmentKey) => (valid ?? []).some((v) => v.containerID === key.containerId && v.ifname === key.ifname);
-  const failures: string[] = [];
-  for (const component of components) {
-    for (const key of component.attachments(network).filter((k) => !isValid(k))) {
-      try {
-        await component.collect(key);
-      } catch (err) {
-        failures.push(`${key.containerId}/${key.ifname}: ${(err as Error).message}`);
-      }
-    }
-  }
-  if (failures.length) throw new CniError(code, `GC could not remove every stale ${what}: ${failures.join('; ')}`);
+  const removals = components.flatMap((component) =>
+    component
+      .attachments(network)
+      .filter((k) => !isValid(k))
+      .map((key): [string, () => unknown] => [`${key.containerId}/${key.ifname}`, () => component.collect(key)]),
+  );
+  throwFailures(`GC could not remove every stale ${what}`, await tryEach(removals, 'GC: '));
 }

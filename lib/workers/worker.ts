@@ -6,9 +6,10 @@ import { forgetDelegates } from '../invoke/delegate';
 import { noteStartMode, suiteRoot } from '../start/suite';
 import { bodyLength, errorLine, exitLine, FALLBACK_LINE, FrameError, HEADER_BYTES, helloLine, parseBody, REFUSED_LINE, type WorkerRequest } from './protocol';
 import { socketCalls, type SocketCalls } from './sys';
+import type { PluginMain } from '../skel/define';
 
 /** Every plugin a worker serves: its name (the bin/ name) and its main, which returns the exit code. */
-export type Mains = Record<string, () => Promise<number>>;
+export type Mains = Record<string, PluginMain>;
 
 /** A client that connected but sends nothing is dropped after this, and the worker takes the next one. */
 const REQUEST_TIMEOUT_MS = 2000;

@@ -1,4 +1,3 @@
-import { ErrorCode } from '../../lib/errors';
 import { openHostSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { AttachmentKey } from '../../lib/state/attachment-state';
@@ -23,7 +22,7 @@ export async function gc(cmd: CmdArgs): Promise<void> {
       attachments: (network: string) => state.withLock(() => state.list(network).map((r) => r.key)),
       collect: (key: AttachmentKey) => removeAttachment(sock, state, key),
     };
-    await removeInvalidAttachments([component], cmd.config.name, cmd.validAttachments, 'ifb', ErrorCode.LinkFailure);
+    await removeInvalidAttachments([component], cmd.config.name, cmd.validAttachments, 'ifb');
   } finally {
     sock.socket.close();
   }

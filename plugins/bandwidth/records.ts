@@ -30,8 +30,8 @@ const ignoringGone = async (step: () => Promise<void>) => {
  * Removes what an attachment has: its ifb (by the recorded name, else by the reference's name for
  * the attachment, so an ifb the reference plugin made goes too; only a link of kind ifb), and the
  * qdiscs the record says ADD added to the host veth, when that veth is still the same link (name
- * and index). Missing things are success; what cannot be removed is reported (110) after
- * everything was tried.
+ * and index). Missing things are success; what cannot be removed is reported after
+ * everything was tried, with the first failed step's code.
  */
 async function removeShaping(sock: RtNetlinkSocket, key: AttachmentKey, record: BandwidthRecord | undefined): Promise<void> {
   const ifb = record?.ifb ?? ifbName(key.network, key.containerId);

@@ -33,7 +33,6 @@ export async function gc(cmd: CmdArgs): Promise<void> {
     dns.network,
     cmd.validAttachments,
     'name',
-    ErrorCode.IOFailure,
   );
   dns.records.withLock(() => afterRemoval(executable, dns));
 }

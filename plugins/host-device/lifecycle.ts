@@ -1,4 +1,3 @@
-import { ErrorCode } from '../../lib/errors';
 import { collectGarbage } from '../../lib/iface/gc';
 import { delegate } from '../../lib/invoke/delegate';
 import type { CmdArgs } from '../../lib/skel';
@@ -17,7 +16,7 @@ export async function status(cmd: CmdArgs): Promise<void> {
 /** Gives the devices of attachments no longer valid back to the host (as their DEL would), then lets IPAM collect. */
 export async function gc(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
-  await collectGarbage(cmd, conf.networkName, [hostDeviceRecords(cmd)], conf.ipamType, { what: 'host device', code: ErrorCode.LinkFailure });
+  await collectGarbage(cmd, conf.networkName, [hostDeviceRecords(cmd)], conf.ipamType, 'host device');
 }
 
 function hostDeviceRecords(cmd: StateEnv): CollectableComponent {

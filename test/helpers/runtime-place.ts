@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { PLUGINS } from '../../scripts/plugins.mjs';
 import { BIN_DIR, which } from './paths';
 import type { PluginOutcome } from './spawn-collected';
 import { sharedHost, startedFrom, TEST_WORKERS } from './workers';
@@ -29,7 +30,7 @@ export function runtimePlace(netns: string | undefined, netOnly = false): Runtim
 }
 
 /** Tools run as Node.js processes (a worker serves plugins only). */
-const TOOLS = new Set(['cnitool', 'cni-ts', 'cni-ts-reapply']);
+const TOOLS = new Set(PLUGINS.filter((p) => p.kind === 'tool').map((p) => p.name));
 let timingDir: string | undefined;
 let calls = 0;
 

@@ -7,6 +7,7 @@ import { BIN_DIR } from '../helpers/exec-plugin';
 import { netnsPool } from '../helpers/netns';
 import { until } from '../helpers/poll';
 import { requireRoot } from '../helpers/root';
+import { timingOf } from '../../scripts/timing-line.mjs';
 
 /**
  * How a plugin starts without the warm workers (scripts/build.mjs, lib/start): the client execs the
@@ -38,10 +39,7 @@ function run(launcher: string, command: string, stdin: object, env: Record<strin
     env: { PATH: process.env.PATH, CNI_COMMAND: command, CNI_TS_TIMING: '1', ...env },
   });
   const lines = r.stderr.split('\n').filter(Boolean);
-  const timing = lines
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l))
-    .find((l) => l.timing)?.timing as Timing | undefined;
+  const timing = timingOf(r.stderr) as Timing | undefined;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, timing, logLines: lines };
 }
 
