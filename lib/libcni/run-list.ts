@@ -1,6 +1,6 @@
 import { CniError, ErrorCode } from '../errors';
 import { delegateError, execPlugin, findPlugin } from '../invoke/delegate';
-import { versionAtLeast, type NetConfList } from '../types';
+import { isTrue, versionAtLeast, type NetConfList } from '../types';
 import { cachedAttachments, readCache, removeCache, writeCache, type CachedAttachment } from './cache';
 
 /** One attachment of a network, as a runtime names it. */
@@ -100,6 +100,7 @@ export async function delList(ctx: ListContext, rt: RuntimeConf): Promise<void> 
 export async function checkList(ctx: ListContext, rt: RuntimeConf): Promise<void> {
   if (!versionAtLeast(ctx.list.cniVersion, '0.4.0'))
     throw new CniError(ErrorCode.IncompatibleVersion, `CHECK needs cniVersion 0.4.0 or later, the list has ${ctx.list.cniVersion}`);
+  if (isTrue(ctx.list.disableCheck)) return;
   const cached = readCache(ctx.cacheDir, ctx.list.name, rt.containerId, rt.ifname);
   if (!cached?.result) throw new CniError(ErrorCode.InvalidNetworkConfig, `no cached result for ${rt.containerId}/${rt.ifname} on ${ctx.list.name}: CHECK needs a prior ADD`);
   const withCaps = withCachedCapabilities(rt, cached);
@@ -115,8 +116,9 @@ export async function statusList(ctx: ListContext): Promise<void> {
   for (const plugin of ctx.list.plugins) await invoke(ctx, plugin, 'STATUS', undefined, pluginConfig(ctx.list, plugin, undefined));
 }
 
-/** GC with the cached attachments of the network as the valid ones. */
+/** GC with the cached attachments of the network as the valid ones; nothing with `disableGC`. */
 export async function gcList(ctx: ListContext): Promise<void> {
+  if (isTrue(ctx.list.disableGC)) return;
   needs110(ctx, 'GC');
   const valid = cachedAttachments(ctx.cacheDir, ctx.list.name).map((c) => ({ containerID: c.containerId, ifname: c.ifName }));
   for (const plugin of ctx.list.plugins) {

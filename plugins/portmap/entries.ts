@@ -1,4 +1,5 @@
 import { CniError, ErrorCode } from '../../lib/errors';
+import { log } from '../../lib/log';
 import { formatIP, formatPrefix, networkAddress, parsePrefix, type Family, type IP, type Prefix } from '../../lib/ip';
 import type { Result } from '../../lib/types';
 import type { PortMapConfig, PortMapping, Protocol } from './config';
@@ -65,10 +66,9 @@ export function planEntries(conf: PortMapConfig, addresses: Partial<Record<Famil
 
 function dnatEntries(m: PortMapping, addresses: Partial<Record<Family, ContainerAddress>>): DnatEntry[] {
   if (m.family && !addresses[m.family]) {
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      `invalid field "${m.field}.hostIP": ${m.hostIP ?? (m.family === 4 ? '0.0.0.0' : '::')} is IPv${m.family}, but prevResult gives the container no IPv${m.family} address`,
-    );
+    // as the reference: a runtime publishes a port on 0.0.0.0 and on :: whatever the container's families
+    log.info('skipping a mapping whose hostIP is of a family the container has no address of', { field: m.field, hostIP: m.hostIP ?? (m.family === 4 ? '0.0.0.0' : '::') });
+    return [];
   }
   const families = m.family ? [m.family] : ([4, 6] as const).filter((f) => addresses[f]);
   return families.map((family) => ({

@@ -7,6 +7,7 @@ import { requirePrevResult, type CallArgs, type CmdArgs, type DelArgs } from '..
 import { readSysctl, writeSysctl } from '../../lib/sysctl';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
+import { allowlistPath, assertAllowed } from './allowlist';
 import { applyAttributes, currentAttributes, differences } from './attributes';
 import { forgetAttributes, loadAttributes, saveAttributes, type SavedAttributes } from './backup';
 import { dataDirOf, parseConfig, type TuningConfig } from './config';
@@ -22,6 +23,10 @@ const withInterface = <T>(cmd: CallArgs, fn: (sock: RtNetlinkSocket, link: LinkI
 /** Sets the sysctls and attributes, saving the attributes' old values first; returns prevResult with the new MAC. */
 export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
+  assertAllowed(
+    conf.sysctls.map((s) => s.key),
+    allowlistPath(cmd.env),
+  );
   const prev = requirePrevResult(cmd, 'tuning');
   const wanted = wantedAttributes(conf);
   await withInterface(cmd, (sock, link) =>

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -13,26 +14,28 @@ let dir: string;
 let host: TestNetns;
 let outside: TestNetns;
 const pool = useNodeFixture('cnit-tool-', (node) => ({ dir, host, outside } = node));
+/** A conflist as a user keeps in /etc/cni/net.d, with the store in the test's directory. */
+const toolnet = () => ({
+  cniVersion: '1.1.0',
+  name: 'toolnet',
+  plugins: [
+    {
+      type: 'bridge',
+      bridge: 'cnitool0',
+      isGateway: true,
+      isDefaultGateway: true,
+      ipMasq: true,
+      hairpinMode: true,
+      ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.46.0.0/24' }]] },
+    },
+    { type: 'portmap', capabilities: { portMappings: true } },
+    { type: 'tuning', sysctl: { 'net.ipv4.conf.IFNAME.rp_filter': '2' }, dataDir: join(dir, 'tuning') },
+  ],
+});
 beforeEach(() => {
   mkdirSync(join(dir, 'net.d'));
-  // a conflist as a user keeps in /etc/cni/net.d, with the store in the test's directory; the file sorting first wins
-  const list = {
-    cniVersion: '1.1.0',
-    name: 'toolnet',
-    plugins: [
-      {
-        type: 'bridge',
-        bridge: 'cnitool0',
-        isGateway: true,
-        isDefaultGateway: true,
-        ipMasq: true,
-        hairpinMode: true,
-        ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.46.0.0/24' }]] },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-      { type: 'tuning', sysctl: { 'net.ipv4.conf.IFNAME.rp_filter': '2' }, dataDir: join(dir, 'tuning') },
-    ],
-  };
+  const list = toolnet();
+  // the file sorting first wins
   writeFileSync(join(dir, 'net.d', '10-toolnet.conflist'), JSON.stringify(list));
   writeFileSync(join(dir, 'net.d', '20-shadowed.conflist'), JSON.stringify({ ...list, plugins: [{ type: 'loopback' }] }));
   writeFileSync(join(dir, 'net.d', '05-other.conf'), JSON.stringify({ cniVersion: '1.0.0', name: 'lo-only', type: 'loopback' }));
@@ -56,7 +59,7 @@ describe('cnitool', () => {
     expect(ask(outside, 'tcp', UPLINK.host4, 8080)).toBe(`ctr saw ${UPLINK.outside4}`);
 
     const [cacheFile] = cacheFiles();
-    expect(cacheFile).toMatch(/^toolnet-cnitool-[0-9a-f]{12}-eth0$/);
+    expect(cacheFile).toMatch(/^toolnet-cnitool-[0-9a-f]{20}-eth0$/);
     const cached = JSON.parse(readFileSync(join(dir, 'cache', 'results', cacheFile), 'utf8'));
     expect(cached).toMatchObject({ kind: 'cniCacheV1', networkName: 'toolnet', ifName: 'eth0', capabilityArgs: JSON.parse(CAP_ARGS), result: add.json });
 
@@ -97,6 +100,48 @@ describe('cnitool', () => {
     expect(cnitool(['check', 'toolnet', kept.path]).code).toBe(0);
     const status = cnitool(['status', 'toolnet']);
     expect(status.code, status.stdout + status.stderr).toBe(0);
+  });
+
+  it("-i/--ifname names the interface, before or after the verb; the container id is the reference cnitool's", async () => {
+    const ctr = pool.make('c');
+    const add = cnitool(['-i', 'net1', 'add', 'toolnet', ctr.path]);
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(add.json.interfaces.find((i: { sandbox?: string }) => i.sandbox).name).toBe('net1');
+    expect(ctr.exec('sysctl', ['-n', 'net.ipv4.conf.net1.rp_filter']).trim()).toBe('2');
+    const id = `cnitool-${createHash('sha512').update(ctr.path).digest('hex').slice(0, 20)}`;
+    expect(cacheFiles()).toEqual([`toolnet-${id}-net1`]);
+    expect(cnitool(['check', '--ifname=net1', 'toolnet', ctr.path]).code).toBe(0);
+    expect(cnitool(['check', 'toolnet', ctr.path]).code).not.toBe(0);
+    const del = cnitool(['del', 'toolnet', ctr.path, '--ifname', 'net1']);
+    expect(del.code, del.stdout + del.stderr).toBe(0);
+    expect(cacheFiles()).toEqual([]);
+    expect(hostVeths()).toEqual([]);
+    expect(cnitool(['add', 'toolnet', ctr.path, '-i']).json).toMatchObject({ code: 4, msg: expect.stringContaining('-i needs an interface name') });
+  });
+
+  it("disableCheck and disableGC (libcni's): CHECK and GC do nothing; plugins from <net.d>/<network>/*.conf join the list", async () => {
+    const ctr = pool.make('c');
+    const { plugins, ...rest } = toolnet();
+    writeFileSync(join(dir, 'net.d', '11-quiet.conflist'), JSON.stringify({ ...rest, name: 'quiet', disableCheck: true, disableGC: 'true', plugins: [plugins[0]] }));
+    mkdirSync(join(dir, 'net.d', 'quiet'));
+    writeFileSync(join(dir, 'net.d', 'quiet', '20-tuning.conf'), JSON.stringify(plugins[2]));
+    writeFileSync(join(dir, 'net.d', 'quiet', '10-portmap.conf'), JSON.stringify(plugins[1]));
+
+    const add = cnitool(['add', 'quiet', ctr.path], { CAP_ARGS });
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    expect(ctr.exec('sysctl', ['-n', 'net.ipv4.conf.eth0.rp_filter']).trim()).toBe('2');
+    expect(host.exec('nft', ['list', 'map', 'inet', 'cni_ts', 'portmap4'])).toContain('8080');
+    // CHECK of a container that was never added passes: no plugin runs
+    expect(cnitool(['check', 'quiet', pool.make('never').path]).code).toBe(0);
+    expect(cnitool(['check', 'toolnet', pool.make('never2').path]).code).not.toBe(0);
+    // GC with no cache (nothing valid) keeps the attachment
+    rmSync(join(dir, 'cache'), { recursive: true });
+    expect(cnitool(['gc', 'quiet']).code).toBe(0);
+    expect(ipamFilesOf(join(dir, 'ipam'), 'quiet')).toHaveLength(1);
+    expect(host.exec('nft', ['list', 'map', 'inet', 'cni_ts', 'portmap4'])).toContain('8080');
+    expect(cnitool(['del', 'quiet', ctr.path], { CAP_ARGS }).code).toBe(0);
+    expect(ipamFilesOf(join(dir, 'ipam'), 'quiet')).toEqual([]);
+    expect(host.exec('nft', ['list', 'map', 'inet', 'cni_ts', 'portmap4'])).not.toContain('8080');
   });
 
   it('finds single-plugin .conf files, and reports errors as CNI error objects', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
@@ -85,6 +85,26 @@ describe('tuning', () => {
     expect(r.json.msg).toContain(why);
     expect(link().mtu).toBe(before.mtu);
     expect(existsSync(join(dir, 'tuning')) ? readdirSync(join(dir, 'tuning')) : []).toEqual([]);
+  });
+
+  it('with a sysctl allowlist, a sysctl no line matches is refused (7) and nothing changes; a matching one, also from args.cni, is set', async () => {
+    const allowlist = join(dir, 'allowlist.conf');
+    writeFileSync(allowlist, '\n^net\\.ipv4\\.conf\\.IFNAME\\.rp_filter$\n  net.core.somaxconn  \n');
+    const withAllowlist = (command: string, stdin: object) =>
+      execPlugin('tuning', { command, containerId: 'ctr1', netns: ctr.path, ifname: 'eth0', stdin, env: { CNI_TS_TUNING_ALLOWLIST: allowlist } });
+    const before = { rpFilter: sysctl('net.ipv4.conf.eth0.rp_filter'), mtu: link().mtu };
+
+    const refused = await withAllowlist('ADD', conf({ mtu: 1400, sysctl: { 'net.core.somaxconn': '1234' }, args: { cni: { sysctl: { 'net.ipv4.conf.eth0.rp_filter': '2' } } } }));
+    expect(refused.json).toMatchObject({ code: 7, msg: expect.stringContaining(`invalid field "sysctl[\"net.ipv4.conf.eth0.rp_filter\"]": ${allowlist} does not allow it`) });
+    expect({ rpFilter: sysctl('net.ipv4.conf.eth0.rp_filter'), mtu: link().mtu }).toEqual(before);
+    expect(sysctl('net.core.somaxconn')).not.toBe('1234');
+
+    ok(await withAllowlist('ADD', conf({ sysctl: { 'net.core.somaxconn': '1234' }, args: { cni: { sysctl: { 'net.ipv4.conf.IFNAME.rp_filter': '2' } } } })));
+    expect(sysctl('net.core.somaxconn')).toBe('1234');
+    expect(sysctl('net.ipv4.conf.eth0.rp_filter')).toBe('2');
+
+    writeFileSync(allowlist, 'net.core.(\n');
+    expect((await withAllowlist('ADD', conf({ sysctl: { 'net.core.somaxconn': '1' } }))).json).toMatchObject({ code: 7, msg: expect.stringContaining('not a regular expression') });
   });
 
   it('refuses to run unchained and refuses a bad MAC', async () => {

@@ -4,9 +4,10 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { DEFAULT_CACHE_DIR } from '../../lib/libcni/cache';
 import { DEFAULT_CONF_DIR, loadNetwork } from '../../lib/libcni/conf-files';
 import { parseCniArgs } from '../../lib/skel/cni-args';
+import { toCniError } from '../../lib/skel/translate';
 import { addList, checkList, delList, gcList, statusList, type ListContext, type RuntimeConf } from '../../lib/libcni/run-list';
 
-const USAGE = `usage: cnitool add|del|check <network> <netns path>
+const USAGE = `usage: cnitool [-i|--ifname IFNAME] add|del|check <network> <netns path>
        cnitool status|gc <network>
 environment: NETCONFPATH (default ${DEFAULT_CONF_DIR}), CNI_PATH (default: cnitool's own directory),
              CNI_IFNAME (default eth0), CNI_CONTAINERID, CNI_ARGS, CAP_ARGS (JSON), CNI_CACHE_DIR (default ${DEFAULT_CACHE_DIR})`;
@@ -22,11 +23,27 @@ function parseCapArgs(text: string | undefined): Record<string, unknown> {
   throw new CniError(ErrorCode.InvalidEnvironment, 'CAP_ARGS must be a JSON object, e.g. {"portMappings":[{"hostPort":8080,"containerPort":80,"protocol":"tcp"}]}');
 }
 
-/** The reference cnitool's container id: derived from the netns path, so add and del agree. */
-const defaultContainerId = (netns: string) => `cnitool-${createHash('sha512').update(netns).digest('hex')}`.slice(0, 20);
+/** The reference cnitool's container id: the first 10 bytes of the netns path's SHA-512, so add and del agree. */
+const defaultContainerId = (netns: string) => `cnitool-${createHash('sha512').update(netns).digest('hex').slice(0, 20)}`;
+
+/** `-i NAME`, `--ifname NAME` or `--ifname=NAME` anywhere (the reference's global flag), and the other words. */
+function splitIfname(argv: string[]): { ifname?: string; words: string[] } {
+  const words: string[] = [];
+  let ifname: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '-i' || arg === '--ifname') {
+      if (argv[i + 1] === undefined) throw new CniError(ErrorCode.InvalidEnvironment, `${arg} needs an interface name\n${USAGE}`);
+      ifname = argv[++i];
+    } else if (arg.startsWith('--ifname=')) ifname = arg.slice('--ifname='.length);
+    else words.push(arg);
+  }
+  return { ifname, words };
+}
 
 async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<unknown> {
-  const [verb, network, netnsArg] = argv;
+  const { ifname, words } = splitIfname(argv);
+  const [verb, network, netnsArg] = words;
   const needsNetns = ['add', 'del', 'check'].includes(verb);
   if (!verb || !network || !['add', 'del', 'check', 'status', 'gc'].includes(verb) || (needsNetns && !netnsArg)) {
     throw new CniError(ErrorCode.InvalidEnvironment, USAGE);
@@ -43,7 +60,7 @@ async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<unknown> {
   const rt: RuntimeConf = {
     containerId: env.CNI_CONTAINERID || defaultContainerId(netns),
     netns,
-    ifname: env.CNI_IFNAME || 'eth0',
+    ifname: ifname || env.CNI_IFNAME || 'eth0',
     args: [...parseCniArgs(env.CNI_ARGS)],
     capabilityArgs: parseCapArgs(env.CAP_ARGS),
   };
@@ -59,8 +76,8 @@ export async function main(): Promise<number> {
     if (result !== undefined) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return 0;
   } catch (err) {
-    const error = err instanceof CniError ? err : new CniError(ErrorCode.Internal, `internal error: ${(err as Error)?.message ?? String(err)}`);
-    if (!(err instanceof CniError)) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    const { error, isBug } = toCniError(err);
+    if (isBug) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
     process.stdout.write(JSON.stringify({ code: error.code, msg: error.message, details: error.details }) + '\n');
     return 1;
   }
