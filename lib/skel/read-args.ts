@@ -60,6 +60,12 @@ export function readCmdArgs(verb: Verb, io: PluginIO, noteVersion: (v: string) =
 const readPrevResult = (value: unknown): Result => resultFromAnyVersion(parseWith(Result, value, 'prevResult', ErrorCode.DecodingFailure, 'prevResult'));
 
 function checkVersion(verb: Verb, version: string): void {
+  if (version === '0.1.0' || version === '0.2.0') {
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `incompatible CNI versions; config is ${JSON.stringify(version)}, whose results (ip4/ip6) this suite does not write: set "cniVersion" to "0.3.1" or later (no other field changes; a runtime that reads only ${version} results needs the reference plugins)`,
+    );
+  }
   if (!isSupportedVersion(version)) {
     throw new CniError(
       ErrorCode.IncompatibleVersion,

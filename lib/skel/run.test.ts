@@ -141,6 +141,11 @@ describe('runPlugin', () => {
     expect(r.out.msg).toContain('"9.9.9"');
   });
 
+  it.each(['0.1.0', '0.2.0'])('refuses cniVersion %s (code 1) saying to write 0.3.1 or later', async (version) => {
+    const r = await run({ ...baseEnv, CNI_COMMAND: 'ADD' }, config({ cniVersion: version }));
+    expect(r.out).toMatchObject({ code: 1, cniVersion: version, msg: expect.stringContaining('set "cniVersion" to "0.3.1" or later') });
+  });
+
   it('gates CHECK to 0.4.0+ and STATUS/GC to 1.1.0+', async () => {
     expect((await run({ ...baseEnv, CNI_COMMAND: 'CHECK' }, config({ cniVersion: '0.3.1' }))).out.code).toBe(1);
     expect((await run({ ...baseEnv, CNI_COMMAND: 'STATUS' }, config({ cniVersion: '1.0.0' }))).out.code).toBe(1);

@@ -57,7 +57,7 @@ describe('bridge parseConfig', () => {
       [{ disableContainerInterface: true }, 'invalid field "disableContainerInterface"'],
       [{ runtimeConfig: { mac: 'zz:00:00:00:00:00' } }, 'invalid field "runtimeConfig.mac"'],
       [{ runtimeConfig: { mac: '01:00:00:00:00:00' } }, 'multicast'],
-      [{ ipMasqBackend: 'iptables' }, 'invalid field "ipMasqBackend"'],
+      [{ ipMasqBackend: 'ebtables' }, 'invalid field "ipMasqBackend": "ebtables" is not a backend'],
     ];
     for (const [extra, message] of cases) {
       const err = codeOf(() => parse(extra));

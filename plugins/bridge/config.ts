@@ -5,6 +5,7 @@ import type { Prefix } from '../../lib/ip';
 import { checkKnownArgs, type CmdArgs } from '../../lib/skel';
 import { requestedMac } from '../../lib/skel/mac';
 import { validateInterfaceName } from '../../lib/skel/validate';
+import { acceptBackendField } from '../../lib/nft/backend-field';
 import { NetConf, parseWith, type DNS } from '../../lib/types';
 
 const opt = z.optional;
@@ -77,9 +78,7 @@ export function parseConfig(cmd: CmdArgs): BridgeConfig {
   if (conf.hairpinMode && conf.promiscMode) throw invalid('hairpinMode', 'cannot be used together with promiscMode');
   const ipamType = conf.ipam?.type || undefined;
   if (conf.disableContainerInterface && ipamType) throw invalid('disableContainerInterface', 'cannot be used with IPAM: an interface that stays down cannot be addressed');
-  if (conf.ipMasqBackend !== undefined && conf.ipMasqBackend !== 'nftables') {
-    throw invalid('ipMasqBackend', `${JSON.stringify(conf.ipMasqBackend)} is not supported: this suite masquerades with nftables only`);
-  }
+  acceptBackendField('ipMasqBackend', conf.ipMasqBackend, 'masquerading');
   const isGateway = Boolean(conf.isGateway || conf.isDefaultGateway);
   const vlan = conf.vlan ?? 0;
   if (isGateway && vlan && `${bridge}.${vlan}`.length > 15) {

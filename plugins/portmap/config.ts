@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { CniError, ErrorCode, invalidField as invalid } from '../../lib/errors';
 import { formatIP, parseIP, type Family } from '../../lib/ip';
-import { log } from '../../lib/log';
+import { acceptBackendField } from '../../lib/nft/backend-field';
 import type { CmdArgs } from '../../lib/skel';
 import { NetConf, parseWith } from '../../lib/types';
 
@@ -53,7 +53,7 @@ export interface PortMapConfig {
 
 export function parseConfig(cmd: CmdArgs): PortMapConfig {
   const conf = parseWith(PortMapConf, cmd.config, 'portmap config');
-  checkBackend(conf.backend);
+  acceptBackendField('backend', conf.backend, 'port mapping');
   if (conf.markMasqBit !== undefined && conf.externalSetMarkChain !== undefined) {
     throw invalid('markMasqBit', 'cannot be used together with externalSetMarkChain');
   }
@@ -68,16 +68,6 @@ export function parseConfig(cmd: CmdArgs): PortMapConfig {
   const mappings = (conf.runtimeConfig?.portMappings ?? []).map((m, i) => toMapping(m, `runtimeConfig.portMappings[${i}]`));
   rejectDuplicates(mappings);
   return { cniVersion: conf.cniVersion, networkName: conf.name, snat: conf.snat ?? true, masqAll: Boolean(conf.masqAll), mappings };
-}
-
-/** The reference's backends; rules here are always nftables, in the suite's own table. */
-function checkBackend(backend: string | undefined): void {
-  if (backend === undefined || backend === '' || backend === 'nftables') return;
-  if (backend === 'iptables') {
-    log.info('portmap: backend "iptables" requested; this suite writes nftables rules (table inet cni_ts), which coexist with iptables-nft');
-    return;
-  }
-  throw invalid('backend', `${JSON.stringify(backend)} is not a backend: expected "nftables" or "iptables"`);
 }
 
 function toMapping(m: z.infer<typeof PortMappingSchema>, field: string): PortMapping {

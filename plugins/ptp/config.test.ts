@@ -11,6 +11,10 @@ describe('ptp parseConfig', () => {
     expect(parse()).toMatchObject({ ipMasq: false, mtu: undefined, ipamType: 'host-local', dns: undefined, nonMasqueradeCIDRs: [] });
   });
 
+  it('takes ipMasqBackend iptables as nftables: the masquerade is the same', () => {
+    expect(() => parse({ ipMasq: true, ipMasqBackend: 'iptables' })).not.toThrow();
+  });
+
   it('takes ipMasq, mtu (0 is unset, as in the reference), dns and ipMasqBackend nftables', () => {
     expect(parse({ ipMasq: true, mtu: 1400, dns: { nameservers: ['10.96.0.10'] }, ipMasqBackend: 'nftables' })).toMatchObject({
       ipMasq: true,
@@ -36,7 +40,7 @@ describe('ptp parseConfig', () => {
       [{ mtu: 70000 }, 'field "mtu"'],
       [{ ipam: {} }, 'invalid field "ipam.type"'],
       [{ ipam: undefined }, 'invalid field "ipam.type"'],
-      [{ ipMasqBackend: 'iptables' }, 'invalid field "ipMasqBackend"'],
+      [{ ipMasqBackend: 'ebtables' }, 'invalid field "ipMasqBackend": "ebtables" is not a backend'],
       [{ nonMasqueradeCIDRs: ['10.244.0.0'] }, 'invalid field "nonMasqueradeCIDRs[0]"'],
       [{ nonMasqueradeCIDRs: '10.244.0.0/16' }, 'field "nonMasqueradeCIDRs"'],
     ];

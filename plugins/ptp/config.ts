@@ -3,6 +3,7 @@ import { invalidField as invalid } from '../../lib/errors';
 import { parseNonMasqueradeCIDRs } from '../../lib/iface/masquerade-config';
 import type { Prefix } from '../../lib/ip';
 import type { CmdArgs } from '../../lib/skel';
+import { acceptBackendField } from '../../lib/nft/backend-field';
 import { NetConf, parseWith, type DNS } from '../../lib/types';
 
 const opt = z.optional;
@@ -33,9 +34,7 @@ export function parseConfig(cmd: CmdArgs): PtpConfig {
   const ipamType = conf.ipam?.type;
   if (!ipamType) throw invalid('ipam.type', 'ptp needs an IPAM plugin (e.g. "host-local"): the container interface and the host side are configured from its addresses');
   if (conf.mtu !== undefined && conf.mtu !== 0 && conf.mtu < 68) throw invalid('mtu', `${conf.mtu} is below the IPv4 minimum of 68 (0 or absent: the kernel's default)`);
-  if (conf.ipMasqBackend !== undefined && conf.ipMasqBackend !== 'nftables') {
-    throw invalid('ipMasqBackend', `${JSON.stringify(conf.ipMasqBackend)} is not supported: this suite masquerades with nftables only`);
-  }
+  acceptBackendField('ipMasqBackend', conf.ipMasqBackend, 'masquerading');
   return {
     cniVersion: conf.cniVersion,
     networkName: conf.name,

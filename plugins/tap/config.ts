@@ -54,7 +54,7 @@ export function parseConfig(cmd: CmdArgs): TapConfig {
   if (conf.selinuxContext) {
     throw new CniError(
       ErrorCode.UnsupportedField,
-      'unsupported field "selinuxContext": this tap plugin creates the device in-process and cannot label it (the reference labels the `ip` process it runs)',
+      'unsupported field "selinuxContext": this tap plugin creates the device in-process and cannot run that step under another SELinux label (the reference runs `ip tuntap` with it); remove the field, or use the reference\'s tap for this network',
     );
   }
   if (conf.mtu && (conf.mtu < 68 || conf.mtu > 65535)) throw invalid('mtu', `${conf.mtu} is outside 68..65535 (0 or absent: the kernel's default)`);

@@ -13,7 +13,7 @@ const fakePrev = { cniVersion: '1.1.0', interfaces: [{ name: 'cnidell0' }], ips:
 /** Configs each plugin's ADD refuses, with the code it refuses them with. */
 const refused: Array<[string, ChainPlugin, object, number]> = [
   ['bridge "vlanTrunk" with a minID and no maxID', 'bridge', { vlanTrunk: [{ minID: 10 }] }, 7],
-  ['bridge "ipMasqBackend": "iptables"', 'bridge', { ipMasqBackend: 'iptables' }, 7],
+  ['bridge "ipMasqBackend": "ebtables"', 'bridge', { ipMasqBackend: 'ebtables' }, 7],
   ['bridge with an IPAM type that is a path', 'bridge', { ipam: { type: '../../bin/sh' } }, 7],
   ['bridge with an IPAM plugin that is not installed', 'bridge', { ipam: { type: 'no-such-ipam' } }, 7],
   ['bridge "dns" of the wrong type', 'bridge', { dns: 5 }, 7],
@@ -49,7 +49,7 @@ describe('DEL never refuses what ADD refused', () => {
       tuning: { sysctl: { 'kernel.domainname': 'x' } },
       firewall: { backend: 'firewalld' },
       portmap: { conditionsV4: ['-d', '192.0.2.1'], runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 'x' }] } },
-      bridge: { vlan: 5000, ipMasqBackend: 'iptables', ipam: { ...(chainConfs(node, NET).bridge as { ipam: object }).ipam, ranges: [[{ subnet: '10.62.0.0/33' }]] } },
+      bridge: { vlan: 5000, ipMasqBackend: 'ebtables', ipam: { ...(chainConfs(node, NET).bridge as { ipam: object }).ipam, ranges: [[{ subnet: '10.62.0.0/33' }]] } },
     };
     for (const plugin of ['tuning', 'firewall', 'portmap', 'bridge'] as const) {
       ok(await invokeChainPlugin(node, NET, plugin, 'DEL', ctr, undefined, hostile[plugin]));

@@ -283,7 +283,7 @@ describe('ptp DEL', () => {
   it('does not refuse a config ADD would refuse, and still removes everything', async () => {
     const c = pool.make('c');
     await run('ADD', c);
-    const hostile = { ...conf(), mtu: 20, ipMasqBackend: 'iptables', nonMasqueradeCIDRs: ['nonsense'] };
+    const hostile = { ...conf(), mtu: 20, ipMasqBackend: 'ebtables', nonMasqueradeCIDRs: ['nonsense'] };
     expect((await run('ADD', pool.make('c'), hostile)).json.code).toBe(7);
     const del = await run('DEL', c, hostile);
     expect(del.code, del.stdout).toBe(0);
