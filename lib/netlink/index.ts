@@ -5,3 +5,4 @@ export * from './socket';
 export * from './routes';
 export * from './bridge-port';
 export * from './bridge-vlan';
+export { deleteConntrackToPort } from './conntrack';

@@ -4,7 +4,7 @@
  * nl80211, WireGuard) where the suite needs rtnetlink alone.
  */
 export { Flags, FlagsGet, FlagsNew } from 'netlink/dist/constants';
-export { NetlinkSocket } from 'netlink/dist/netlink';
+export { createNetlink, NetlinkSocket } from 'netlink/dist/netlink';
 export * as ifla from 'netlink/dist/rt/ifla';
 export { createRtNetlink, RtNetlinkSocket } from 'netlink/dist/rt/rt';
 export { formatLinkMessage, formatTcMessage, MessageType, type TcMessage } from 'netlink/dist/rt/structs';

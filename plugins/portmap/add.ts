@@ -1,4 +1,6 @@
 import { CniError, ErrorCode } from '../../lib/errors';
+import { log } from '../../lib/log';
+import { deleteConntrackToPort } from '../../lib/netlink';
 import { ResourceTakenError } from '../../lib/nft';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
@@ -29,7 +31,26 @@ export async function add(cmd: CmdArgs): Promise<Result> {
     // the localnet guard is in the ruleset now, so route_localnet cannot expose the host's loopback
     if (conf.snat && !conf.masqAll && addresses[4] && entries.some((e) => e.family === 4)) await enableLocalnetRouting(addresses[4].ip);
   });
+  await forgetUdpConnections(entries);
   return prev;
+}
+
+/**
+ * As the reference, once the mappings are in: a UDP client that keeps sending (DNS, syslog,
+ * statsd) keeps its connection tracking entry, and with it the address of the container that had
+ * the port before, for as long as it sends. Its host ports start afresh. A failure is logged only.
+ */
+async function forgetUdpConnections(entries: PortmapEntry[]): Promise<void> {
+  const ports = new Set(entries.flatMap((e) => (e.kind === 'dnat' && e.protocol === 'udp' ? [`${e.family} ${e.hostPort}`] : [])));
+  for (const port of ports) {
+    const [family, hostPort] = port.split(' ').map(Number) as [4 | 6, number];
+    try {
+      const forgotten = await deleteConntrackToPort(family, 'udp', hostPort);
+      if (forgotten) log.info('forgot the connection tracking of UDP flows to a mapped port', { family, hostPort, entries: forgotten });
+    } catch (err) {
+      log.warn('could not forget the connection tracking of UDP flows to a mapped port', { family, hostPort, error: (err as Error).message });
+    }
+  }
 }
 
 function portInUse(conf: PortMapConfig, err: ResourceTakenError<PortmapEntry>): CniError {

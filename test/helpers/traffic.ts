@@ -26,6 +26,20 @@ export function stopServers(): void {
   servers.clear();
 }
 
+/** A UDP client in `ns` that keeps sending to host:port from one source port; `answers` holds what came back, in order. */
+export function udpStream(ns: TestNetns, host: string, port: number): { answers: string[] } {
+  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ECHO, 'stream', 'udp', host, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  servers.add(child);
+  const stream = { answers: [] as string[] };
+  let partial = '';
+  child.stdout!.on('data', (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    stream.answers.push(...lines.filter(Boolean));
+  });
+  return stream;
+}
+
 /** The server's answer to a connection from `ns` to host:port, or undefined when nothing answers. */
 export function ask(ns: TestNetns, proto: Proto, host: string, port: number): string | undefined {
   const r = spawnSync('ip', ['netns', 'exec', ns.name, process.execPath, ECHO, 'ask', proto, host, String(port)], { encoding: 'utf8', timeout: 5000 });

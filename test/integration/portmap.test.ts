@@ -5,7 +5,8 @@ import { execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
 import { UPLINK } from '../helpers/topology';
-import { ask, serve } from '../helpers/traffic';
+import { until } from '../helpers/poll';
+import { ask, serve, udpStream } from '../helpers/traffic';
 
 let dir: string;
 let host: TestNetns;
@@ -140,6 +141,24 @@ describe('portmap ADD: protocols and host addresses', () => {
     expect(ask(outside, 'udp', UPLINK.host4, 5353)).toBe(`udp53 saw ${UPLINK.outside4}`);
     expect(ask(outside, 'udp', UPLINK.host6, 5353)).toBe(`udp53 saw ${UPLINK.outside6}`);
     expect(ask(outside, 'tcp', UPLINK.host4, 5353)).toBe(`tcp80 saw ${UPLINK.outside4}`);
+  });
+
+  it("a UDP flow that keeps sending reaches the container that replaced its first one: ADD flushes the port's stale connection tracking, as the reference", async () => {
+    const udp = [{ hostPort: 5353, containerPort: 53, protocol: 'udp' }];
+    const first = pool.make('first');
+    const { bridge } = await attach(first, udp);
+    await serve(first, 'udp', 53, 'first');
+    const stream = udpStream(outside, UPLINK.host4, 5353);
+    await until('answers from the first container', () => stream.answers.some((a) => a.startsWith('first saw')));
+
+    // the container is replaced: the flow's conntrack entry still says first's address, and traffic keeps it alive
+    ok(await invoke('portmap', 'DEL', first, portmapConf(udp, bridge.json)));
+    ok(await invoke('bridge', 'DEL', first, bridgeConf()));
+    const second = pool.make('second');
+    await serve(second, 'udp', 53, 'second');
+    ok((await attach(second, udp)).portmap);
+    await until('answers from the second container', () => stream.answers.some((a) => a.startsWith('second saw')), 5000);
+    expect(stream.answers.at(-1)).toBe(`second saw ${UPLINK.outside4}`);
   });
 
   it('hostIP restricts a mapping to that address; "0.0.0.0" means every IPv4 address and no IPv6', async () => {
