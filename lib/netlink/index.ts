@@ -6,3 +6,4 @@ export * from './routes';
 export * from './bridge-port';
 export * from './bridge-vlan';
 export { deleteConntrackToPort } from './conntrack';
+export * from './rules';

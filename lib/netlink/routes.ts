@@ -17,7 +17,14 @@ export interface RouteSpec {
   mtu?: number;
   /** The preferred source address (RTA_PREFSRC), as in `ip route add ... src`. */
   src?: IP;
+  /** Replace a route to the same destination (`ip route replace`) instead of adding beside it. */
+  replace?: boolean;
+  /** Who made it (`proto`): a route copied from the kernel's keeps "KERNEL"; default "BOOT", as `ip route add`. */
+  protocol?: RouteProtocolName;
 }
+
+/** The rtnetlink route protocols by name, as the package spells them (KERNEL, BOOT, STATIC, ...). */
+export type RouteProtocolName = string;
 
 export interface RouteInfo {
   dst: Prefix;
@@ -26,7 +33,12 @@ export interface RouteInfo {
   table: number;
   scope: number;
   src?: IP;
+  protocol?: RouteProtocolName;
 }
+
+/** The package names a route's scope; the kernel's numbers are what callers compare. */
+const SCOPES: Record<string, number> = { UNIVERSE: 0, SITE: 200, LINK: 253, HOST: 254, NOWHERE: 255 };
+const scopeNumber = (scope: unknown): number => (typeof scope === 'number' ? scope : (SCOPES[String(scope)] ?? 0));
 
 const describe = (r: { dst: Prefix; gw?: IP }) => `${formatIP(r.dst.ip)}/${r.dst.length}${r.gw ? ` via ${formatIP(r.gw)}` : ''}`;
 
@@ -43,7 +55,7 @@ export async function addRoute(sock: RtNetlinkSocket, route: RouteSpec): Promise
         family: familyConstant(route.dst.ip),
         dstLen: route.dst.length,
         table: table < 256 ? table : 252,
-        protocol: 'BOOT',
+        protocol: (route.protocol ?? 'BOOT') as 'BOOT',
         scope: route.scope ?? (route.gw ? 0 : 253),
         type: 'UNICAST',
       },
@@ -56,20 +68,21 @@ export async function addRoute(sock: RtNetlinkSocket, route: RouteSpec): Promise
         table: table >= 256 ? table : undefined,
         metrics: route.mtu ? { mtu: u32(route.mtu) } : undefined,
       },
-      { flags: FlagsNew.CREATE | FlagsNew.APPEND },
+      { flags: FlagsNew.CREATE | (route.replace ? FlagsNew.REPLACE : FlagsNew.APPEND) },
     ),
   );
 }
 
 /**
- * Deletes the main-table route to `dst` through link `linkIndex`, whatever its scope, protocol and
- * metric (as `ip route del <dst> dev <link>`). ESRCH when there is none.
+ * Deletes the route to `dst` through link `linkIndex` in `table` (default main), whatever its
+ * scope, protocol and metric (as `ip route del <dst> dev <link> table <table>`). ESRCH when there is none.
  */
-export async function deleteRoute(sock: RtNetlinkSocket, route: { dst: Prefix; linkIndex: number }): Promise<void> {
+export async function deleteRoute(sock: RtNetlinkSocket, route: { dst: Prefix; linkIndex: number; table?: number }): Promise<void> {
+  const table = route.table ?? MAIN_TABLE;
   await call(`delete route ${describe(route)}`, () =>
     sock.delRoute(
-      { family: familyConstant(route.dst.ip), dstLen: route.dst.length, table: MAIN_TABLE, scope: 'NOWHERE' },
-      { dst: route.dst.length ? ipToBytes(route.dst.ip) : undefined, oif: route.linkIndex },
+      { family: familyConstant(route.dst.ip), dstLen: route.dst.length, table: table < 256 ? table : 252, scope: 'NOWHERE' },
+      { dst: route.dst.length ? ipToBytes(route.dst.ip) : undefined, oif: route.linkIndex, table: table >= 256 ? table : undefined },
     ),
   );
 }
@@ -83,7 +96,8 @@ export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6, allTables
       const ip: IP = m.attrs.dst ? bytesToIP(m.attrs.dst) : { family, value: 0n };
       const gw = m.attrs.gateway ? bytesToIP(m.attrs.gateway) : undefined;
       const src = m.attrs.prefsrc ? bytesToIP(m.attrs.prefsrc) : undefined;
-      return { dst: { ip, length: m.data.dstLen ?? 0 }, gw, linkIndex: m.attrs.oif, table, scope: Number(m.data.scope ?? 0), src };
+      const protocol = typeof m.data.protocol === 'string' ? m.data.protocol : undefined;
+      return { dst: { ip, length: m.data.dstLen ?? 0 }, gw, linkIndex: m.attrs.oif, table, scope: scopeNumber(m.data.scope), src, ...(protocol ? { protocol } : {}) };
     })
     .filter((r) => allTables || r.table === MAIN_TABLE);
 }

@@ -162,7 +162,7 @@ describe('scripts/install.sh', () => {
     mkdirSync(tree.bin, { recursive: true });
     writeFileSync(join(tree.bin, 'bridge'), 'the reference bridge\n', { mode: 0o750 });
     symlinkSync('/usr/lib/cni/portmap', join(tree.bin, 'portmap'));
-    writeFileSync(join(tree.bin, 'sbr'), 'not a name of ours\n');
+    writeFileSync(join(tree.bin, 'flannel'), 'not a name of ours\n');
     const before = ls(tree.bin);
 
     const refused = runInstall(tree);
@@ -188,7 +188,7 @@ describe('scripts/install.sh', () => {
     expect(readFileSync(join(tree.bin, 'bridge'), 'utf8')).toBe('the reference bridge\n');
     expect(statSync(join(tree.bin, 'bridge')).mode & 0o777).toBe(0o750);
     expect(readlinkSync(join(tree.bin, 'portmap'))).toBe('/usr/lib/cni/portmap');
-    expect(readFileSync(join(tree.bin, 'sbr'), 'utf8')).toBe('not a name of ours\n');
+    expect(readFileSync(join(tree.bin, 'flannel'), 'utf8')).toBe('not a name of ours\n');
     expect(existsSync(tree.lib)).toBe(false);
   });
 

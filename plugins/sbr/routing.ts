@@ -1,0 +1,142 @@
+import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
+import { bitsOf, formatIP, formatPrefix, networkAddress, parseIP, parsePrefix, prefixContains, type Family, type IP, type Prefix } from '../../lib/ip';
+import { addRoute, addRule, deleteRoute, deleteRule, listRoutes, listRules, type LinkInfo, type RouteInfo, type RtNetlinkSocket } from '../../lib/netlink';
+import type { Result } from '../../lib/types';
+import type { UndoStack } from '../../lib/undo';
+import type { SbrConfig } from './config';
+import type { SbrRecord, TableRoute } from './records';
+
+/** The reference's first table of its own. */
+const FIRST_TABLE = 100;
+const LINK_SCOPE = 253;
+
+export interface InterfaceAddress {
+  address: Prefix;
+  gateway?: IP;
+}
+
+/** prevResult's addresses of `ifname` (an address without an interface index counts), as the reference picks them. */
+export function interfaceAddresses(prev: Result, ifname: string): InterfaceAddress[] {
+  return (prev.ips ?? []).flatMap((ip) => {
+    const iface = ip.interface !== undefined ? prev.interfaces?.[ip.interface] : undefined;
+    if (iface && iface.name !== ifname) return [];
+    const address = parsePrefix(ip.address);
+    const gateway = ip.gateway ? parseIP(ip.gateway) : undefined;
+    return address ? [{ address, ...(gateway ? { gateway } : {}) }] : [];
+  });
+}
+
+const hostPrefix = (ip: IP): Prefix => ({ ip, length: bitsOf(ip.family) });
+const defaultRoute = (family: Family): Prefix => ({ ip: { family, value: 0n }, length: 0 });
+const subnetOf = (p: Prefix): Prefix => ({ ip: networkAddress(p), length: p.length });
+const ignoring = (errno: number) => (err: unknown) => {
+  if (!(err instanceof NetlinkError && err.errno === errno)) throw err;
+};
+
+const routeText = (table: number, r: { dst: Prefix; gw?: IP; src?: IP; scope: number }): TableRoute => ({
+  table,
+  dst: formatPrefix(r.dst),
+  ...(r.gw ? { gw: formatIP(r.gw) } : {}),
+  ...(r.src ? { src: formatIP(r.src) } : {}),
+  scope: r.scope,
+});
+
+/**
+ * `from <address> lookup <table>` for each address, into the config's table, as the reference's
+ * `table` option (it adds rules only).
+ */
+export async function addRulesOnly(sock: RtNetlinkSocket, table: number, addresses: InterfaceAddress[], undo: UndoStack): Promise<Omit<SbrRecord, 'netns'>> {
+  const rules: SbrRecord['rules'] = [];
+  for (const { address } of addresses) {
+    const rule = { src: hostPrefix(address.ip), table };
+    await addRule(sock, rule);
+    undo.push(`rule ${formatPrefix(rule.src)}`, () => deleteRule(sock, rule).catch(ignoring(Errno.ENOENT)));
+    rules.push({ src: formatPrefix(rule.src), table });
+  }
+  return { rules, routes: [] };
+}
+
+/**
+ * As the reference without `table`: each address gets the next table from 100 that no rule or
+ * route uses, a rule sending its traffic there, a default route through the gateway (the config's
+ * `gateways`, else IPAM's) and a copy of the interface's main routes that belong to it; then the
+ * interface's routes leave the main table (with `addSourceHints`, its subnets stay there with the
+ * address as source). Replies leave through the interface a request came in on.
+ */
+export async function routeBySource(sock: RtNetlinkSocket, link: LinkInfo, conf: SbrConfig, addresses: InterfaceAddress[], undo: UndoStack): Promise<Omit<SbrRecord, 'netns'>> {
+  const used = new Set<number>();
+  for (const family of [4, 6] as const) {
+    for (const r of await listRules(sock, family)) used.add(r.table);
+    for (const r of await listRoutes(sock, family, true)) used.add(r.table);
+  }
+  const mainRoutes = [...(await listRoutes(sock, 4)), ...(await listRoutes(sock, 6))].filter((r) => r.linkIndex === link.index);
+  const record: Omit<SbrRecord, 'netns'> = { rules: [], routes: [] };
+  let table = FIRST_TABLE;
+  for (const { address, gateway } of addresses) {
+    while (used.has(table)) table++;
+    used.add(table);
+    const rule = { src: hostPrefix(address.ip), table };
+    await addRule(sock, rule);
+    undo.push(`rule ${formatPrefix(rule.src)}`, () => deleteRule(sock, rule).catch(ignoring(Errno.ENOENT)));
+    record.rules.push({ src: formatPrefix(rule.src), table });
+    const gw = conf.gateways[address.ip.family] ?? gateway;
+    const routes: Array<{ dst: Prefix; gw?: IP; src?: IP; scope: number; protocol?: string }> = [
+      ...(gw ? [{ dst: defaultRoute(address.ip.family), gw, scope: 0 }] : []),
+      ...mainRoutes.filter((r) => belongsTo(r, address)),
+    ];
+    for (const r of routes) {
+      await addRoute(sock, { ...r, linkIndex: link.index, table, replace: true });
+      undo.push(`route ${formatPrefix(r.dst)} table ${table}`, () => deleteRoute(sock, { dst: r.dst, linkIndex: link.index, table }).catch(ignoring(Errno.ESRCH)));
+      record.routes.push(routeText(table, r));
+    }
+  }
+  await leaveMainTable(sock, link, conf, addresses, mainRoutes, undo);
+  return record;
+}
+
+/** The reference copies a main route that has the address's subnet as source or gateway, or neither. */
+const belongsTo = (r: RouteInfo, address: Prefix): boolean =>
+  r.dst.ip.family === address.ip.family && ((r.src && prefixContains(address, r.src)) || (r.gw && prefixContains(address, r.gw)) || (!r.src && !r.gw));
+
+async function leaveMainTable(sock: RtNetlinkSocket, link: LinkInfo, conf: SbrConfig, addresses: InterfaceAddress[], mainRoutes: RouteInfo[], undo: UndoStack): Promise<void> {
+  const restore = (r: RouteInfo) => () => addRoute(sock, { dst: r.dst, gw: r.gw, src: r.src, scope: r.scope, protocol: r.protocol, linkIndex: link.index, replace: true });
+  if (conf.addSourceHints) {
+    for (const { address } of addresses) {
+      await addRoute(sock, { dst: subnetOf(address), src: address.ip, scope: LINK_SCOPE, linkIndex: link.index, replace: true });
+    }
+  }
+  for (const r of mainRoutes) {
+    if (conf.addSourceHints && r.scope === LINK_SCOPE) continue;
+    await deleteRoute(sock, { dst: r.dst, linkIndex: link.index }).catch(ignoring(Errno.ESRCH));
+    undo.push(`main route ${formatPrefix(r.dst)}`, restore(r));
+  }
+}
+
+/** Removes the recorded rules and table routes; what is already gone is fine. */
+export async function removeRecorded(sock: RtNetlinkSocket, link: LinkInfo | undefined, record: Omit<SbrRecord, 'netns'>): Promise<void> {
+  for (const rule of record.rules) await deleteRule(sock, { src: parsePrefix(rule.src)!, table: rule.table }).catch(ignoring(Errno.ENOENT));
+  if (!link) return;
+  for (const r of record.routes) await deleteRoute(sock, { dst: parsePrefix(r.dst)!, linkIndex: link.index, table: r.table }).catch(ignoring(Errno.ESRCH));
+}
+
+/** Without a record (lost, or another plugin's ADD): the rules from the interface's addresses, into `table` if given, as the reference's DEL. */
+export async function rulesFromAddresses(sock: RtNetlinkSocket, sources: IP[], table: number | undefined): Promise<SbrRecord['rules']> {
+  const wanted = new Set(sources.map((ip) => formatPrefix(hostPrefix(ip))));
+  const rules = [...(await listRules(sock, 4)), ...(await listRules(sock, 6))];
+  return rules.filter((r) => r.src && wanted.has(formatPrefix(r.src)) && (table === undefined || r.table === table)).map((r) => ({ src: formatPrefix(r.src!), table: r.table }));
+}
+
+/** What the record says should be in the container and is not. */
+export async function missingFrom(sock: RtNetlinkSocket, record: Omit<SbrRecord, 'netns'>): Promise<string[]> {
+  const rules = new Set([...(await listRules(sock, 4)), ...(await listRules(sock, 6))].flatMap((r) => (r.src ? [`${formatPrefix(r.src)} ${r.table}`] : [])));
+  const routes = new Set([...(await listRoutes(sock, 4, true)), ...(await listRoutes(sock, 6, true))].map((r) => routeKey(routeText(r.table, r))));
+  return [
+    ...record.rules.filter((r) => !rules.has(`${r.src} ${r.table}`)).map((r) => `rule from ${r.src} lookup ${r.table}`),
+    ...record.routes.filter((r) => !routes.has(routeKey(r))).map((r) => `route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} table ${r.table}`),
+  ];
+}
+
+const routeKey = (r: TableRoute) => `${r.table} ${r.dst} ${r.gw ?? ''}`;
+
+export const noAddress = (ifname: string) =>
+  new CniError(ErrorCode.InvalidNetworkConfig, `prevResult has no IP address for interface ${JSON.stringify(ifname)}: nothing to route by source`);
