@@ -23,6 +23,7 @@ export const PLUGINS = [
   { name: 'bandwidth', main: 'plugins/bandwidth/main.ts', kind: 'plugin' },
   { name: 'dnsname', main: 'plugins/dnsname/main.ts', kind: 'plugin' },
   { name: 'sbr', main: 'plugins/sbr/main.ts', kind: 'plugin' },
+  { name: 'vrf', main: 'plugins/vrf/main.ts', kind: 'plugin' },
   { name: 'cnitool', main: 'tools/cnitool/main.ts', kind: 'tool' },
   { name: 'cni-ts-reapply', main: 'tools/reapply/main.ts', kind: 'tool' },
   { name: 'cni-ts', main: 'tools/cni-ts/main.ts', kind: 'tool' },

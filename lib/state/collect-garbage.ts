@@ -1,12 +1,24 @@
 import { throwFailures, tryEach } from '../best-effort';
 import type { ValidAttachment } from '../types';
-import type { AttachmentKey } from './attachment-state';
+import type { AttachmentKey, AttachmentState } from './attachment-state';
 
 /** A component that keeps a record per attachment. */
 export interface CollectableComponent {
   attachments(network: string): AttachmentKey[];
   /** Removes everything the attachment has, with or without a readable record. */
   collect(key: AttachmentKey): void | Promise<void>;
+}
+
+/** A component whose records say what to undo: `undo` runs with each readable record, then the record goes. */
+export function collectableRecords<T>(state: AttachmentState<T>, undo: (key: AttachmentKey, record: T) => Promise<void>): CollectableComponent {
+  return {
+    attachments: (network) => state.withLock(() => state.list(network).map((r) => r.key)),
+    collect: async (key) => {
+      const record = state.withLock(() => state.read(key));
+      if (record !== undefined) await undo(key, record);
+      state.withLock(() => state.remove(key));
+    },
+  };
 }
 
 /**

@@ -1,9 +1,9 @@
+import { netnsExists } from '../../lib/netns';
 import type { CmdArgs } from '../../lib/skel';
-import { removeInvalidAttachments } from '../../lib/state/collect-garbage';
+import { collectableRecords, removeInvalidAttachments } from '../../lib/state/collect-garbage';
 import { parseConfig } from './config';
 import { removeIn } from './del';
 import { sbrState } from './records';
-import { netnsExists } from '../../lib/netns';
 
 /** sbr needs nothing of the host: ready whenever its config parses. */
 export async function status(cmd: CmdArgs): Promise<void> {
@@ -12,14 +12,8 @@ export async function status(cmd: CmdArgs): Promise<void> {
 
 /** Removes the rules and routes of this network's attachments that are not in cni.dev/valid-attachments, and their records. */
 export async function gc(cmd: CmdArgs): Promise<void> {
-  const state = sbrState(cmd);
-  const component = {
-    attachments: (network: string) => state.withLock(() => state.list(network).map((r) => r.key)),
-    collect: async (key: Parameters<typeof state.remove>[0]) => {
-      const record = state.withLock(() => state.read(key));
-      if (record && netnsExists(record.netns)) await removeIn(record.netns, key.ifname, record);
-      state.withLock(() => state.remove(key));
-    },
-  };
-  await removeInvalidAttachments([component], cmd.config.name, cmd.validAttachments, 'source route');
+  const routes = collectableRecords(sbrState(cmd), async (key, record) => {
+    if (netnsExists(record.netns)) await removeIn(record.netns, key.ifname, record);
+  });
+  await removeInvalidAttachments([routes], cmd.config.name, cmd.validAttachments, 'source route');
 }

@@ -42,7 +42,7 @@ done
 addons=("$LAB_REPO"/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node "$LAB_REPO"/node_modules/netlink/prebuilds/linux-x64/node.napi.node)
 # the reference plugins (scripts/setup.sh installs containernetworking-plugins); a case that needs a missing one fails saying so
 reference=()
-for p in ipvlan vlan host-local; do
+for p in ipvlan vlan vrf host-local; do
   if [[ -x /usr/lib/cni/$p ]]; then reference+=("/usr/lib/cni/$p"); fi
 done
 # the libraries each binary needs, as ldd resolves them; libnftables is also opened by koffi at run time

@@ -1,0 +1,3 @@
+import { definePlugin } from '../../lib/skel/define';
+
+export const main = definePlugin({ name: 'vrf', verbs: () => import('./verbs') });

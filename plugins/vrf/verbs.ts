@@ -1,0 +1,4 @@
+export { add } from './add';
+export { check } from './check';
+export { del } from './del';
+export { gc, status } from './lifecycle';
