@@ -34,6 +34,8 @@ export interface RouteInfo {
   scope: number;
   src?: IP;
   protocol?: RouteProtocolName;
+  /** The metric (RTA_PRIORITY), when the kernel reports one. */
+  priority?: number;
 }
 
 /** The package names a route's scope; the kernel's numbers are what callers compare. */
@@ -97,7 +99,17 @@ export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6, allTables
       const gw = m.attrs.gateway ? bytesToIP(m.attrs.gateway) : undefined;
       const src = m.attrs.prefsrc ? bytesToIP(m.attrs.prefsrc) : undefined;
       const protocol = typeof m.data.protocol === 'string' ? m.data.protocol : undefined;
-      return { dst: { ip, length: m.data.dstLen ?? 0 }, gw, linkIndex: m.attrs.oif, table, scope: scopeNumber(m.data.scope), src, ...(protocol ? { protocol } : {}) };
+      const priority = m.attrs.priority;
+      return {
+        dst: { ip, length: m.data.dstLen ?? 0 },
+        gw,
+        linkIndex: m.attrs.oif,
+        table,
+        scope: scopeNumber(m.data.scope),
+        src,
+        ...(protocol ? { protocol } : {}),
+        ...(priority !== undefined ? { priority } : {}),
+      };
     })
     .filter((r) => allTables || r.table === MAIN_TABLE);
 }

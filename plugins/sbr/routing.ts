@@ -80,7 +80,7 @@ export async function routeBySource(sock: RtNetlinkSocket, link: LinkInfo, conf:
     undo.push(`rule ${formatPrefix(rule.src)}`, () => deleteRule(sock, rule).catch(ignoring(Errno.ENOENT)));
     record.rules.push({ src: formatPrefix(rule.src), table });
     const gw = conf.gateways[address.ip.family] ?? gateway;
-    const routes: Array<{ dst: Prefix; gw?: IP; src?: IP; scope: number; protocol?: string }> = [
+    const routes: Array<{ dst: Prefix; gw?: IP; src?: IP; scope: number; protocol?: string; priority?: number }> = [
       ...(gw ? [{ dst: defaultRoute(address.ip.family), gw, scope: 0 }] : []),
       ...mainRoutes.filter((r) => belongsTo(r, address)),
     ];
@@ -99,7 +99,7 @@ const belongsTo = (r: RouteInfo, address: Prefix): boolean =>
   r.dst.ip.family === address.ip.family && ((r.src && prefixContains(address, r.src)) || (r.gw && prefixContains(address, r.gw)) || (!r.src && !r.gw));
 
 async function leaveMainTable(sock: RtNetlinkSocket, link: LinkInfo, conf: SbrConfig, addresses: InterfaceAddress[], mainRoutes: RouteInfo[], undo: UndoStack): Promise<void> {
-  const restore = (r: RouteInfo) => () => addRoute(sock, { dst: r.dst, gw: r.gw, src: r.src, scope: r.scope, protocol: r.protocol, linkIndex: link.index, replace: true });
+  const restore = (r: RouteInfo) => () => addRoute(sock, { ...r, linkIndex: link.index, replace: true });
   if (conf.addSourceHints) {
     for (const { address } of addresses) {
       await addRoute(sock, { dst: subnetOf(address), src: address.ip, scope: LINK_SCOPE, linkIndex: link.index, replace: true });

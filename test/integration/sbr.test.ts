@@ -107,6 +107,33 @@ describe('sbr', () => {
     ok(await run('sbr', 'DEL', ctr, 'net1', sbrConf(side.json, { table: 500 })));
   });
 
+  it('IPv6 as IPv4: each address its own table, so a reply from the IPv6 address leaves through its interface; as the reference', async () => {
+    const dual = (ctr: TestNetns, containerId: string) => {
+      const conf = { ...bridge('sbrdual', 75, false), ipam: { type: 'host-local', dataDir: join(dir, 'ipam'), ranges: [[{ subnet: '10.75.0.0/24' }], [{ subnet: 'fd75::/64' }]] } };
+      return execPlugin('bridge', { command: 'ADD', containerId, netns: ctr.path, ifname: 'net1', stdin: conf, inNetns: host.name, env: env() });
+    };
+    const ours = pool.make('ours6');
+    const theirs = pool.make('theirs6');
+    for (const ctr of [ours, theirs]) ok(await run('bridge', 'ADD', ctr, 'eth0', bridge('sbrfront', 72, true)));
+    const a = await dual(ours, 'c-ours6');
+    const b = await dual(theirs, 'c-theirs6');
+    ok(a);
+    ok(b);
+    ok(await run('sbr', 'ADD', ours, 'net1', sbrConf(a.json)));
+    ok(await execPlugin(REFERENCE, { command: 'ADD', containerId: 'ref6', netns: theirs.path, ifname: 'net1', stdin: sbrConf(b.json), inNetns: host.name, path: '/usr/lib/cni' }));
+    const v6 = a.json.ips.find((i: { address: string }) => i.address.includes(':')).address.split('/')[0];
+    expect(ours.exec('ip', ['-6', 'rule', 'show'])).toContain(`from ${v6} lookup 101`);
+    expect(ours.exec('ip', ['-6', 'route', 'get', UPLINK.outside6, 'from', v6])).toMatch(/ dev net1 table 101 /);
+    const rules6 = (ns: TestNetns) => ns.exec('ip', ['-6', 'rule', 'show']).replace(/fd75::[0-9a-f]+/g, 'fd75::X');
+    const table6 = (ns: TestNetns) =>
+      ns
+        .exec('ip', ['-6', 'route', 'show', 'table', '101'])
+        .replace(/fd75::[0-9a-f]+/g, 'fd75::X')
+        .replace(/ expires \d+sec/g, '');
+    expect(rules6(ours)).toBe(rules6(theirs));
+    expect(table6(ours)).toBe(table6(theirs));
+  });
+
   it('makes the rules and table routes the reference sbr makes', async () => {
     if (!existsSync(REFERENCE)) throw new Error(`${REFERENCE} is not installed (containernetworking-plugins): the comparison cannot run`);
     const ours = pool.make('ours');
