@@ -20,6 +20,8 @@ import { parseConfig as parseTap } from '../plugins/tap/config';
 import { parseConfig as parseIpvlan } from '../plugins/ipvlan/config';
 import { parseConfig as parseVlan } from '../plugins/vlan/config';
 import { parseConfig as parseDummy } from '../plugins/dummy/config';
+import { parseConfig as parseSbr } from '../plugins/sbr/config';
+import { parseConfig as parseVrf } from '../plugins/vrf/config';
 import { NetConfList, isSupportedVersion, parseWith } from '../lib/types';
 import { validateNetworkName } from '../lib/skel/validate';
 
@@ -45,6 +47,8 @@ const parsers: Record<string, (cmd: CmdArgs) => unknown> = {
   ipvlan: parseIpvlan,
   vlan: parseVlan,
   dummy: parseDummy,
+  sbr: parseSbr,
+  vrf: parseVrf,
 };
 
 describe.each(files)('conf-examples/%s', (file) => {

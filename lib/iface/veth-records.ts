@@ -1,6 +1,6 @@
 import type { DelArgs } from '../skel';
 import { attachmentKey, type AttachmentState } from '../state/attachment-state';
-import type { CollectableComponent } from '../state/collect-garbage';
+import { type CollectableComponent, collectableRecords } from '../state/collect-garbage';
 import { deleteContainerVeth, deleteHostVeth } from './veth';
 
 /** What a veth plugin records per attachment: the host end's name, to find the pair once the namespace path is gone. */
@@ -17,13 +17,4 @@ export async function deleteRecordedVeth(cmd: DelArgs, state: AttachmentState<Ve
 }
 
 /** The records for GC: a stale one's host veth goes too, if something still holds it. */
-export function vethRecords(state: AttachmentState<VethRecord>): CollectableComponent {
-  return {
-    attachments: (network) => state.withLock(() => state.list(network).map((r) => r.key)),
-    async collect(key) {
-      const record = state.withLock(() => state.read(key));
-      if (record) await deleteHostVeth(record.hostVeth);
-      state.withLock(() => state.remove(key));
-    },
-  };
-}
+export const vethRecords = (state: AttachmentState<VethRecord>): CollectableComponent => collectableRecords(state, (_key, record) => deleteHostVeth(record.hostVeth));

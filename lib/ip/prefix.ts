@@ -40,6 +40,9 @@ export function hasHostBits(prefix: Prefix): boolean {
   return networkAddress(prefix).value !== prefix.ip.value;
 }
 
+/** The prefix of one address: /32 or /128. */
+export const hostPrefix = (ip: IP): Prefix => ({ ip, length: ip.family === 4 ? 32 : 128 });
+
 export function prefixContains(prefix: Prefix, ip: IP): boolean {
   return ip.family === prefix.ip.family && (ip.value & ~hostMask(ip.family, prefix.length)) === networkAddress(prefix).value;
 }

@@ -26,6 +26,8 @@ describe('network files as libcni reads them', () => {
     expect(() => loadNetwork(dir, 'a')).toThrow(/"cniVersions": "one" is not a version/);
     expect(() => loadNetwork(dir, 'b')).toThrow(/no "cniVersion"/);
     expect(() => loadNetwork(dir, 'c')).toThrow(expect.objectContaining({ code: 1 }));
+    write('40-d.conflist', { cniVersion: 'latest', cniVersions: ['1.0.0'], name: 'd', plugins: [{ type: 'loopback' }] });
+    expect(() => loadNetwork(dir, 'd')).toThrow(/"cniVersion": "latest" is not a version/);
   });
 
   it('a .conflist takes its plugins, then <dir>/<name>/*.conf in name order; loadOnlyInlinedPlugins keeps to its own', () => {

@@ -88,6 +88,9 @@ function chosenVersion(list: NetConfListFile, file: string): string {
   for (const version of list.cniVersions ?? []) {
     if (!parseVersion(version)) throw new CniError(ErrorCode.InvalidNetworkConfig, `${file}: invalid field "cniVersions": ${JSON.stringify(version)} is not a version`);
   }
+  if (list.cniVersions && list.cniVersion !== undefined && !parseVersion(list.cniVersion)) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `${file}: invalid field "cniVersion": ${JSON.stringify(list.cniVersion)} is not a version`);
+  }
   if (!list.cniVersions) {
     if (list.cniVersion === undefined) throw new CniError(ErrorCode.InvalidNetworkConfig, `${file}: no "cniVersion" (nor "cniVersions")`);
     return list.cniVersion;

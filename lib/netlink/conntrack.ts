@@ -1,3 +1,4 @@
+import { Errno, NetlinkError } from '../errors';
 import { attr, attributeMap, nested } from './attributes';
 import { createNetlink } from './package';
 import { call } from './socket';
@@ -50,7 +51,7 @@ export async function deleteConntrackToPort(family: 4 | 6, protocol: keyof typeo
         await call('delete a connection tracking entry', () => sock.request(ctnetlink(IPCTNL_MSG_CT_DELETE), Buffer.concat(request), { flags: NLM_F_REQUEST | NLM_F_ACK }));
         deleted++;
       } catch (err) {
-        if ((err as { errno?: number }).errno !== 2) throw err; // ENOENT: it ended meanwhile
+        if (!(err instanceof NetlinkError && err.errno === Errno.ENOENT)) throw err; // it ended meanwhile
       }
     }
     return deleted;

@@ -24,7 +24,7 @@ export interface RouteSpec {
 }
 
 /** The rtnetlink route protocols by name, as the package spells them (KERNEL, BOOT, STATIC, ...). */
-export type RouteProtocolName = string;
+export type RouteProtocolName = string | number;
 
 export interface RouteInfo {
   dst: Prefix;
@@ -79,12 +79,12 @@ export async function addRoute(sock: RtNetlinkSocket, route: RouteSpec): Promise
  * Deletes the route to `dst` through link `linkIndex` in `table` (default main), whatever its
  * scope, protocol and metric (as `ip route del <dst> dev <link> table <table>`). ESRCH when there is none.
  */
-export async function deleteRoute(sock: RtNetlinkSocket, route: { dst: Prefix; linkIndex: number; table?: number }): Promise<void> {
+export async function deleteRoute(sock: RtNetlinkSocket, route: { dst: Prefix; linkIndex: number; table?: number; priority?: number }): Promise<void> {
   const table = route.table ?? MAIN_TABLE;
   await call(`delete route ${describe(route)}`, () =>
     sock.delRoute(
       { family: familyConstant(route.dst.ip), dstLen: route.dst.length, table: table < 256 ? table : 252, scope: 'NOWHERE' },
-      { dst: route.dst.length ? ipToBytes(route.dst.ip) : undefined, oif: route.linkIndex, table: table >= 256 ? table : undefined },
+      { dst: route.dst.length ? ipToBytes(route.dst.ip) : undefined, oif: route.linkIndex, table: table >= 256 ? table : undefined, priority: route.priority },
     ),
   );
 }
@@ -98,7 +98,7 @@ export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6, allTables
       const ip: IP = m.attrs.dst ? bytesToIP(m.attrs.dst) : { family, value: 0n };
       const gw = m.attrs.gateway ? bytesToIP(m.attrs.gateway) : undefined;
       const src = m.attrs.prefsrc ? bytesToIP(m.attrs.prefsrc) : undefined;
-      const protocol = typeof m.data.protocol === 'string' ? m.data.protocol : undefined;
+      const protocol = m.data.protocol;
       const priority = m.attrs.priority;
       return {
         dst: { ip, length: m.data.dstLen ?? 0 },

@@ -4,12 +4,11 @@ import { checkContainer, containerIPs } from '../../lib/iface/configure-interfac
 import { checkForwarding } from '../../lib/iface/forwarding';
 import { checkMasquerade } from '../../lib/iface/masquerade';
 import { delegate } from '../../lib/invoke/delegate';
-import { formatIP, formatPrefix } from '../../lib/ip';
+import { formatIP, formatPrefix, hostPrefix } from '../../lib/ip';
 import { linkByName, listAddresses, listRoutes, openHostSocket, openSocketIn, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { parseConfig } from './config';
-import { hostPrefix } from './routes';
 
 const fail = (what: string) => new CniError(ErrorCode.CheckFailed, what);
 

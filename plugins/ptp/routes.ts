@@ -1,13 +1,11 @@
 import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
 import type { Addressing } from '../../lib/iface/addressing';
-import { formatPrefix, type IP, type Prefix } from '../../lib/ip';
+import { formatPrefix, hostPrefix, type IP, type Prefix } from '../../lib/ip';
 import { addAddress, addRoute, deleteRoute, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { writeSysctl } from '../../lib/sysctl';
 
 const SCOPE_LINK = 253;
 const SCOPE_HOST = 254;
-
-export const hostPrefix = (ip: IP): Prefix => ({ ip, length: ip.family === 4 ? 32 : 128 });
 
 const ignoring = async (errno: number, step: () => Promise<void>) => {
   try {

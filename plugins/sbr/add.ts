@@ -4,7 +4,7 @@ import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
 import { parseConfig } from './config';
-import { attachmentKey, sbrState } from './records';
+import { attachmentKey, netnsLock, sbrState } from './records';
 import { addRulesOnly, interfaceAddresses, noAddress, routeBySource } from './routing';
 
 /** Routes the interface's traffic by source (see routeBySource) and passes prevResult through; a failure undoes every step. */
@@ -14,12 +14,18 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   const addresses = interfaceAddresses(prev, cmd.ifname);
   if (!addresses.length) throw noAddress(cmd.ifname);
   const state = sbrState(cmd);
-  await withLinkIn(cmd.netns, cmd.ifname, (sock, link) => {
-    if (!link) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
-    return new UndoStack().run(async (undo) => {
-      const done = conf.table !== undefined ? await addRulesOnly(sock, conf.table, addresses, undo) : await routeBySource(sock, link, conf, addresses, undo);
-      state.withLock(() => state.write(attachmentKey(cmd), { netns: cmd.netns, ...done }));
+  const lock = netnsLock(cmd, cmd.netns);
+  lock.acquire();
+  try {
+    await withLinkIn(cmd.netns, cmd.ifname, (sock, link) => {
+      if (!link) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
+      return new UndoStack().run(async (undo) => {
+        const done = conf.table !== undefined ? await addRulesOnly(sock, conf.table, addresses, undo) : await routeBySource(sock, link, conf, addresses, undo);
+        state.withLock(() => state.write(attachmentKey(cmd), { netns: cmd.netns, ...done }));
+      });
     });
-  });
+  } finally {
+    lock.release();
+  }
   return prev;
 }

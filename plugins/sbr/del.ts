@@ -1,5 +1,4 @@
-import { withLinkIn } from '../../lib/netlink';
-import { listAddresses } from '../../lib/netlink';
+import { listAddresses, withLinkIn } from '../../lib/netlink';
 import { netnsExists } from '../../lib/netns';
 import type { DelArgs } from '../../lib/skel';
 import { goField } from '../../lib/types';

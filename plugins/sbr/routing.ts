@@ -1,5 +1,7 @@
+import { throwFailures, tryEach } from '../../lib/best-effort';
 import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
-import { bitsOf, formatIP, formatPrefix, networkAddress, parseIP, parsePrefix, prefixContains, type Family, type IP, type Prefix } from '../../lib/ip';
+import { log } from '../../lib/log';
+import { formatIP, formatPrefix, hostPrefix, networkAddress, parseIP, parsePrefix, prefixContains, type Family, type IP, type Prefix } from '../../lib/ip';
 import { addRoute, addRule, deleteRoute, deleteRule, listRoutes, listRules, type LinkInfo, type RouteInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import type { Result } from '../../lib/types';
 import type { UndoStack } from '../../lib/undo';
@@ -9,6 +11,8 @@ import type { SbrRecord, TableRoute } from './records';
 /** The reference's first table of its own. */
 const FIRST_TABLE = 100;
 const LINK_SCOPE = 253;
+/** The metric the kernel gives an IPv6 route added without one. */
+const IPV6_DEFAULT_METRIC = 1024;
 
 export interface InterfaceAddress {
   address: Prefix;
@@ -26,7 +30,6 @@ export function interfaceAddresses(prev: Result, ifname: string): InterfaceAddre
   });
 }
 
-const hostPrefix = (ip: IP): Prefix => ({ ip, length: bitsOf(ip.family) });
 const defaultRoute = (family: Family): Prefix => ({ ip: { family, value: 0n }, length: 0 });
 const subnetOf = (p: Prefix): Prefix => ({ ip: networkAddress(p), length: p.length });
 const ignoring = (errno: number) => (err: unknown) => {
@@ -80,7 +83,7 @@ export async function routeBySource(sock: RtNetlinkSocket, link: LinkInfo, conf:
     undo.push(`rule ${formatPrefix(rule.src)}`, () => deleteRule(sock, rule).catch(ignoring(Errno.ENOENT)));
     record.rules.push({ src: formatPrefix(rule.src), table });
     const gw = conf.gateways[address.ip.family] ?? gateway;
-    const routes: Array<{ dst: Prefix; gw?: IP; src?: IP; scope: number; protocol?: string; priority?: number }> = [
+    const routes: Array<{ dst: Prefix; gw?: IP; src?: IP; scope: number; protocol?: string | number; priority?: number }> = [
       ...(gw ? [{ dst: defaultRoute(address.ip.family), gw, scope: 0 }] : []),
       ...mainRoutes.filter((r) => belongsTo(r, address)),
     ];
@@ -94,29 +97,50 @@ export async function routeBySource(sock: RtNetlinkSocket, link: LinkInfo, conf:
   return record;
 }
 
-/** The reference copies a main route that has the address's subnet as source or gateway, or neither. */
-const belongsTo = (r: RouteInfo, address: Prefix): boolean =>
-  r.dst.ip.family === address.ip.family && ((r.src && prefixContains(address, r.src)) || (r.gw && prefixContains(address, r.gw)) || (!r.src && !r.gw));
+/** The reference copies a main route that has the address's subnet as source or gateway, or neither (of either family). */
+const belongsTo = (r: RouteInfo, address: Prefix): boolean => Boolean((r.src && prefixContains(address, r.src)) || (r.gw && prefixContains(address, r.gw)) || (!r.src && !r.gw));
 
 async function leaveMainTable(sock: RtNetlinkSocket, link: LinkInfo, conf: SbrConfig, addresses: InterfaceAddress[], mainRoutes: RouteInfo[], undo: UndoStack): Promise<void> {
-  const restore = (r: RouteInfo) => () => addRoute(sock, { ...r, linkIndex: link.index, replace: true });
+  // put back in an order the kernel takes: on-link routes before the routes through a gateway on them
+  const ordered = [...mainRoutes.filter((r) => !r.gw), ...mainRoutes.filter((r) => r.gw)];
+  undo.push('main routes', async () => {
+    for (const r of ordered) await addRoute(sock, { ...r, linkIndex: link.index, replace: true });
+  });
   if (conf.addSourceHints) {
     for (const { address } of addresses) {
-      await addRoute(sock, { dst: subnetOf(address), src: address.ip, scope: LINK_SCOPE, linkIndex: link.index, replace: true });
+      const hint = { dst: subnetOf(address), src: address.ip, scope: LINK_SCOPE, linkIndex: link.index, replace: true };
+      // as the reference: a hint that cannot be set is a warning, not a failed ADD
+      try {
+        await addRoute(sock, hint);
+        undo.push(`source hint ${formatPrefix(hint.dst)}`, () =>
+          deleteRoute(sock, { dst: hint.dst, linkIndex: link.index, priority: address.ip.family === 6 ? IPV6_DEFAULT_METRIC : undefined }).catch(ignoring(Errno.ESRCH)),
+        );
+      } catch (err) {
+        log.warn('sbr: could not add a source hint', { route: formatPrefix(hint.dst), error: (err as Error).message });
+      }
     }
   }
   for (const r of mainRoutes) {
     if (conf.addSourceHints && r.scope === LINK_SCOPE) continue;
-    await deleteRoute(sock, { dst: r.dst, linkIndex: link.index }).catch(ignoring(Errno.ESRCH));
-    undo.push(`main route ${formatPrefix(r.dst)}`, restore(r));
+    await deleteRoute(sock, { dst: r.dst, linkIndex: link.index, priority: r.priority }).catch(ignoring(Errno.ESRCH));
   }
 }
 
-/** Removes the recorded rules and table routes; what is already gone is fine. */
+/** Removes the recorded rules and table routes, every one tried; what is already gone is fine. */
 export async function removeRecorded(sock: RtNetlinkSocket, link: LinkInfo | undefined, record: Omit<SbrRecord, 'netns'>): Promise<void> {
-  for (const rule of record.rules) await deleteRule(sock, { src: parsePrefix(rule.src)!, table: rule.table }).catch(ignoring(Errno.ENOENT));
-  if (!link) return;
-  for (const r of record.routes) await deleteRoute(sock, { dst: parsePrefix(r.dst)!, linkIndex: link.index, table: r.table }).catch(ignoring(Errno.ESRCH));
+  const steps: Array<[string, () => Promise<void>]> = record.rules.map((rule) => [
+    `delete rule from ${rule.src} lookup ${rule.table}`,
+    () => deleteRule(sock, { src: parsePrefix(rule.src)!, table: rule.table }).catch(ignoring(Errno.ENOENT)),
+  ]);
+  if (link) {
+    for (const r of record.routes) {
+      steps.push([
+        `delete route ${r.dst} table ${r.table}`,
+        () => deleteRoute(sock, { dst: parsePrefix(r.dst)!, linkIndex: link.index, table: r.table }).catch(ignoring(Errno.ESRCH)),
+      ]);
+    }
+  }
+  throwFailures('sbr could not remove everything', await tryEach(steps, 'DEL: '));
 }
 
 /** Without a record (lost, or another plugin's ADD): the rules from the interface's addresses, into `table` if given, as the reference's DEL. */

@@ -33,6 +33,11 @@ describe('tuning sysctl allowlist', () => {
     expect(() => assertAllowed([], file('\n'))).not.toThrow();
   });
 
+  it("Go's leading flags work ((?i)); a POSIX class is refused rather than read as something else", () => {
+    expect(() => assertAllowed(['NET.core.somaxconn'], file('(?i)^net\\.core\\.'))).not.toThrow();
+    expect(() => readAllowlist(file('^net\\.[[:alpha:]]+'))).toThrow(/POSIX classes/);
+  });
+
   it('a line that is not a regular expression is an error naming it (7)', () => {
     expect(() => readAllowlist(file('net.(\n'))).toThrow(expect.objectContaining({ code: 7, message: expect.stringContaining('"net.("') }));
   });

@@ -24,7 +24,7 @@ export function readAllowlist(path: string): Array<{ source: string; pattern: Re
     .filter(Boolean)
     .map((source) => {
       try {
-        return { source, pattern: new RegExp(source) };
+        return { source, pattern: goRegExp(source) };
       } catch (err) {
         throw new CniError(
           ErrorCode.InvalidNetworkConfig,
@@ -48,4 +48,15 @@ export function assertAllowed(keys: string[], path: string): void {
     ErrorCode.InvalidNetworkConfig,
     `invalid field "sysctl[${JSON.stringify(refused)}]": ${path} does not allow it (allowed: ${allowlist.map((a) => a.source).join(', ') || 'nothing'})`,
   );
+}
+
+/**
+ * A Go (RE2) regular expression as a JavaScript one: the common syntax is the same; Go's leading
+ * flag groups `(?i)`, `(?s)`, `(?m)` become flags. POSIX classes (`[[:alpha:]]`) are refused as not
+ * JavaScript, so no line silently means something else.
+ */
+function goRegExp(source: string): RegExp {
+  const flags = /^\(\?([ims]+)\)/.exec(source);
+  if (/\[\[:[a-z]+:\]\]/.test(source)) throw new SyntaxError('POSIX classes such as [[:alpha:]] are not supported; write the characters, e.g. [A-Za-z]');
+  return flags ? new RegExp(source.slice(flags[0].length), flags[1]) : new RegExp(source);
 }

@@ -9,7 +9,8 @@ import { attachmentKey, vrfState } from './records';
 export async function check(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
   requirePrevResult(cmd, 'vrf');
-  const record = vrfState(cmd).withLock(() => vrfState(cmd).read(attachmentKey(cmd)));
+  const state = vrfState(cmd);
+  const record = state.withLock(() => state.read(attachmentKey(cmd)));
   const failed = (why: string) => new CniError(ErrorCode.CheckFailed, why);
   await withLinkIn(cmd.netns, cmd.ifname, async (sock, iface) => {
     const vrf = await findVrf(sock, conf.vrfname);

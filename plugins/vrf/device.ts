@@ -58,7 +58,13 @@ export async function enslave(sock: RtNetlinkSocket, vrf: Vrf, iface: LinkInfo, 
   const global6 = (await listAddresses(sock, iface.index)).filter((a) => a.ip.family === 6 && !prefixContains(LINK_LOCAL6, a.ip));
   const routes = [...(await listRoutes(sock, 4)), ...(await listRoutes(sock, 6))].filter((r) => r.linkIndex === iface.index && r.scope === 0);
   await setMaster(sock, iface, vrf.index);
-  undo.push(`${iface.name} in VRF ${vrf.name}`, () => setMaster(sock, iface, 0));
+  // joining and leaving both cycle the link, which drops its gateway routes and global IPv6 addresses
+  undo.push(`${iface.name} in VRF ${vrf.name}`, async () => {
+    await setMaster(sock, iface, 0);
+    const left = new Set((await listAddresses(sock, iface.index)).map((a) => key(a.ip, a.prefixLength)));
+    for (const a of global6) if (!left.has(key(a.ip, a.prefixLength))) await addAddress(sock, iface.index, a.ip, a.prefixLength, true);
+    for (const r of routes) await addRoute(sock, { ...r, linkIndex: iface.index, replace: true });
+  });
   const kept = new Set((await listAddresses(sock, iface.index)).map((a) => key(a.ip, a.prefixLength)));
   for (const a of global6) if (!kept.has(key(a.ip, a.prefixLength))) await addAddress(sock, iface.index, a.ip, a.prefixLength, true);
   for (const r of routes) await addRoute(sock, { ...r, linkIndex: iface.index, table: vrf.table, replace: true });
@@ -68,7 +74,11 @@ const key = (ip: IP, length: number) => `${ip.family} ${ip.value} ${length}`;
 
 /** The interface out of the VRF (when it is in it), and the VRF gone when no interface is left in it. */
 export async function leave(sock: RtNetlinkSocket, vrfName: string, ifname: string): Promise<void> {
-  const vrf = await findVrf(sock, vrfName).catch(() => undefined);
+  // a link of that name that is not a VRF is not ours to leave
+  const vrf = await findVrf(sock, vrfName).catch((err) => {
+    if (err instanceof CniError) return undefined;
+    throw err;
+  });
   if (!vrf) return;
   const iface = await linkByName(sock, ifname);
   if (iface?.masterIndex === vrf.index) await setMaster(sock, iface, 0);
