@@ -4,7 +4,7 @@ import { log } from '../log';
 import { parseIP, type IP } from '../ip';
 import { deleteLink, linkByName, setLinkUp, withLinkIn, type LinkInfo, type RtNetlinkSocket } from '../netlink';
 import { withNetns, netnsExists } from '../netns';
-import type { CmdArgs } from '../skel';
+import type { CallArgs, CmdArgs } from '../skel';
 import { writeSysctl } from '../sysctl';
 import type { DNS, IPConfig, Result, Route } from '../types';
 import type { UndoStack } from '../undo';
@@ -133,3 +133,10 @@ export async function deleteContainerLink(netnsPath: string, ifname: string, kin
     await deleteLink(ctr, link.index);
   });
 }
+
+/** withLinkIn for a step that needs the container interface: 110 naming it when it is not in the namespace. */
+export const withContainerLink = <T>(cmd: Pick<CallArgs, 'netns' | 'ifname'>, fn: (sock: RtNetlinkSocket, link: LinkInfo) => Promise<T>): Promise<T> =>
+  withLinkIn(cmd.netns, cmd.ifname, (sock, link) => {
+    if (!link) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
+    return fn(sock, link);
+  });

@@ -5,6 +5,8 @@ import { FlagsNew, type RtNetlinkSocket } from './package';
 import { call } from './socket';
 
 const MAIN_TABLE = 254;
+/** The address families a dump asks for; AF_UNSPEC dumps both. */
+const AF = { 4: 2, 6: 10, both: 0 } as const;
 
 export interface RouteSpec {
   dst: Prefix;
@@ -89,13 +91,13 @@ export async function deleteRoute(sock: RtNetlinkSocket, route: { dst: Prefix; l
   );
 }
 
-/** Routes of one family in the main table (or every table when `allTables`). */
-export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6, allTables = false): Promise<RouteInfo[]> {
-  const messages = await call('list routes', () => sock.getRoutes({ family: family === 4 ? 2 : 10 }));
+/** Routes of one family, or of both in one dump, in the main table (or every table when `allTables`). */
+export async function listRoutes(sock: RtNetlinkSocket, family: 4 | 6 | 'both', allTables = false): Promise<RouteInfo[]> {
+  const messages = await call('list routes', () => sock.getRoutes({ family: AF[family] }));
   return messages
     .map((m) => {
       const table = m.attrs.table ?? m.data.table ?? 0;
-      const ip: IP = m.attrs.dst ? bytesToIP(m.attrs.dst) : { family, value: 0n };
+      const ip: IP = m.attrs.dst ? bytesToIP(m.attrs.dst) : { family: m.data.family === AF[6] ? 6 : 4, value: 0n };
       const gw = m.attrs.gateway ? bytesToIP(m.attrs.gateway) : undefined;
       const src = m.attrs.prefsrc ? bytesToIP(m.attrs.prefsrc) : undefined;
       const protocol = m.data.protocol;

@@ -30,11 +30,11 @@ export async function deleteRule(sock: RtNetlinkSocket, rule: SourceRule): Promi
   await call(`delete rule ${describe(rule)}`, () => sock.delRule(ruleData(rule), ruleAttrs(rule)));
 }
 
-/** Every rule of one family. */
-export async function listRules(sock: RtNetlinkSocket, family: 4 | 6): Promise<RuleInfo[]> {
-  const messages = await call('list rules', () => sock.getRules({ family: family === 4 ? 2 : 10 }));
+/** Every rule of one family, or of both in one dump. */
+export async function listRules(sock: RtNetlinkSocket, family: 4 | 6 | 'both'): Promise<RuleInfo[]> {
+  const messages = await call('list rules', () => sock.getRules({ family: { 4: 2, 6: 10, both: 0 }[family] }));
   return messages.map((m) => ({
-    family,
+    family: m.data.family === 10 ? 6 : 4,
     src: m.attrs.src ? { ip: bytesToIP(m.attrs.src), length: m.data.srcLen ?? 0 } : undefined,
     table: m.attrs.table ?? m.data.table ?? 0,
     priority: m.attrs.priority,

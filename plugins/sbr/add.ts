@@ -1,5 +1,4 @@
-import { CniError, ErrorCode } from '../../lib/errors';
-import { withLinkIn } from '../../lib/netlink';
+import { withContainerLink } from '../../lib/iface/container-link';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
@@ -17,13 +16,12 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   const lock = netnsLock(cmd, cmd.netns);
   lock.acquire();
   try {
-    await withLinkIn(cmd.netns, cmd.ifname, (sock, link) => {
-      if (!link) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
-      return new UndoStack().run(async (undo) => {
+    await withContainerLink(cmd, (sock, link) =>
+      new UndoStack().run(async (undo) => {
         const done = conf.table !== undefined ? await addRulesOnly(sock, conf.table, addresses, undo) : await routeBySource(sock, link, conf, addresses, undo);
         state.withLock(() => state.write(attachmentKey(cmd), { netns: cmd.netns, ...done }));
-      });
-    });
+      }),
+    );
   } finally {
     lock.release();
   }

@@ -10,6 +10,7 @@ import type { SbrRecord, TableRoute } from './records';
 
 /** The reference's first table of its own. */
 const FIRST_TABLE = 100;
+const MAIN_TABLE = 254;
 const LINK_SCOPE = 253;
 /** The metric the kernel gives an IPv6 route added without one. */
 const IPV6_DEFAULT_METRIC = 1024;
@@ -67,12 +68,9 @@ export async function addRulesOnly(sock: RtNetlinkSocket, table: number, address
  * address as source). Replies leave through the interface a request came in on.
  */
 export async function routeBySource(sock: RtNetlinkSocket, link: LinkInfo, conf: SbrConfig, addresses: InterfaceAddress[], undo: UndoStack): Promise<Omit<SbrRecord, 'netns'>> {
-  const used = new Set<number>();
-  for (const family of [4, 6] as const) {
-    for (const r of await listRules(sock, family)) used.add(r.table);
-    for (const r of await listRoutes(sock, family, true)) used.add(r.table);
-  }
-  const mainRoutes = [...(await listRoutes(sock, 4)), ...(await listRoutes(sock, 6))].filter((r) => r.linkIndex === link.index);
+  const allRoutes = await listRoutes(sock, 'both', true);
+  const used = new Set([...(await listRules(sock, 'both')), ...allRoutes].map((r) => r.table));
+  const mainRoutes = allRoutes.filter((r) => r.table === MAIN_TABLE && r.linkIndex === link.index);
   const record: Omit<SbrRecord, 'netns'> = { rules: [], routes: [] };
   let table = FIRST_TABLE;
   for (const { address, gateway } of addresses) {
@@ -146,14 +144,14 @@ export async function removeRecorded(sock: RtNetlinkSocket, link: LinkInfo | und
 /** Without a record (lost, or another plugin's ADD): the rules from the interface's addresses, into `table` if given, as the reference's DEL. */
 export async function rulesFromAddresses(sock: RtNetlinkSocket, sources: IP[], table: number | undefined): Promise<SbrRecord['rules']> {
   const wanted = new Set(sources.map((ip) => formatPrefix(hostPrefix(ip))));
-  const rules = [...(await listRules(sock, 4)), ...(await listRules(sock, 6))];
+  const rules = await listRules(sock, 'both');
   return rules.filter((r) => r.src && wanted.has(formatPrefix(r.src)) && (table === undefined || r.table === table)).map((r) => ({ src: formatPrefix(r.src!), table: r.table }));
 }
 
 /** What the record says should be in the container and is not. */
 export async function missingFrom(sock: RtNetlinkSocket, record: Omit<SbrRecord, 'netns'>): Promise<string[]> {
-  const rules = new Set([...(await listRules(sock, 4)), ...(await listRules(sock, 6))].flatMap((r) => (r.src ? [`${formatPrefix(r.src)} ${r.table}`] : [])));
-  const routes = new Set([...(await listRoutes(sock, 4, true)), ...(await listRoutes(sock, 6, true))].map((r) => routeKey(routeText(r.table, r))));
+  const rules = new Set((await listRules(sock, 'both')).flatMap((r) => (r.src ? [`${formatPrefix(r.src)} ${r.table}`] : [])));
+  const routes = new Set((await listRoutes(sock, 'both', true)).map((r) => routeKey(routeText(r.table, r))));
   return [
     ...record.rules.filter((r) => !rules.has(`${r.src} ${r.table}`)).map((r) => `rule from ${r.src} lookup ${r.table}`),
     ...record.routes.filter((r) => !routes.has(routeKey(r))).map((r) => `route ${r.dst}${r.gw ? ` via ${r.gw}` : ''} table ${r.table}`),

@@ -1,9 +1,10 @@
 import { CniError, ErrorCode, invalidField } from '../../lib/errors';
 import { assertWritableDirectory } from '../../lib/fs';
 import { log } from '../../lib/log';
-import { linkByName, withLinkIn, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
+import { withContainerLink } from '../../lib/iface/container-link';
+import { linkByName } from '../../lib/netlink';
 import { netnsExists, withNetns } from '../../lib/netns';
-import { requirePrevResult, type CallArgs, type CmdArgs, type DelArgs } from '../../lib/skel';
+import { requirePrevResult, type CmdArgs, type DelArgs } from '../../lib/skel';
 import { readSysctl, writeSysctl } from '../../lib/sysctl';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
@@ -14,12 +15,6 @@ import { dataDirOf, parseConfig, type TuningConfig } from './config';
 
 const wantedAttributes = (conf: TuningConfig): SavedAttributes => ({ mac: conf.mac, mtu: conf.mtu, promisc: conf.promisc, allmulti: conf.allmulti, txQLen: conf.txQLen });
 
-const withInterface = <T>(cmd: CallArgs, fn: (sock: RtNetlinkSocket, link: LinkInfo) => Promise<T>): Promise<T> =>
-  withLinkIn(cmd.netns, cmd.ifname, (sock, link) => {
-    if (!link) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
-    return fn(sock, link);
-  });
-
 /** Sets the sysctls and attributes, saving the attributes' old values first; returns prevResult with the new MAC. */
 export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
@@ -29,7 +24,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   );
   const prev = requirePrevResult(cmd, 'tuning');
   const wanted = wantedAttributes(conf);
-  await withInterface(cmd, (sock, link) =>
+  await withContainerLink(cmd, (sock, link) =>
     new UndoStack().run(async (undo) => {
       withNetns(cmd.netns, () => {
         for (const s of conf.sysctls) {
@@ -62,7 +57,7 @@ export async function del(cmd: DelArgs): Promise<void> {
   const saved = loadAttributes(dataDir, cmd.containerId, cmd.ifname);
   if (!saved) return forgetAttributes(dataDir, cmd.containerId, cmd.ifname);
   try {
-    if (netnsExists(cmd.netns)) await withInterface(cmd, (sock, link) => applyAttributes(sock, link, saved));
+    if (netnsExists(cmd.netns)) await withContainerLink(cmd, (sock, link) => applyAttributes(sock, link, saved));
   } catch (err) {
     log.warn('DEL: could not restore the interface attributes', { error: (err as Error).message });
   }
@@ -72,7 +67,7 @@ export async function del(cmd: DelArgs): Promise<void> {
 export async function check(cmd: CmdArgs): Promise<void> {
   const conf = parseConfig(cmd);
   requirePrevResult(cmd, 'tuning');
-  const wrong = await withInterface(cmd, async (_sock, link) => differences(link, wantedAttributes(conf)));
+  const wrong = await withContainerLink(cmd, async (_sock, link) => differences(link, wantedAttributes(conf)));
   withNetns(cmd.netns, () => {
     for (const s of conf.sysctls) {
       const value = readSysctl(s.segments);

@@ -1,5 +1,4 @@
-import { CniError, ErrorCode } from '../../lib/errors';
-import { withLinkIn } from '../../lib/netlink';
+import { withContainerLink } from '../../lib/iface/container-link';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
@@ -12,13 +11,12 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   const conf = parseConfig(cmd);
   const prev = requirePrevResult(cmd, 'vrf');
   const state = vrfState(cmd);
-  await withLinkIn(cmd.netns, cmd.ifname, (sock, iface) => {
-    if (!iface) throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(cmd.ifname)} not found in ${JSON.stringify(cmd.netns)}`);
-    return new UndoStack().run(async (undo) => {
+  await withContainerLink(cmd, (sock, iface) =>
+    new UndoStack().run(async (undo) => {
       const vrf = await ensureVrf(sock, conf, undo);
       await enslave(sock, vrf, iface, undo);
       state.withLock(() => state.write(attachmentKey(cmd), { netns: cmd.netns, vrf: vrf.name, table: vrf.table }));
-    });
-  });
+    }),
+  );
   return prev;
 }

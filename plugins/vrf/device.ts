@@ -56,7 +56,7 @@ export async function enslave(sock: RtNetlinkSocket, vrf: Vrf, iface: LinkInfo, 
     throw new CniError(ErrorCode.LinkFailure, `interface ${JSON.stringify(iface.name)} already has a master: ${master?.name ?? `#${iface.masterIndex}`}`);
   }
   const global6 = (await listAddresses(sock, iface.index)).filter((a) => a.ip.family === 6 && !prefixContains(LINK_LOCAL6, a.ip));
-  const routes = [...(await listRoutes(sock, 4)), ...(await listRoutes(sock, 6))].filter((r) => r.linkIndex === iface.index && r.scope === 0);
+  const routes = (await listRoutes(sock, 'both')).filter((r) => r.linkIndex === iface.index && r.scope === 0);
   await setMaster(sock, iface, vrf.index);
   // joining and leaving both cycle the link, which drops its gateway routes and global IPv6 addresses
   undo.push(`${iface.name} in VRF ${vrf.name}`, async () => {
