@@ -114,6 +114,7 @@ export const Errno = {
   ENOTSUP: 95,
   EADDRNOTAVAIL: 99,
   ENETUNREACH: 101,
+  ECONNREFUSED: 111,
 } as const;
 
 const errnoNames: Record<number, string> = Object.fromEntries(Object.entries(Errno).map(([name, value]) => [value, name]));

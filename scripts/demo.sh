@@ -15,6 +15,9 @@ HOST="cni-demo-host-$ID" OUT="cni-demo-out-$ID" WEB="cni-demo-web-$ID" API="cni-
 DIR="$(mktemp -d /tmp/cni-demo-XXXXXX)"
 BIN="$PWD/bin"
 export CNI_PATH="$BIN" NETCONFPATH="$DIR/net.d" CNI_CACHE_DIR="$DIR/cache" CNI_TS_STATE_DIR="$DIR/state" XDG_RUNTIME_DIR="$DIR/run"
+# the demo's host is a namespace: a firewalld the machine runs is not its firewall (the firewall
+# plugin would put the demo's addresses into its zone), so no system bus
+export DBUS_SYSTEM_BUS_ADDRESS="unix:path=$DIR/no-system-bus"
 
 ETC_NETNS_EXISTED=$([[ -d /etc/netns ]] && echo 1 || echo 0)
 cleanup() {

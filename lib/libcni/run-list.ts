@@ -37,9 +37,10 @@ export function pluginConfig(list: NetConfList, plugin: Plugin, rt: RuntimeConf 
 }
 
 async function invoke(ctx: ListContext, plugin: Plugin, command: string, rt: RuntimeConf | undefined, config: object): Promise<unknown> {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, CNI_COMMAND: command, CNI_PATH: ctx.path.join(':') };
-  // XDG_RUNTIME_DIR: where dnsname keeps its files (libcni passes a runtime's whole environment on)
-  for (const key of ['CNI_LOG_FILE', 'CNI_LOG_LEVEL', 'CNI_TS_STATE_DIR', 'CNI_TS_NFT', 'CNI_TS_DELEGATE', 'XDG_RUNTIME_DIR']) if (process.env[key]) env[key] = process.env[key];
+  // the runtime's whole environment, as libcni passes it (XDG_RUNTIME_DIR for dnsname,
+  // DBUS_SYSTEM_BUS_ADDRESS for firewall), with the call's own CNI_* variables
+  const env: NodeJS.ProcessEnv = { ...process.env, CNI_COMMAND: command, CNI_PATH: ctx.path.join(':') };
+  for (const key of ['CNI_CONTAINERID', 'CNI_NETNS', 'CNI_IFNAME', 'CNI_ARGS']) delete env[key];
   if (rt) {
     Object.assign(env, { CNI_CONTAINERID: rt.containerId, CNI_NETNS: rt.netns, CNI_IFNAME: rt.ifname });
     if (rt.args.length) env.CNI_ARGS = rt.args.map(([k, v]) => `${k}=${v}`).join(';');

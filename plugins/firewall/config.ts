@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { CniError, ErrorCode, invalidField } from '../../lib/errors';
+import { invalidField } from '../../lib/errors';
 import type { CmdArgs } from '../../lib/skel';
 import { NetConf, parseWith } from '../../lib/types';
 
@@ -15,14 +15,19 @@ const FirewallConf = z.extend(NetConf, {
 export const INGRESS_POLICIES = ['open', 'same-bridge', 'isolated'] as const;
 export type IngressPolicy = (typeof INGRESS_POLICIES)[number];
 
+/**
+ * Where the container's addresses are let through, as the reference decides: "iptables" installs
+ * the FORWARD rules whatever the host has; "firewalld" puts them into a firewalld zone; "auto"
+ * (unset, "" or "nftables") means firewalld when it is on the system bus, else the iptables
+ * rules where an iptables filter table exists.
+ */
+export type Backend = 'auto' | 'iptables' | 'firewalld';
+
 export interface FirewallConfig {
   cniVersion: string;
   networkName: string;
-  /**
-   * Install the reference's iptables FORWARD rules even when the host has no iptables filter
-   * table yet ("backend": "iptables"); otherwise only when one exists.
-   */
-  iptablesAlways: boolean;
+  backend: Backend;
+  firewalldZone: string;
   adminChain: string;
   ingressPolicy: IngressPolicy;
 }
@@ -36,23 +41,26 @@ export function parseConfig(cmd: CmdArgs): FirewallConfig {
   return {
     cniVersion: conf.cniVersion,
     networkName: conf.name,
-    iptablesAlways: checkBackend(conf.backend),
+    backend: backend(conf.backend),
+    firewalldZone: firewalldZone(conf.firewalldZone),
     adminChain: adminChain(conf.iptablesAdminChainName),
     ingressPolicy: ingressPolicy(conf.ingressPolicy),
   };
 }
 
-/** Returns whether the iptables rules are wanted unconditionally. */
-function checkBackend(backend: string | undefined): boolean {
-  if (backend === undefined || backend === '' || backend === 'nftables') return false;
-  if (backend === 'iptables') return true;
-  if (backend === 'firewalld') {
-    throw new CniError(
-      ErrorCode.UnsupportedField,
-      'unsupported value "firewalld" of field "backend": this suite does not talk to firewalld (D-Bus); use "iptables" or leave "backend" empty, and put the bridge into a firewalld zone yourself (firewall-cmd --zone=trusted --add-interface=BRIDGE)',
-    );
-  }
-  throw invalidField('backend', `${JSON.stringify(backend)} is not a backend: expected "iptables", "nftables", "firewalld" or ""`);
+function backend(name: string | undefined): Backend {
+  if (name === undefined || name === '' || name === 'nftables') return 'auto';
+  if (name === 'iptables' || name === 'firewalld') return name;
+  throw invalidField('backend', `${JSON.stringify(name)} is not a backend: expected "iptables", "firewalld", "nftables" or ""`);
+}
+
+export const DEFAULT_FIREWALLD_ZONE = 'trusted';
+
+/** firewalld checks the name itself (INVALID_ZONE); this only keeps out what could never be one. */
+function firewalldZone(zone: string | undefined): string {
+  if (zone === undefined || zone === '') return DEFAULT_FIREWALLD_ZONE;
+  if (!/^[A-Za-z0-9_.+-]{1,64}$/.test(zone)) throw invalidField('firewalldZone', `${JSON.stringify(zone)} is not a firewalld zone name (letters, digits, "_", ".", "+", "-")`);
+  return zone;
 }
 
 function adminChain(name: string | undefined): string {

@@ -25,26 +25,42 @@ export interface IsolationEntry {
   bridge: string;
 }
 
-export type FirewallEntry = AllowEntry | IsolationEntry;
+/** The reference's firewalld backend: the container's address is a source of a zone (runtime configuration). */
+export interface ZoneEntry {
+  kind: 'zone';
+  zone: string;
+  /** "10.88.0.2/32", as firewalld lists it. */
+  source: string;
+}
 
-/** What the host has that decides where allow rules are needed. */
+export type FirewallEntry = AllowEntry | ZoneEntry | IsolationEntry;
+
+/** What the host has that decides where the addresses are let through. */
 export interface HostFirewall {
   /** iptables' filter table holds a FORWARD chain for this family (whatever its policy is now). */
   iptablesForward(family: Family): boolean;
+  /** firewalld owns its name on the system bus. */
+  firewalldRunning(): boolean;
 }
 
-/** Every address in prevResult (the reference does not filter by interface) and the bridge's isolation. */
+/**
+ * Every address in prevResult (the reference does not filter by interface), let through by
+ * firewalld or iptables as the backend decides, and the bridge's isolation.
+ */
 export function planEntries(conf: FirewallConfig, prev: Result, host: HostFirewall): FirewallEntry[] {
-  const allow: AllowEntry[] = [];
-  for (const [i, ipc] of (prev.ips ?? []).entries()) {
+  const addresses = (prev.ips ?? []).map((ipc, i) => {
     const prefix = parsePrefix(ipc.address);
     if (!prefix)
       throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid field "prevResult.ips[${i}].address": ${JSON.stringify(ipc.address)} is not an address with a prefix length`);
-    const family = prefix.ip.family;
-    if (!conf.iptablesAlways && !host.iptablesForward(family)) continue;
-    allow.push({ kind: 'allow', family, address: `${formatIP(prefix.ip)}/${bitsOf(family)}`, adminChain: conf.adminChain });
-  }
-  return [...allow, ...isolationEntries(conf, prev)];
+    return { family: prefix.ip.family, address: `${formatIP(prefix.ip)}/${bitsOf(prefix.ip.family)}` };
+  });
+  const firewalld = conf.backend === 'firewalld' || (conf.backend === 'auto' && addresses.length > 0 && host.firewalldRunning());
+  const passed: FirewallEntry[] = firewalld
+    ? addresses.map(({ address }) => ({ kind: 'zone', zone: conf.firewalldZone, source: address }))
+    : addresses
+        .filter(({ family }) => conf.backend === 'iptables' || host.iptablesForward(family))
+        .map(({ family, address }) => ({ kind: 'allow', family, address, adminChain: conf.adminChain }));
+  return [...passed, ...isolationEntries(conf, prev)];
 }
 
 function isolationEntries(conf: FirewallConfig, prev: Result): IsolationEntry[] {
@@ -61,9 +77,15 @@ function isolationEntries(conf: FirewallConfig, prev: Result): IsolationEntry[] 
   return conf.ingressPolicy === 'isolated' ? [isolate, { kind: 'icc', bridge: bridge.name }] : [isolate];
 }
 
-export const resourceOf = (e: FirewallEntry): string => (e.kind === 'allow' ? `allow${e.family}/${e.address}` : `${e.kind}/${e.bridge}`);
+export function resourceOf(e: FirewallEntry): string {
+  if (e.kind === 'allow') return `allow${e.family}/${e.address}`;
+  // one zone per source: firewalld refuses a second
+  if (e.kind === 'zone') return `firewalld/${e.source}`;
+  return `${e.kind}/${e.bridge}`;
+}
 
-export const describeEntry = (e: FirewallEntry): string =>
-  e.kind === 'allow'
-    ? `${e.family === 4 ? 'iptables' : 'ip6tables'} CNI-FORWARD rules for ${e.address}`
-    : `${e.kind === 'icc' ? 'isolated' : 'same-bridge'} policy of bridge ${JSON.stringify(e.bridge)}`;
+export function describeEntry(e: FirewallEntry): string {
+  if (e.kind === 'allow') return `${e.family === 4 ? 'iptables' : 'ip6tables'} CNI-FORWARD rules for ${e.address}`;
+  if (e.kind === 'zone') return `source ${e.source} in firewalld zone ${JSON.stringify(e.zone)}`;
+  return `${e.kind === 'icc' ? 'isolated' : 'same-bridge'} policy of bridge ${JSON.stringify(e.bridge)}`;
+}

@@ -1,16 +1,22 @@
 import type { Family } from '../../lib/ip';
 import { elementEntries, type NftRunner } from '../../lib/nft';
 import type { EntrySpec } from '../../lib/state/owned-entries';
-import { resourceOf, type AllowEntry, type FirewallEntry, type IsolationEntry } from './entries';
+import { CniError, ErrorCode } from '../../lib/errors';
+import { resourceOf, type AllowEntry, type FirewallEntry, type IsolationEntry, type ZoneEntry } from './entries';
+import type { Firewalld } from './firewalld';
 import { installScript, missingRules, parseFilterTable, uninstallScript, type FilterTable } from './iptables-rules';
 import type { Iptables } from './iptables';
 import { ISOLATION_CHAIN, isolationElements, isolationTransaction } from './isolation';
 
 const isAllow = (e: FirewallEntry): e is AllowEntry => e.kind === 'allow';
-const isIsolation = (e: FirewallEntry): e is IsolationEntry => e.kind !== 'allow';
+const isZone = (e: FirewallEntry): e is ZoneEntry => e.kind === 'zone';
+const isIsolation = (e: FirewallEntry): e is IsolationEntry => e.kind === 'isolate' || e.kind === 'icc';
 
-/** Allow rules go to iptables (one save and at most one restore per family), isolation to nftables. */
-export function firewallEntries(nft: NftRunner, iptables: Iptables): EntrySpec<FirewallEntry> {
+/**
+ * Allow rules go to iptables (one save and at most one restore per family), zone sources to
+ * firewalld (one bus connection), isolation to nftables.
+ */
+export function firewallEntries(nft: NftRunner, iptables: Iptables, firewalld: Firewalld): EntrySpec<FirewallEntry> {
   const isolation = elementEntries<IsolationEntry>(nft, {
     resource: resourceOf,
     elements: isolationElements,
@@ -31,6 +37,8 @@ export function firewallEntries(nft: NftRunner, iptables: Iptables): EntrySpec<F
       }
       const isolate = entries.filter(isIsolation);
       if (isolate.length) isolation.install(isolate);
+      // last: with firewalld stopped, a re-apply still puts the rest back before failing here
+      installZones(firewalld, entries.filter(isZone));
     },
     uninstall(entries) {
       for (const [family, allow] of byFamily(entries)) {
@@ -41,6 +49,7 @@ export function firewallEntries(nft: NftRunner, iptables: Iptables): EntrySpec<F
         if (script) iptables.restore(family, script);
       }
       isolation.uninstall(entries.filter(isIsolation));
+      uninstallZones(firewalld, entries.filter(isZone));
     },
     brokenStructure: (entries) => {
       const isolate = entries.filter(isIsolation);
@@ -53,7 +62,30 @@ export function firewallEntries(nft: NftRunner, iptables: Iptables): EntrySpec<F
         missing.push(...allow.filter((e) => missingRules(table, e).length));
       }
       const isolate = entries.filter(isIsolation);
-      return [...missing, ...(isolate.length ? isolation.missing(isolate) : [])];
+      return [...missing, ...missingZones(firewalld, entries.filter(isZone)), ...(isolate.length ? isolation.missing(isolate) : [])];
     },
   };
+}
+
+function installZones(firewalld: Firewalld, entries: ZoneEntry[]): void {
+  if (!entries.length) return;
+  firewalld.use((zones) => {
+    if (!zones) {
+      throw new CniError(ErrorCode.PluginNotAvailable, `firewalld is not running (not on the system bus): cannot add ${entries.map((e) => e.source).join(', ')} to its zone`);
+    }
+    for (const e of entries) zones.addSource(e.zone, e.source);
+  });
+}
+
+/** A stopped firewalld took its runtime sources with it: nothing to remove. */
+function uninstallZones(firewalld: Firewalld, entries: ZoneEntry[]): void {
+  if (!entries.length) return;
+  firewalld.use((zones) => {
+    for (const e of entries) zones?.removeSource(e.zone, e.source);
+  });
+}
+
+function missingZones(firewalld: Firewalld, entries: ZoneEntry[]): ZoneEntry[] {
+  if (!entries.length) return [];
+  return firewalld.use((zones) => (zones ? entries.filter((e) => zones.zoneOf(e.source) !== e.zone) : entries));
 }

@@ -21,7 +21,7 @@ export function iptablesVariant(path: string | undefined): IptablesVariant {
  * iptables-nft keeps the table in nftables as `ip filter` / `ip6 filter`; iptables-legacy's
  * loaded tables are listed in /proc/net/ip{,6}_tables_names, per network namespace.
  */
-export function iptablesFilter(variant: IptablesVariant, nft: NftRunner, procNet = '/proc/net'): HostFirewall {
+export function iptablesFilter(variant: IptablesVariant, nft: NftRunner, procNet = '/proc/net'): Pick<HostFirewall, 'iptablesForward'> {
   const known = new Map<Family, boolean>();
   const lookUp = (family: Family): boolean => {
     if (variant === 'legacy') return (readFileIfExists(`${procNet}/ip${family === 4 ? '' : '6'}_tables_names`) ?? '').split('\n').includes('filter');

@@ -3,6 +3,7 @@ import { AttachmentState, stateRoot, type StateEnv } from '../../lib/state/attac
 import { OwnedEntries } from '../../lib/state/owned-entries';
 import { recordedComponent } from '../../lib/state/recorded-component';
 import { describeEntry, type FirewallEntry, type HostFirewall } from './entries';
+import { systemFirewalld } from './firewalld';
 import { firewallEntries } from './host-entries';
 import { systemIptables, type Iptables } from './iptables';
 import { iptablesFilter, iptablesVariant } from './iptables-filter';
@@ -12,7 +13,7 @@ export { attachmentKey } from '../../lib/state/attachment-state';
 export type Firewall = OwnedEntries<FirewallEntry>;
 
 export const firewall = (cmd: StateEnv, iptables: Iptables = systemIptables): Firewall =>
-  new OwnedEntries(new AttachmentState<FirewallEntry[]>(stateRoot(cmd.env), 'firewall'), firewallEntries(openNft(), iptables));
+  new OwnedEntries(new AttachmentState<FirewallEntry[]>(stateRoot(cmd.env), 'firewall'), firewallEntries(openNft(), iptables, systemFirewalld(cmd.env)));
 
 export const firewallComponent = recordedComponent<FirewallEntry>({
   name: 'firewall',
@@ -22,10 +23,14 @@ export const firewallComponent = recordedComponent<FirewallEntry>({
 });
 
 /**
- * Whether the host's iptables needs FORWARD rules, asked at most once per family and only when
- * needed: with `backend: "iptables"`, or an attachment without addresses, nothing is looked up.
+ * Whether firewalld runs and the host's iptables needs FORWARD rules, each asked at most once
+ * and only when needed: with an explicit backend, or an attachment without addresses, nothing is looked up.
  */
 export function hostFirewall(env: Readonly<Record<string, string | undefined>>): HostFirewall {
-  let filter: HostFirewall | undefined;
-  return { iptablesForward: (family) => (filter ??= iptablesFilter(iptablesVariant(env.PATH), openNft())).iptablesForward(family) };
+  let filter: Pick<HostFirewall, 'iptablesForward'> | undefined;
+  let firewalld: boolean | undefined;
+  return {
+    iptablesForward: (family) => (filter ??= iptablesFilter(iptablesVariant(env.PATH), openNft())).iptablesForward(family),
+    firewalldRunning: () => (firewalld ??= systemFirewalld(env).use((zones) => zones !== undefined)),
+  };
 }

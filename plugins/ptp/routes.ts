@@ -1,6 +1,6 @@
 import { CniError, Errno, ErrorCode, NetlinkError } from '../../lib/errors';
 import type { Addressing } from '../../lib/iface/addressing';
-import { formatPrefix, hostPrefix, type IP, type Prefix } from '../../lib/ip';
+import { formatPrefix, hostPrefix } from '../../lib/ip';
 import { addAddress, addRoute, deleteRoute, setLinkUp, type LinkInfo, type RtNetlinkSocket } from '../../lib/netlink';
 import { writeSysctl } from '../../lib/sysctl';
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { BIN_DIR } from './exec-plugin';
 import type { TestNetns } from './netns';
 import { runtimePlace } from './runtime-place';
+import { baseEnv } from './base-env';
 
 export interface CnitoolOutcome {
   code: number | null;
@@ -22,7 +23,7 @@ export function runCnitool(host: TestNetns, dir: string, args: string[], env: Re
   const r = spawnSync(command[0], command.slice(1), {
     cwd: '/',
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, ...place.env, NETCONFPATH: join(dir, 'net.d'), CNI_CACHE_DIR: join(dir, 'cache'), CNI_TS_STATE_DIR: join(dir, 'state'), ...env },
+    env: { ...baseEnv(), ...place.env, NETCONFPATH: join(dir, 'net.d'), CNI_CACHE_DIR: join(dir, 'cache'), CNI_TS_STATE_DIR: join(dir, 'state'), ...env },
   });
   let json: unknown;
   try {

@@ -3,6 +3,7 @@ import { requireWorker, runtimePlace, timingFile } from './runtime-place';
 
 import { BIN_DIR } from './paths';
 import { type PluginOutcome, spawnCollected } from './spawn-collected';
+import { baseEnv } from './base-env';
 
 export { BIN_DIR, type PluginOutcome };
 
@@ -25,7 +26,7 @@ export interface PluginInvocation {
 /** Execs a plugin exactly as a runtime does: a fresh exec, CNI_* env, config on stdin; through the warm workers unless the suite runs without them. */
 export async function execPlugin(executable: string, inv: PluginInvocation): Promise<PluginOutcome> {
   const place = runtimePlace(inv.inNetns);
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...place.env };
+  const env: Record<string, string> = { ...baseEnv(), ...place.env };
   const set = (key: string, value: string | undefined) => {
     if (value !== undefined) env[key] = value;
   };

@@ -2,16 +2,20 @@ import { execFileSync } from 'node:child_process';
 
 let counter = 0;
 const live = new Set<string>();
-const beforeDelete = new Map<string, () => void>();
+const beforeDelete = new Map<string, Array<() => void>>();
 
-/** Runs `fn` just before netns `name` is deleted by this process (a process that holds it open must go first). */
+/**
+ * Runs `fn` just before netns `name` is deleted by this process (a process that holds it open
+ * must go first); the latest registered runs first.
+ */
 export function onNetnsDelete(name: string, fn: () => void): void {
-  beforeDelete.set(name, fn);
+  beforeDelete.set(name, [fn, ...(beforeDelete.get(name) ?? [])]);
 }
 
 function runBeforeDelete(name: string): void {
-  beforeDelete.get(name)?.();
+  const fns = beforeDelete.get(name) ?? [];
   beforeDelete.delete(name);
+  for (const fn of fns) fn();
 }
 
 // Last line of defence: a crashed test run still removes the namespaces it made.

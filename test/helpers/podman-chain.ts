@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { execPlugin, type PluginOutcome } from './exec-plugin';
 import type { TestNetns } from './netns';
+import { baseEnv } from './base-env';
 
 export type ChainPlugin = 'bridge' | 'portmap' | 'firewall' | 'tuning';
 
@@ -93,7 +94,7 @@ export const inHost = (node: ChainNode, command: string, ...args: string[]): str
   execFileSync('ip', ['netns', 'exec', node.host.name, command, ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, ...chainEnv(node) },
+    env: { ...baseEnv(), ...chainEnv(node) },
   });
 
 /** The suite's tables in the host namespace (empty when there are none; any other nft failure throws). */

@@ -7,6 +7,7 @@ import { spawnCollected, type PluginOutcome } from './spawn-collected';
 import { onNetnsDelete } from './netns';
 import { until, untilSync } from './poll';
 import { timingOf } from '../../scripts/timing-line.mjs';
+import { baseEnv } from './base-env';
 
 const ROOT = join(BIN_DIR, '..');
 /** accept4's number: a worker blocked in it is idle. */
@@ -122,7 +123,7 @@ export class WorkerHost {
     o: { command: string; stdin?: object; env?: Record<string, string>; executable?: string; wrap?: string[] },
   ): { done: Promise<WorkerCall>; child: ChildProcess } {
     const command = [...this.prefix, ...(o.wrap ?? []), o.executable ?? join(BIN_DIR, plugin)];
-    const env = { PATH: process.env.PATH ?? '', CNI_COMMAND: o.command, CNI_PATH: BIN_DIR, ...this.env, CNI_TS_TIMING: '1', CNI_TS_WORKERS_HELLO_MS: '2000', ...o.env };
+    const env = { ...baseEnv(), CNI_COMMAND: o.command, CNI_PATH: BIN_DIR, ...this.env, CNI_TS_TIMING: '1', CNI_TS_WORKERS_HELLO_MS: '2000', ...o.env };
     const { done, child } = spawnCollected(command, env, JSON.stringify(o.stdin ?? {}));
     return { done: done.then((r) => ({ ...r, startedFrom: startedFrom(r.stderr) })), child };
   }

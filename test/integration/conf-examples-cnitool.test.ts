@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readdirIfExists } from '../../lib/fs';
 import { cacheFiles, hostVeths, ipamFiles, runCnitool, stateRecords } from '../helpers/cnitool';
 import { type DhcpNet, dnsmasqLeases, dnsmasqLog, startDhcpDaemon, startDnsmasq, useProcessGroups } from '../helpers/dhcp-lan';
+import { startFirewalld } from '../helpers/firewalld';
 import { until } from '../helpers/poll';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
@@ -26,6 +27,8 @@ interface PluginConf {
   dataDir?: string;
   capabilities?: Record<string, boolean>;
   master?: string;
+  backend?: string;
+  firewalldZone?: string;
 }
 
 /** The example with host-local's and tuning's stores, and the dhcp daemon's socket, moved into the test's directory. */
@@ -82,6 +85,25 @@ async function provideDhcp(plugins: PluginConf[]): Promise<{ stop(): Promise<voi
   };
 }
 
+/**
+ * What a firewalld example expects of the node: firewalld running (in the node's namespace, on a
+ * private bus the plugins are pointed at). Returns the zone's sources for the checks.
+ */
+async function provideFirewalld(plugins: PluginConf[]): Promise<{ env: Record<string, string>; sources(): string[] } | undefined> {
+  const firewall = plugins.find((p) => p.type === 'firewall' && p.backend === 'firewalld');
+  if (!firewall) return undefined;
+  const fw = await startFirewalld(host, dir);
+  return {
+    env: { DBUS_SYSTEM_BUS_ADDRESS: fw.busAddress },
+    sources: () =>
+      fw
+        .cmd(`--zone=${firewall.firewalldZone ?? 'trusted'}`, '--list-sources')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean),
+  };
+}
+
 /** dnsmasq's hex form of a client id (type 0) back to its text. */
 const clientIdText = (hex: string) => Buffer.from(hex.replaceAll(':', ''), 'hex').subarray(1).toString();
 
@@ -104,8 +126,11 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
 
     provideMasters(list.plugins);
     const dhcp = await provideDhcp(list.plugins);
+    const firewalld = await provideFirewalld(list.plugins);
+    Object.assign(env, firewalld?.env);
     const add = runCnitool(host, dir, ['add', list.name, ctr.path], env);
     expect(add.code, add.stdout + add.stderr).toBe(0);
+    if (firewalld) expect(firewalld.sources()).toEqual(add.json.ips.map((ip: { address: string }) => `${ip.address.split('/')[0]}/32`));
     if (dhcp) {
       // the result's address is the server's one lease, for the reference's client id (<container id>/<network>/<ifname>)
       expect(add.json.ips).toEqual([expect.objectContaining({ address: expect.stringMatching(/^198\.51\.100\.\d+\/24$/), gateway: UPLINK.outside4 })]);
@@ -138,6 +163,7 @@ describe.each(files)('cnitool with conf-examples/%s', (file) => {
       expect(dnsmasqLog(dir)).toMatch(/DHCPRELEASE\(uplink1\) 198\.51\.100\.\d+/);
       await dhcp.stop();
     }
+    if (firewalld) expect(firewalld.sources()).toEqual([]);
     expect(hostVeths(host)).toEqual([]);
     expect(host.ipJson<Array<{ ifname: string }>>('link', 'show').filter((l) => l.ifname.startsWith('bwp'))).toEqual([]);
     expect(ipamFiles(join(dir, 'ipam'), list.name)).toEqual([]);

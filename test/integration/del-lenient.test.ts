@@ -18,7 +18,7 @@ const refused: Array<[string, ChainPlugin, object, number]> = [
   ['bridge with an IPAM plugin that is not installed', 'bridge', { ipam: { type: 'no-such-ipam' } }, 7],
   ['bridge "dns" of the wrong type', 'bridge', { dns: 5 }, 7],
   ['host-local rangeStart equal to the network address', 'bridge', { ipam: { type: 'host-local', ranges: [[{ subnet: '10.62.0.0/24', rangeStart: '10.62.0.0' }]] } }, 7],
-  ['firewall "backend": "firewalld"', 'firewall', { backend: 'firewalld', prevResult: fakePrev }, 2],
+  ['firewall "firewalldZone" that is no zone name', 'firewall', { backend: 'firewalld', firewalldZone: 'a b', prevResult: fakePrev }, 7],
   ['portmap non-empty conditionsV4', 'portmap', { conditionsV4: ['-d', '192.0.2.1'], prevResult: fakePrev }, 2],
   ['tuning sysctl outside net.*', 'tuning', { sysctl: { 'kernel.domainname': 'x' }, prevResult: fakePrev }, 7],
   ['a prevResult that cannot be decoded', 'portmap', { prevResult: { ips: 'none' } }, 6],
@@ -47,7 +47,7 @@ describe('DEL never refuses what ADD refused', () => {
     expect(suiteElements(node).length).toBeGreaterThan(0);
     const hostile: Record<ChainPlugin, object> = {
       tuning: { sysctl: { 'kernel.domainname': 'x' } },
-      firewall: { backend: 'firewalld' },
+      firewall: { backend: 'firewalld', firewalldZone: '../x' },
       portmap: { conditionsV4: ['-d', '192.0.2.1'], runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 'x' }] } },
       bridge: { vlan: 5000, ipMasqBackend: 'ebtables', ipam: { ...(chainConfs(node, NET).bridge as { ipam: object }).ipam, ranges: [[{ subnet: '10.62.0.0/33' }]] } },
     };

@@ -1,10 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execGc, execPlugin, type PluginOutcome } from '../helpers/exec-plugin';
-import type { TestNetns } from '../helpers/netns';
+import { onNetnsDelete, type TestNetns } from '../helpers/netns';
 import { useNodeFixture } from '../helpers/node-fixture';
+import { startFirewalld, type TestFirewalld } from '../helpers/firewalld';
+import { until } from '../helpers/poll';
+import { killGroup } from '../helpers/private-bus';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
 
@@ -231,7 +234,7 @@ describe('firewall: ingressPolicy', () => {
 describe('firewall: bad input', () => {
   const cases: Array<[string, object, number, string]> = [
     ['unknown backend', { backend: 'pf' }, 7, '"backend"'],
-    ['firewalld', { backend: 'firewalld' }, 2, '"backend"'],
+    ['firewalld zone that is no name', { backend: 'firewalld', firewalldZone: 'a/b' }, 7, '"firewalldZone"'],
     ['unknown ingressPolicy', { ingressPolicy: 'closed' }, 7, '"ingressPolicy"'],
     ['admin chain with a space', { iptablesAdminChainName: 'MY ADMIN' }, 7, '"iptablesAdminChainName"'],
     ['admin chain too long', { iptablesAdminChainName: 'X'.repeat(29) }, 7, '"iptablesAdminChainName"'],
@@ -258,5 +261,125 @@ describe('firewall: bad input', () => {
 
   it('STATUS succeeds', async () => {
     ok(await execPlugin('firewall', { command: 'STATUS', stdin: { ...firewallConf(RED), cniVersion: '1.1.0', ingressPolicy: 'same-bridge' }, inNetns: host.name, env: env() }));
+  });
+});
+
+describe('firewall: firewalld (a real one, in the host namespace on a private bus)', () => {
+  const FIREWALLD = { backend: 'firewalld' };
+  const onBus = (fw: TestFirewalld) => ({ DBUS_SYSTEM_BUS_ADDRESS: fw.busAddress });
+  const sources = (fw: TestFirewalld, zone = 'trusted') => fw.cmd(`--zone=${zone}`, '--list-sources').trim().split(/\s+/).filter(Boolean).sort();
+  const sourcesOf = (r: PluginOutcome) => [`${addressOf(r, 4)}/32`, `${addressOf(r, 6)}/128`].sort();
+
+  /** The reload watcher the cni-ts-firewalld-reload unit runs (systemd/), in the host namespace, on the private bus. */
+  function reloadWatcher(fw: TestFirewalld): { log: () => string } {
+    const watcher = spawn('ip', ['netns', 'exec', host.name, join(__dirname, '../../systemd/cni-ts-firewalld-reload')], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, ...env(), ...onBus(fw) },
+    });
+    let log = '';
+    watcher.stdout!.on('data', (c) => (log += c));
+    watcher.stderr!.on('data', (c) => (log += c));
+    onNetnsDelete(host.name, () => killGroup(watcher));
+    return { log: () => log };
+  }
+
+  it('container traffic passes its forward chain once the address is a source of the zone; CHECK, a --reload with the reapply unit, DEL', async () => {
+    const fw = await startFirewalld(host, dir);
+    const ctr = pool.make('c');
+    const bridge = await bridged(ctr);
+    // the default zone (public) rejects forwarded traffic
+    expect(await reachesOutside(ctr)).toEqual([false, false]);
+
+    const add = await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json, FIREWALLD), onBus(fw));
+    ok(add);
+    expect(add.json).toEqual(bridge.json);
+    expect(sources(fw)).toEqual(sourcesOf(bridge));
+    expect(saved(4)).toBe('');
+    expect(await reachesOutside(ctr)).toEqual([true, true]);
+    ok(await invoke('firewall', 'CHECK', ctr, firewallConf(RED, bridge.json, FIREWALLD), onBus(fw)));
+
+    // someone removes the source: CHECK names it
+    fw.cmd('--zone=trusted', `--remove-source=${addressOf(bridge, 4)}/32`);
+    const check = await invoke('firewall', 'CHECK', ctr, firewallConf(RED, bridge.json, FIREWALLD), onBus(fw));
+    expect(check.json.code).toBe(140);
+    expect(check.json.msg).toContain(`source ${addressOf(bridge, 4)}/32 in firewalld zone "trusted"`);
+
+    // the unit re-applies when it starts (with firewalld), and after each reload, which drops runtime sources
+    const watcher = reloadWatcher(fw);
+    await until('the first re-apply', () => sources(fw).length === 2, 15_000, { output: watcher.log });
+    fw.cmd('--reload');
+    await until('the re-apply after --reload', () => (watcher.log().match(/firewalld reloaded: running cni-ts-reapply/g) ?? []).length === 1, 15_000, { output: watcher.log });
+    await until('the sources back', () => sources(fw).join() === sourcesOf(bridge).join(), 15_000, { output: watcher.log });
+    expect(await reachesOutside(ctr)).toEqual([true, true]);
+    ok(await invoke('firewall', 'CHECK', ctr, firewallConf(RED, bridge.json, FIREWALLD), onBus(fw)));
+    expect(watcher.log()).not.toContain('failed');
+
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), onBus(fw)));
+    expect(sources(fw)).toEqual([]);
+    expect(await reachesOutside(ctr)).toEqual([false, false]);
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), onBus(fw)));
+  });
+
+  it('with no "backend", firewalld is used when it runs (no iptables rules); once it is gone, DEL still succeeds and "firewalld" is 50', async () => {
+    dropForwarding();
+    const fw = await startFirewalld(host, dir);
+    const ctr = pool.make('c');
+    const bridge = await bridged(ctr);
+    ok(await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json, { firewalldZone: 'internal' }), onBus(fw)));
+    expect(sources(fw, 'internal')).toEqual(sourcesOf(bridge));
+    expect(saved(4)).not.toContain(addressOf(bridge, 4));
+
+    fw.stop();
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), onBus(fw)));
+    const other = pool.make('o');
+    const r = await bridged(other);
+    const refused = await invoke('firewall', 'ADD', other, firewallConf(RED, r.json, FIREWALLD), onBus(fw));
+    expect(refused.json.code).toBe(50);
+    expect(refused.json.msg).toContain('firewalld is not running');
+    const status = await execPlugin('firewall', {
+      command: 'STATUS',
+      stdin: { ...firewallConf(RED), ...FIREWALLD, cniVersion: '1.1.0' },
+      inNetns: host.name,
+      env: { ...env(), ...onBus(fw) },
+    });
+    expect(status.json.code).toBe(50);
+    // and without firewalld the default is the iptables rules again
+    ok(await invoke('firewall', 'ADD', other, firewallConf(RED, r.json), onBus(fw)));
+    expect(saved(4)).toContain(`-A CNI-FORWARD -s ${addressOf(r, 4)}/32 -j ACCEPT`);
+  });
+
+  it('a source bound to another zone fails ADD with 132 naming it and leaves nothing; an unknown zone is 7', async () => {
+    const fw = await startFirewalld(host, dir);
+    const ctr = pool.make('c');
+    const bridge = await bridged(ctr);
+    // the IPv6 address is the second: the IPv4 one is added first and must go again
+    fw.cmd('--zone=internal', `--add-source=${addressOf(bridge, 6)}/128`);
+    const conflict = await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json, FIREWALLD), onBus(fw));
+    expect(conflict.json.code).toBe(132);
+    expect(conflict.json.msg).toContain(`${addressOf(bridge, 6)}/128 is bound to zone "internal"`);
+    expect(sources(fw)).toEqual([]);
+    expect(sources(fw, 'internal')).toEqual([`${addressOf(bridge, 6)}/128`]);
+
+    const unknown = await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json, { ...FIREWALLD, firewalldZone: 'nosuchzone' }), onBus(fw));
+    expect(unknown.json.code).toBe(7);
+    expect(unknown.json.msg).toContain('"firewalldZone"');
+    expect(sources(fw)).toEqual([]);
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), onBus(fw)));
+    expect(sources(fw, 'internal')).toEqual([`${addressOf(bridge, 6)}/128`]);
+  });
+
+  it('GC removes the sources of attachments not in the valid list and keeps the others', async () => {
+    const fw = await startFirewalld(host, dir);
+    const keep = pool.make('keep');
+    const gone = pool.make('gone');
+    const rk = await bridged(keep);
+    const rg = await bridged(gone);
+    ok(await invoke('firewall', 'ADD', keep, firewallConf(RED, rk.json, FIREWALLD), onBus(fw)));
+    ok(await invoke('firewall', 'ADD', gone, firewallConf(RED, rg.json, FIREWALLD), onBus(fw)));
+    ok(await execGc('firewall', firewallConf(RED), [`ctr-${keep.name}`], { inNetns: host.name, env: { ...env(), ...onBus(fw) } }));
+    expect(sources(fw)).toEqual(sourcesOf(rk));
+    expect(await reachesOutside(keep)).toEqual([true, true]);
+    expect(await reachesOutside(gone)).toEqual([false, false]);
   });
 });

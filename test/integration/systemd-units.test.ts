@@ -1,11 +1,12 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installTree, parseUnit, REPO, runInstall, type InstallTree } from '../helpers/install-tree';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
 import { until } from '../helpers/poll';
+import { killGroup, startPrivateBus } from '../helpers/private-bus';
 import { addChain, chainEnv, NFT_ONLY } from '../helpers/podman-chain';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
@@ -16,16 +17,8 @@ const pool = useNodeFixture('cnit-units-', (fixture) => (node = fixture));
 /** Processes a test started (the firewalld watcher, a private D-Bus daemon), killed after it, pass or fail. */
 const started: ChildProcess[] = [];
 afterEach(() => {
-  for (const child of started.splice(0)) {
-    // each was started as the leader of its own process group: the group goes with it
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
+  // each was started as the leader of its own process group: the group goes with it
+  for (const child of started.splice(0)) killGroup(child);
 });
 
 const NFT_UNIT = 'cni-ts-nftables-reload.service';
@@ -161,21 +154,9 @@ describe('systemd units', () => {
       const before = ruleset();
 
       // a bus of the test's own, in its directory, standing in for the system bus
-      const busSocket = join(node.dir, 'system_bus_socket');
-      const busConf = join(node.dir, 'bus.conf');
-      writeFileSync(
-        busConf,
-        `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig><type>system</type><listen>unix:path=${busSocket}</listen><auth>EXTERNAL</auth>
-<policy context="default"><allow user="root"/><allow own="*"/><allow send_type="signal"/><allow send_type="method_call"/><allow receive_type="signal"/><allow eavesdrop="true"/></policy></busconfig>`,
-      );
-      const bus = spawn('dbus-daemon', [`--config-file=${busConf}`, '--nofork', '--print-address'], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-      started.push(bus);
-      await new Promise<void>((resolve, reject) => {
-        bus.stdout!.once('data', () => resolve());
-        bus.once('exit', (code) => reject(new Error(`dbus-daemon exited with ${code}`)));
-      });
-      const address = `unix:path=${busSocket}`;
+      const bus = await startPrivateBus(node.dir);
+      started.push(bus.child);
+      const { address } = bus;
       const signal = (member: string) =>
         execFileSync('dbus-send', [`--bus=${address}`, '--type=signal', '/org/fedoraproject/FirewallD1', `org.fedoraproject.FirewallD1.${member}`]);
 
