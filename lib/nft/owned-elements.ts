@@ -20,9 +20,9 @@ export interface ElementSpec<E> extends Pick<EntrySpec<E>, 'resource' | 'shared'
    * Structure the entries may have been the last to use (e.g. a subnet's chain their map elements
    * jump to), deleted in the same transaction as the elements; nftables refuses while another
    * element still uses it, and then the elements go alone. The kernel's use count decides, so
-   * no DEL lists the other containers.
+   * no DEL lists the other containers; where it cannot (a map's elements), `nft` may list.
    */
-  releaseWith?(entries: E[]): NftCommand[];
+  releaseWith?(entries: E[], nft: NftRunner): NftCommand[];
   /** The fixed structure the entries' traffic depends on, for CHECK. */
   structure?(entries: E[]): Structure;
 }
@@ -40,7 +40,7 @@ export function elementEntries<E>(nft: NftRunner, spec: ElementSpec<E>): EntrySp
       deleteElements(
         nft,
         entries.flatMap((e) => spec.elements(e)),
-        entries.length ? (spec.releaseWith?.(entries) ?? []) : [],
+        entries.length ? (spec.releaseWith?.(entries, nft) ?? []) : [],
       ),
     brokenStructure: spec.structure && ((entries) => brokenChains(nft, spec.structure!(entries))),
     missing: (entries) => {

@@ -25,18 +25,48 @@ export interface Structure {
  * and deleted, so the check holds for any nftables release. Returns "inet portmap_dnat is missing" …
  */
 export function brokenChains(nft: NftRunner, structure: Structure): string[] {
-  const scratch = `${TABLE.name}_check_${process.pid}`;
   const families = [...new Set(structure.chains.map((c) => c.family))];
-  dropOrphanedScratches(nft);
-  try {
-    nft.run(families.map((f) => `add table ${f} ${scratch} { flags dormant ; }`).join('\n'));
-    if (structure.script?.length) nft.run(rewriteScript(structure.script, scratch));
-    if (structure.commands?.length) nft.apply(rewriteCommands(structure.commands, scratch));
+  return withScratchTable(nft, families, (scratch) => {
+    installInScratch(nft, structure, scratch);
     return structure.chains.flatMap((chain) => {
       const actual = chainBody(nft, chain.family, TABLE.name, chain.name);
       if (actual === undefined) return [`chain ${chain.family} ${TABLE.name} ${chain.name} is missing`];
       return actual === chainBody(nft, chain.family, scratch, chain.name) ? [] : [`chain ${chain.family} ${TABLE.name} ${chain.name} does not hold the rules it should`];
     });
+  });
+}
+
+/**
+ * What nftables says against installing `structure` (in a dormant scratch table: nothing takes
+ * effect), or undefined when it takes it: for input a plugin writes into its rules (portmap's
+ * conditions), checked before ADD changes anything. Sets and maps the script does not declare
+ * are not there.
+ */
+export function refusedStructure(nft: NftRunner, structure: Structure): string | undefined {
+  const families = [...new Set(structure.chains.map((c) => c.family))];
+  return withScratchTable(nft, families, (scratch) => {
+    try {
+      installInScratch(nft, structure, scratch);
+      return undefined;
+    } catch (err) {
+      if (err instanceof NftError) return err.message;
+      throw err;
+    }
+  });
+}
+
+function installInScratch(nft: NftRunner, structure: Structure, scratch: string): void {
+  if (structure.script?.length) nft.run(rewriteScript(structure.script, scratch));
+  if (structure.commands?.length) nft.apply(rewriteCommands(structure.commands, scratch));
+}
+
+/** Runs `use` with a dormant table of this process's own in each family (its base chains take no packets), deleted after. */
+function withScratchTable<T>(nft: NftRunner, families: string[], use: (scratch: string) => T): T {
+  const scratch = `${TABLE.name}_check_${process.pid}`;
+  dropOrphanedScratches(nft);
+  try {
+    nft.run(families.map((f) => `add table ${f} ${scratch} { flags dormant ; }`).join('\n'));
+    return use(scratch);
   } finally {
     dropScratch(nft, families, scratch);
   }

@@ -1,7 +1,7 @@
-import { CniError, ErrorCode } from '../../lib/errors';
+import { CniError, ErrorCode, invalidField } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { deleteConntrackToPort } from '../../lib/netlink';
-import { ResourceTakenError } from '../../lib/nft';
+import { openNft, refusedStructure, ResourceTakenError } from '../../lib/nft';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
@@ -10,7 +10,7 @@ import { parseConfig, type PortMapConfig } from './config';
 import { containerAddresses, planEntries, type PortmapEntry } from './entries';
 import { enableLocalnetRouting } from './localnet';
 import { isExclusive } from './port-maps';
-import { hostIPOf } from './rules';
+import { conditionsChains, conditionsScript, hostIPOf, structureScript } from './rules';
 
 /** Installs the mappings (one nftables transaction) and passes prevResult through. */
 export async function add(cmd: CmdArgs): Promise<Result> {
@@ -19,6 +19,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
   if (!conf.mappings.length) return prev;
   const addresses = containerAddresses(prev, cmd.ifname);
   const entries = planEntries(conf, addresses, cmd.ifname);
+  checkConditions(conf);
   const maps = portMaps(cmd);
   const key = attachmentKey(cmd);
   await new UndoStack().run(async (undo) => {
@@ -50,6 +51,18 @@ async function forgetUdpConnections(entries: PortmapEntry[]): Promise<void> {
     } catch (err) {
       log.warn('could not forget the connection tracking of UDP flows to a mapped port', { family, hostPort, error: (err as Error).message });
     }
+  }
+}
+
+/** nftables' own word on the conditions, before anything changes: what it refuses is the config's fault (7). */
+function checkConditions(conf: PortMapConfig): void {
+  for (const family of [4, 6] as const) {
+    const conditions = conf.conditions[family];
+    if (!conditions) continue;
+    const group = { family, conditions };
+    const chains = conditionsChains(group).map((name) => ({ family: 'inet' as const, name }));
+    const refused = refusedStructure(openNft(), { script: [...structureScript(), ...conditionsScript(group)], chains });
+    if (refused) throw invalidField(`conditionsV${family}`, `nftables refuses ${JSON.stringify(conditions)}: ${refused}`);
   }
 }
 

@@ -76,6 +76,25 @@ describe('portmap config', () => {
     expect(() => parse({ markMasqBit: 32 })).toThrow(/markMasqBit/);
     expect(() => parse({ markMasqBit: 1, externalSetMarkChain: 'X' })).toThrow(/markMasqBit/);
     expect(() => parse({ conditionsV4: [] })).not.toThrow();
-    expect(() => parse({ conditionsV4: ['ip', 'saddr', '10.0.0.0/8'] })).toThrow(expect.objectContaining({ code: 2 }));
+  });
+
+  it('takes conditions as nftables matches, words joined by spaces, and refuses what is not a match', () => {
+    expect(parse({ conditionsV4: [] }).conditions).toEqual({});
+    expect(parse({ conditionsV4: [''] }).conditions).toEqual({});
+    expect(parse({ conditionsV4: ['ip saddr', '10.0.0.0/8'], conditionsV6: ['iifname', '"eth0"'] }).conditions).toEqual({ 4: 'ip saddr 10.0.0.0/8', 6: 'iifname "eth0"' });
+    expect(parse({ conditionsV4: ['ip', 'daddr', '!=', '{ 10.0.0.1, 10.0.0.2 }'] }).conditions[4]).toBe('ip daddr != { 10.0.0.1, 10.0.0.2 }');
+    const refused = (words: string[], code = 7) =>
+      expect(() => parse({ conditionsV4: words })).toThrow(expect.objectContaining({ code, message: expect.stringContaining('"conditionsV4"') }));
+    refused(['-d', '192.0.2.1'], 2);
+    refused(['!', '-s', '10.0.0.0/8'], 2);
+    refused(['ip', 'saddr', '10.0.0.1', 'accept']);
+    refused(['ip', 'saddr', '10.0.0.1', 'JUMP', 'x']);
+    refused(['meta', 'mark', 'set', '1']);
+    refused(['ip daddr 10.0.0.1;', 'flush ruleset']);
+    refused(['ip daddr 10.0.0.1\nflush ruleset']);
+    refused(['ip', 'saddr', '@allowed']);
+    refused(['iifname', '"eth0']);
+    refused(['iifname', '"a', 'b"']);
+    refused(['ip', 'saddr', '10.0.0.1', '#', 'comment']);
   });
 });

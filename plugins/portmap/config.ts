@@ -1,9 +1,10 @@
 import * as z from 'zod/mini';
-import { CniError, ErrorCode, invalidField as invalid } from '../../lib/errors';
+import { invalidField as invalid } from '../../lib/errors';
 import { formatIP, parseIP, type Family } from '../../lib/ip';
 import { acceptBackendField } from '../../lib/nft/backend-field';
 import type { CmdArgs } from '../../lib/skel';
 import { NetConf, parseWith } from '../../lib/types';
+import { type Conditions, parseConditions } from './conditions';
 
 const opt = z.optional;
 const port = z.int().check(z.minimum(1), z.maximum(65535));
@@ -49,6 +50,8 @@ export interface PortMapConfig {
   /** Masquerade connections from every source to the container (for plugins without a host-side gateway). */
   masqAll: boolean;
   mappings: PortMapping[];
+  /** Matches a packet must also pass for these mappings, per family (see conditions.ts). */
+  conditions: Conditions;
 }
 
 export function parseConfig(cmd: CmdArgs): PortMapConfig {
@@ -57,17 +60,14 @@ export function parseConfig(cmd: CmdArgs): PortMapConfig {
   if (conf.markMasqBit !== undefined && conf.externalSetMarkChain !== undefined) {
     throw invalid('markMasqBit', 'cannot be used together with externalSetMarkChain');
   }
-  for (const field of ['conditionsV4', 'conditionsV6'] as const) {
-    if (conf[field]?.length) {
-      throw new CniError(
-        ErrorCode.UnsupportedField,
-        `unsupported field "${field}": port mappings are one map lookup shared by every network, so per-network match conditions cannot be added to it; filter in your own table at a priority before -100 instead`,
-      );
-    }
-  }
+  const conditions: Conditions = {};
+  const v4 = parseConditions('conditionsV4', conf.conditionsV4);
+  const v6 = parseConditions('conditionsV6', conf.conditionsV6);
+  if (v4) conditions[4] = v4;
+  if (v6) conditions[6] = v6;
   const mappings = (conf.runtimeConfig?.portMappings ?? []).map((m, i) => toMapping(m, `runtimeConfig.portMappings[${i}]`));
   rejectDuplicates(mappings);
-  return { cniVersion: conf.cniVersion, networkName: conf.name, snat: conf.snat ?? true, masqAll: Boolean(conf.masqAll), mappings };
+  return { cniVersion: conf.cniVersion, networkName: conf.name, snat: conf.snat ?? true, masqAll: Boolean(conf.masqAll), mappings, conditions };
 }
 
 function toMapping(m: z.infer<typeof PortMappingSchema>, field: string): PortMapping {

@@ -2,6 +2,7 @@ import { CniError, ErrorCode } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { formatIP, formatPrefix, networkAddress, parsePrefix, type Family, type IP, type Prefix } from '../../lib/ip';
 import type { Result } from '../../lib/types';
+import type { Conditions } from './conditions';
 import type { PortMapConfig, PortMapping, Protocol } from './config';
 
 /** Host traffic to (protocol, [hostIP,] hostPort) goes to containerIP:containerPort. */
@@ -13,6 +14,8 @@ export interface DnatEntry {
   hostIP?: string;
   containerIP: string;
   containerPort: number;
+  /** The config's conditions of this family (conditionsV4/V6): the mapping lives in their own maps. */
+  conditions?: string;
 }
 
 /** Connections DNATed to containerIP from `source` are masqueraded (hairpin, same subnet, localhost, masqAll). */
@@ -58,13 +61,13 @@ export function planEntries(conf: PortMapConfig, addresses: Partial<Record<Famil
   if (!addresses[4] && !addresses[6]) {
     throw new CniError(ErrorCode.InvalidNetworkConfig, `prevResult has no IP address for interface ${JSON.stringify(ifname)}: nothing to map ports to`);
   }
-  const dnat = conf.mappings.flatMap((m) => dnatEntries(m, addresses));
+  const dnat = conf.mappings.flatMap((m) => dnatEntries(m, addresses, conf.conditions));
   const families = [...new Set(dnat.map((e) => e.family))];
   const snat = conf.snat || conf.masqAll ? families.flatMap((f) => snatEntries(f, addresses[f]!, conf.masqAll)) : [];
   return [...dnat, ...snat];
 }
 
-function dnatEntries(m: PortMapping, addresses: Partial<Record<Family, ContainerAddress>>): DnatEntry[] {
+function dnatEntries(m: PortMapping, addresses: Partial<Record<Family, ContainerAddress>>, conditions: Conditions): DnatEntry[] {
   if (m.family && !addresses[m.family]) {
     // as the reference: a runtime publishes a port on 0.0.0.0 and on :: whatever the container's families
     log.info('skipping a mapping whose hostIP is of a family the container has no address of', { field: m.field, hostIP: m.hostIP ?? (m.family === 4 ? '0.0.0.0' : '::') });
@@ -79,6 +82,7 @@ function dnatEntries(m: PortMapping, addresses: Partial<Record<Family, Container
     ...(m.hostIP ? { hostIP: m.hostIP } : {}),
     containerIP: formatIP(addresses[family]!.ip),
     containerPort: m.containerPort,
+    ...(conditions[family] ? { conditions: conditions[family] } : {}),
   }));
 }
 

@@ -2,7 +2,20 @@ import { NftError } from '../../lib/errors';
 import { OwnedElements, type ElementSpec, type NftRunner } from '../../lib/nft';
 import type { AttachmentState } from '../../lib/state/attachment-state';
 import type { DnatEntry, PortmapEntry } from './entries';
-import { elementOf, hostIPOf, portGroup, resourceOf, STRUCTURE_CHAINS, structureScript } from './rules';
+import {
+  type ConditionsGroup,
+  conditionsChains,
+  conditionsGroups,
+  conditionsMapSets,
+  conditionsScript,
+  conditionsTeardown,
+  elementOf,
+  hostIPOf,
+  portGroup,
+  resourceOf,
+  STRUCTURE_CHAINS,
+  structureScript,
+} from './rules';
 
 /**
  * One text transaction: the fixed structure, the elements of `replacing` (a handover: another
@@ -13,7 +26,8 @@ import { elementOf, hostIPOf, portGroup, resourceOf, STRUCTURE_CHAINS, structure
  * and the present ones replaced within the same transaction.
  */
 function install(nft: NftRunner, entries: PortmapEntry[], replacing: PortmapEntry[] = []): void {
-  const script = (deleted: DnatEntry[]) => [...structureScript(), ...deleted.map((e) => elementOf(e).deleteLine()), ...entries.map((e) => elementOf(e).addLine())].join('\n');
+  const structure = [...structureScript(), ...conditionsGroups([...entries, ...replacing]).flatMap(conditionsScript)];
+  const script = (deleted: DnatEntry[]) => [...structure, ...deleted.map((e) => elementOf(e).deleteLine()), ...entries.map((e) => elementOf(e).addLine())].join('\n');
   const replaced = replacing.filter(isDnat);
   try {
     nft.run(script(replaced));
@@ -52,8 +66,21 @@ export const portmapSpec: ElementSpec<PortmapEntry> = {
   conflicts: (e, held) => e.kind === 'dnat' && (e.hostIP === undefined || hostIPOf(held) === undefined),
   // a runtime passes a container's port mappings to every network it joins (Podman's connect, --network a,b)
   sibling: (owner, key) => owner.containerId === key.containerId,
-  structure: () => ({ script: structureScript(), chains: STRUCTURE_CHAINS.map((name) => ({ family: 'inet', name })) }),
+  structure: (entries) => {
+    const groups = conditionsGroups(entries);
+    return {
+      script: [...structureScript(), ...groups.flatMap(conditionsScript)],
+      chains: [...STRUCTURE_CHAINS, ...groups.flatMap(conditionsChains)].map((name) => ({ family: 'inet', name })),
+    };
+  },
+  releaseWith: (entries, nft) => conditionsGroups(entries).flatMap((g) => (usedOnlyBy(nft, g, entries) ? conditionsTeardown(g) : [])),
 };
+
+/** Whether the group's maps hold no element but the entries' (which are being deleted): then its chains and maps go with them. */
+function usedOnlyBy(nft: NftRunner, group: ConditionsGroup, entries: PortmapEntry[]): boolean {
+  const leaving = new Set(entries.map(elementOf).map((el) => `${el.set.name} ${el.listedKey}`));
+  return conditionsMapSets(group).every((set) => set.listedKeys(nft).every((key) => leaving.has(`${set.name} ${key}`)));
+}
 
 export type PortMaps = OwnedElements<PortmapEntry>;
 

@@ -7,13 +7,31 @@ import { FakeNftRunner } from '../../test/helpers/fake-nft-runner';
 import { AttachmentState } from '../../lib/state/attachment-state';
 import type { DnatEntry, PortmapEntry, SnatEntry } from './entries';
 import { isExclusive, newPortMaps } from './port-maps';
-import { elementOf, structureScript } from './rules';
+import { conditionsGroups, conditionsScript, conditionsTeardown, elementOf, structureScript } from './rules';
 
 const dnat: DnatEntry = { kind: 'dnat', family: 4, protocol: 'tcp', hostPort: 8080, containerIP: '10.88.0.5', containerPort: 80 };
 const dnatHostIP: DnatEntry = { ...dnat, family: 6, hostIP: '2001:db8::1', containerIP: 'fd00::5' };
 const snat: SnatEntry = { kind: 'snat', family: 4, containerIP: '10.88.0.5', source: '10.88.0.0/16' };
 
 describe('portmap rules (golden)', () => {
+  it("conditions: maps and a chain of their own, gated by them, entered from base chains beside portmap_dnat's", () => {
+    const gated: DnatEntry = { ...dnat, conditions: 'iifname "eth0"' };
+    const groups = conditionsGroups([dnat, gated, { ...gated, hostPort: 9090 }, snat]);
+    expect(groups).toEqual([{ family: 4, conditions: 'iifname "eth0"' }]);
+    const script = conditionsScript(groups[0]);
+    const id = /portmap4_c([0-9a-f]{8})/.exec(script.join('\n'))![1];
+    expect(elementOf(gated).set.name).toBe(`portmap4_c${id}`);
+    expect(elementOf({ ...gated, hostIP: '10.0.0.1' }).set.name).toBe(`portmap4_hostip_c${id}`);
+    expect(script).toContain(`add rule inet cni_ts portmap4_c${id} ip daddr @portmap4_exclude return`);
+    expect(script).toContain(`add rule inet cni_ts portmap4_c${id} meta nfproto ipv4 iifname "eth0" dnat ip to meta l4proto . th dport map @portmap4_c${id}`);
+    expect(script).toContain(`add chain inet cni_ts portmap4_c${id}_prerouting { type nat hook prerouting priority -100 ; policy accept ; }`);
+    expect(script).toContain(`add rule inet cni_ts portmap4_c${id}_output meta nfproto ipv4 fib daddr type local jump portmap4_c${id}`);
+    // the base chains go before the chain they jump to, the chain before the maps its rules use
+    expect(conditionsTeardown(groups[0]).map((c) => JSON.stringify(Object.values(c.delete as object)[0].name ?? ''))).toEqual(
+      [`portmap4_c${id}_prerouting`, `portmap4_c${id}_output`, `portmap4_c${id}`, `portmap4_c${id}`, `portmap4_hostip_c${id}`].map((n) => JSON.stringify(n)),
+    );
+  });
+
   it('one DNAT chain of four map lookups, entered only for local destinations at dstnat priority', () => {
     const script = structureScript();
     expect(script).toContain('add rule inet cni_ts portmap_dnat meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @portmap4_hostip');

@@ -1,4 +1,5 @@
-import { addTableText, nftFamily, NftSet, TABLE, type SetElement } from '../../lib/nft';
+import { addTableText, nftFamily, NftSet, TABLE, type NftCommand, type SetElement } from '../../lib/nft';
+import { conditionsId } from './conditions';
 import type { Family } from '../../lib/ip';
 import type { DnatEntry, PortmapEntry } from './entries';
 
@@ -20,7 +21,9 @@ import type { DnatEntry, PortmapEntry } from './entries';
 const T = `${TABLE.family} ${TABLE.name}`;
 const addrType = (f: Family) => (f === 4 ? 'ipv4_addr' : 'ipv6_addr');
 
-export const dnatMap = (e: Pick<DnatEntry, 'family' | 'hostIP'>) => `portmap${e.family}${e.hostIP ? '_hostip' : ''}`;
+/** The map of an entry: with conditions, one of their own (see conditionsScript). */
+export const dnatMap = (e: Pick<DnatEntry, 'family' | 'hostIP' | 'conditions'>) =>
+  `portmap${e.family}${e.hostIP ? '_hostip' : ''}${e.conditions ? `_c${conditionsId(e.conditions)}` : ''}`;
 export const masqSet = (f: Family) => `portmap${f}_masq`;
 /**
  * Local destinations that are never host ports, filled by the node's administrator (the suite
@@ -38,24 +41,39 @@ function chain(name: string, hook: string | undefined, rules: string[]): string[
 export const STRUCTURE_CHAINS = ['portmap_dnat', 'portmap_prerouting', 'portmap_output', 'portmap_postrouting', 'localnet_guard'];
 
 /** The fixed part, rebuilt in every ADD transaction (constant size) so a damaged chain heals. */
+/** The two maps of one family's host ports (all addresses, and with a host address), with or without conditions. */
+function dnatMaps(family: Family, conditions?: string): string[] {
+  const a = addrType(family);
+  return [
+    `add map ${T} ${dnatMap({ family, conditions })} { type inet_proto . inet_service : ${a} . inet_service ; }`,
+    `add map ${T} ${dnatMap({ family, hostIP: 'any', conditions })} { type ${a} . inet_proto . inet_service : ${a} . inet_service ; }`,
+  ];
+}
+
+/** The exclusion, then the lookups of one family's maps, for packets that also match `conditions`. */
+function dnatLookups(family: Family, conditions?: string): string[] {
+  const ip = nftFamily(family);
+  const match = `meta nfproto ipv${family}${conditions ? ` ${conditions}` : ''}`;
+  return [
+    `${ip} daddr @${excludeSet(family)} return`,
+    `${match} dnat ${ip} to ${ip} daddr . meta l4proto . th dport map @${dnatMap({ family, hostIP: 'any', conditions })}`,
+    `${match} dnat ${ip} to meta l4proto . th dport map @${dnatMap({ family, conditions })}`,
+  ];
+}
+
 export function structureScript(): string[] {
   const families = [4, 6] as const;
   return [
     addTableText(),
     ...families.flatMap((f) => [
-      `add map ${T} ${dnatMap({ family: f })} { type inet_proto . inet_service : ${addrType(f)} . inet_service ; }`,
-      `add map ${T} ${dnatMap({ family: f, hostIP: 'any' })} { type ${addrType(f)} . inet_proto . inet_service : ${addrType(f)} . inet_service ; }`,
+      ...dnatMaps(f),
       `add set ${T} ${masqSet(f)} { type ${addrType(f)} . ${addrType(f)} ; flags interval ; }`,
       `add set ${T} ${excludeSet(f)} { type ${addrType(f)} ; flags interval ; }`,
     ]),
     ...chain(
       'portmap_dnat',
       undefined,
-      families.flatMap((f) => [
-        `${nftFamily(f)} daddr @${excludeSet(f)} return`,
-        `meta nfproto ipv${f} dnat ${nftFamily(f)} to ${nftFamily(f)} daddr . meta l4proto . th dport map @${dnatMap({ family: f, hostIP: 'any' })}`,
-        `meta nfproto ipv${f} dnat ${nftFamily(f)} to meta l4proto . th dport map @${dnatMap({ family: f })}`,
-      ]),
+      families.flatMap((f) => dnatLookups(f)),
     ),
     ...chain('portmap_prerouting', 'type nat hook prerouting priority -100', ['fib daddr type local jump portmap_dnat']),
     ...chain('portmap_output', 'type nat hook output priority -100', ['fib daddr type local jump portmap_dnat']),
@@ -68,7 +86,55 @@ export function structureScript(): string[] {
   ];
 }
 
-const dnatMapSet = (e: Pick<DnatEntry, 'family' | 'hostIP'>) => new NftSet({ family: 'inet', kind: 'map', name: dnatMap(e) });
+/** One family's conditions: they have maps of their own and a chain, hooked beside portmap_dnat's. */
+export interface ConditionsGroup {
+  family: Family;
+  conditions: string;
+}
+
+const groupChain = (g: ConditionsGroup) => `portmap${g.family}_c${conditionsId(g.conditions)}`;
+
+/** The conditions of the entries, once each. */
+export function conditionsGroups(entries: PortmapEntry[]): ConditionsGroup[] {
+  const groups = new Map<string, ConditionsGroup>();
+  for (const e of entries) if (e.kind === 'dnat' && e.conditions) groups.set(`${e.family} ${e.conditions}`, { family: e.family, conditions: e.conditions });
+  return [...groups.values()];
+}
+
+/**
+ * A group's maps, and its chains: `portmap4_c<id>` holds the exclusion and the lookups gated by
+ * the conditions; its own prerouting and output base chains (priority dstnat, as portmap_dnat's)
+ * jump there for local destinations. Host ports are exclusive across all maps, so no packet
+ * finds a mapping in two chains, and their order does not matter.
+ */
+export function conditionsScript(g: ConditionsGroup): string[] {
+  const name = groupChain(g);
+  const jump = [`meta nfproto ipv${g.family} fib daddr type local jump ${name}`];
+  return [
+    ...dnatMaps(g.family, g.conditions),
+    ...chain(name, undefined, dnatLookups(g.family, g.conditions)),
+    ...chain(`${name}_prerouting`, 'type nat hook prerouting priority -100', jump),
+    ...chain(`${name}_output`, 'type nat hook output priority -100', jump),
+  ];
+}
+
+export const conditionsChains = (g: ConditionsGroup): string[] => [groupChain(g), `${groupChain(g)}_prerouting`, `${groupChain(g)}_output`];
+
+/** Deletes a group's chains (base chains first: they jump to the other) and maps. */
+export function conditionsTeardown(g: ConditionsGroup): NftCommand[] {
+  const [main, prerouting, output] = conditionsChains(g);
+  return [
+    ...[prerouting, output, main].map((name) => ({ delete: { chain: { family: TABLE.family, table: TABLE.name, name } } })),
+    ...[undefined, 'any'].map((hostIP) => ({
+      delete: { map: { family: TABLE.family, table: TABLE.name, name: dnatMap({ family: g.family, hostIP, conditions: g.conditions }) } },
+    })),
+  ];
+}
+
+/** The maps of a group, to list what is left in them. */
+export const conditionsMapSets = (g: ConditionsGroup): NftSet[] => [dnatMapSet({ ...g }), dnatMapSet({ ...g, hostIP: 'any' })];
+
+const dnatMapSet = (e: Pick<DnatEntry, 'family' | 'hostIP' | 'conditions'>) => new NftSet({ family: 'inet', kind: 'map', name: dnatMap(e) });
 
 /** The maps of host ports, each family with and without a host address. */
 export const dnatMapSets = (): NftSet[] => ([4, 6] as const).flatMap((family) => [dnatMapSet({ family }), dnatMapSet({ family, hostIP: 'any' })]);

@@ -252,7 +252,8 @@ describe('systemd units', () => {
         });
       // the first connection starts the supervisor (socket activation); its workers serve the calls that follow
       await until('a call served by a worker', () => version().stderr.includes('"startedFrom":"worker"'));
-      expect(log()).toContain('serving on the socket systemd passed');
+      // the polls above ran synchronously: the supervisor's output reaches log() once the event loop turns
+      await until('the supervisor to say it serves on the socket it was passed', () => log().includes('serving on the socket systemd passed'), 5000, { output: log });
       const r = version();
       expect(r.status).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ cniVersion: '1.0.0' });
