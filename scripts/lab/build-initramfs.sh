@@ -98,7 +98,7 @@ mapfile -t suite_files < <({
   [[ ! -d launch ]] || find launch -type f
   find dist -maxdepth 1 -name '*.js' -type f
   for p in "${packages[@]}"; do find "$p" -path "$p/node_modules" -prune -o -type f -print; done
-  find test/lab -type f
+  find test/lab conf-examples -type f
 } | LC_ALL=C sort -u)
 suite_hash="$(echo suite | content_hash "${suite_files[@]}")"
 suite="$out/suite-$suite_hash.cpio.gz"

@@ -369,6 +369,24 @@ describe('firewall: firewalld (a real one, in the host namespace on a private bu
     expect(sources(fw, 'internal')).toEqual([`${addressOf(bridge, 6)}/128`]);
   });
 
+  it("binds the same sources to the same zone as the reference's firewall, and DEL takes them away as the reference's does", async () => {
+    const fw = await startFirewalld(host, dir);
+    const ctr = pool.make('c');
+    const bridge = await bridged(ctr);
+    const conf = firewallConf(RED, bridge.json, { ...FIREWALLD, firewalldZone: 'internal' });
+    const reference = (command: string) =>
+      execPlugin('/usr/lib/cni/firewall', { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin: conf, inNetns: host.name, env: { ...env(), ...onBus(fw) } });
+    ok(await reference('ADD'));
+    const theirs = sources(fw, 'internal');
+    ok(await reference('DEL'));
+    expect(sources(fw, 'internal')).toEqual([]);
+    ok(await invoke('firewall', 'ADD', ctr, conf, onBus(fw)));
+    expect(sources(fw, 'internal')).toEqual(theirs);
+    expect(theirs).toEqual(sourcesOf(bridge));
+    ok(await invoke('firewall', 'DEL', ctr, conf, onBus(fw)));
+    expect(sources(fw, 'internal')).toEqual([]);
+  });
+
   it('GC removes the sources of attachments not in the valid list and keeps the others', async () => {
     const fw = await startFirewalld(host, dir);
     const keep = pool.make('keep');
