@@ -375,7 +375,15 @@ describe('firewall: firewalld (a real one, in the host namespace on a private bu
     const bridge = await bridged(ctr);
     const conf = firewallConf(RED, bridge.json, { ...FIREWALLD, firewalldZone: 'internal' });
     const reference = (command: string) =>
-      execPlugin('/usr/lib/cni/firewall', { command, containerId: `ctr-${ctr.name}`, netns: ctr.path, ifname: 'eth0', stdin: conf, inNetns: host.name, env: { ...env(), ...onBus(fw) } });
+      execPlugin('/usr/lib/cni/firewall', {
+        command,
+        containerId: `ctr-${ctr.name}`,
+        netns: ctr.path,
+        ifname: 'eth0',
+        stdin: conf,
+        inNetns: host.name,
+        env: { ...env(), ...onBus(fw) },
+      });
     ok(await reference('ADD'));
     const theirs = sources(fw, 'internal');
     ok(await reference('DEL'));
