@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # systemd (systemd-analyze) + dbus-daemon + dbus-bin: the tests of the reapply units (verify, and the firewalld watcher on a private bus);
 # qemu-system-x86: the kernel lab (scripts/lab/), which boots Debian's kernel for the link types this machine's kernel lacks;
 # python3-dbus + python3-gi + gir1.2-glib-2.0 + python3-nftables: the libraries of the firewalld the firewall tests run
-#   (firewalld itself is unpacked into a cache, never installed: scripts/test-firewalld.sh);
+#   (firewalld itself is unpacked into a cache, never installed: scripts/unpack-debs.sh);
 # gcc + libc6-dev: the build compiles bin/<plugin>, the warm workers' client (lib/workers/client.c), and the tests compile one of another build.
 APT_PACKAGES=(gcc libc6-dev iproute2 nftables libnftables1 iptables iputils-ping dnsmasq-base containernetworking-plugins golang-github-containernetworking-plugin-dnsname podman runc busybox-static podman-compose systemd dbus-daemon dbus-bin python3-dbus python3-gi gir1.2-glib-2.0 python3-nftables qemu-system-x86)
 
@@ -32,7 +32,8 @@ fi
 bash scripts/lab/kernel.sh >/dev/null || echo "setup: warning: the kernel lab's kernel could not be fetched; test/integration/kernel-lab.test.ts will fail" >&2
 
 # the firewalld of the firewall plugin's firewalld tests, unpacked into a cache (never installed or started)
-bash scripts/test-firewalld.sh >/dev/null || echo "setup: warning: firewalld could not be fetched; test/integration/firewalld.test.ts will fail" >&2
+bash scripts/unpack-debs.sh firewalld usr/sbin/firewalld firewalld python3-firewall >/dev/null ||
+  echo "setup: warning: firewalld could not be fetched; the firewalld tests in test/integration/firewall.test.ts will fail" >&2
 
 # npm ci when node_modules is missing or older than the lock file
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then

@@ -31,12 +31,21 @@ export function unixAddressOf(addresses: string): UnixAddress | undefined {
     const [transport, params = ''] = address.split(/:(.*)/s);
     if (transport !== 'unix') continue;
     const keys = new Map(params.split(',').map((kv) => kv.split(/=(.*)/s) as [string, string]));
-    const path = keys.get('path');
-    if (path) return { path: decodeURIComponent(path) };
-    const abstract = keys.get('abstract');
-    if (abstract) return { abstract: decodeURIComponent(abstract) };
+    const path = percentDecoded(keys.get('path'));
+    if (path) return { path };
+    const abstract = percentDecoded(keys.get('abstract'));
+    if (abstract) return { abstract };
   }
   return undefined;
+}
+
+/** A value's %-escapes decoded; one that is not valid UTF-8 names nothing. */
+function percentDecoded(value: string | undefined): string | undefined {
+  try {
+    return value && decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
 }
 
 export function systemBusAddress(env: Readonly<Record<string, string | undefined>>): UnixAddress {

@@ -66,5 +66,7 @@ describe('bus addresses', () => {
     expect(unixAddressOf('tcp:host=x,port=1;unix:abstract=/tmp/dbus-x,guid=ab')).toEqual({ abstract: '/tmp/dbus-x' });
     expect(unixAddressOf('unix:path=/tmp/a%20b')).toEqual({ path: '/tmp/a b' });
     expect(unixAddressOf('tcp:host=x')).toBeUndefined();
+    // an escape that is no UTF-8 names nothing, instead of throwing
+    expect(unixAddressOf('unix:path=/tmp/%ff')).toBeUndefined();
   });
 });

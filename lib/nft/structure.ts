@@ -37,21 +37,18 @@ export function brokenChains(nft: NftRunner, structure: Structure): string[] {
 }
 
 /**
- * What nftables says against installing `structure` (in a dormant scratch table: nothing takes
- * effect), or undefined when it takes it: for input a plugin writes into its rules (portmap's
- * conditions), checked before ADD changes anything. Sets and maps the script does not declare
- * are not there.
+ * The expressions nftables makes of `rule` (one rule in nft's text syntax, for a chain of the
+ * inet family), as its JSON listing shows them: for input a plugin writes into its rules
+ * (portmap's conditions), to see what it really is before ADD changes anything. The rule goes into
+ * a dormant scratch table, so nothing takes effect; what nftables refuses throws NftError.
  */
-export function refusedStructure(nft: NftRunner, structure: Structure): string | undefined {
-  const families = [...new Set(structure.chains.map((c) => c.family))];
-  return withScratchTable(nft, families, (scratch) => {
-    try {
-      installInScratch(nft, structure, scratch);
-      return undefined;
-    } catch (err) {
-      if (err instanceof NftError) return err.message;
-      throw err;
-    }
+export function ruleExpressions(nft: NftRunner, rule: string): Array<Record<string, unknown>> {
+  return withScratchTable(nft, ['inet'], (scratch) => {
+    nft.run(`add chain inet ${scratch} probe\nadd rule inet ${scratch} probe ${rule}`);
+    const listed = nft.list(`list chain inet ${scratch} probe`).find((o) => typeof o === 'object' && o !== null && 'rule' in o) as
+      | { rule: { expr: Array<Record<string, unknown>> } }
+      | undefined;
+    return listed?.rule.expr ?? [];
   });
 }
 

@@ -69,11 +69,12 @@ export class OwnedEntries<E> {
   add(key: AttachmentKey, entries: E[], exclusive: (entry: E) => boolean = () => false): void {
     this.state.withLock(() => {
       for (const entry of entries.filter(exclusive)) this.assertFree(key, entry);
-      // a repeated ADD may carry fewer entries: drop the ones it no longer wants first
-      const wanted = new Set(entries.map((e) => this.spec.resource(e)));
+      // a repeated ADD may carry fewer entries, or the same resources with other data (another
+      // firewalld zone, other portmap conditions): drop what it no longer wants exactly, first
+      const wanted = new Set(entries.map((e) => JSON.stringify(e)));
       this.removeOwned(
         key,
-        (this.state.read(key) ?? []).filter((e) => !wanted.has(this.spec.resource(e))),
+        (this.state.read(key) ?? []).filter((e) => !wanted.has(JSON.stringify(e))),
       );
       // recorded before installing: a crash in between leaves a record DEL can act on, never an orphan entry
       this.state.write(key, entries);

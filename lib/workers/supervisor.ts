@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { activatedSocket } from '../start/activation';
 import { childProcess } from '../start/builtins';
 import { suiteRoot } from '../start/suite';
-import { socketCalls } from './sys';
+import { socketCalls } from '../ffi/unix-sockets';
 
 export const DEFAULT_SOCKET = '/run/cni-ts/workers.sock';
 

@@ -5,7 +5,7 @@ import { libc, PR_SET_PDEATHSIG } from '../ffi/libc';
 import { forgetDelegates } from '../invoke/delegate';
 import { noteStartMode, suiteRoot } from '../start/suite';
 import { bodyLength, errorLine, exitLine, FALLBACK_LINE, FrameError, HEADER_BYTES, helloLine, parseBody, REFUSED_LINE, type WorkerRequest } from './protocol';
-import { socketCalls, type SocketCalls } from './sys';
+import { socketCalls, type SocketCalls } from '../ffi/unix-sockets';
 import type { PluginMain } from '../skel/define';
 
 /** Every plugin a worker serves: its name (the bin/ name) and its main, which returns the exit code. */

@@ -9,7 +9,7 @@ export interface FirewalldZones {
   zoneOf(source: string): string | undefined;
   /** Binds the source to the zone; already bound to it is fine, bound to another zone is 132. */
   addSource(zone: string, source: string): void;
-  /** Unbinds it; a source not bound to that zone (gone, or moved by someone else) is left alone. */
+  /** Unbinds it; whatever firewalld refuses (a source gone, moved by someone else) is logged and left alone. */
   removeSource(zone: string, source: string): void;
 }
 
@@ -83,9 +83,10 @@ function zonesOver(bus: Bus): FirewalldZones {
       try {
         bus.call(zoneCall('removeSource', [zone, source]));
       } catch (err) {
+        // whatever firewalld says (gone, moved, no such zone), the source is not ours to remove any more; only the bus failing is an error
         const code = firewalldCode(err);
-        if (code === 'UNKNOWN_SOURCE' || code === 'ZONE_CONFLICT' || code === 'INVALID_ZONE') return;
-        throw err;
+        if (code === undefined) throw err;
+        if (code !== 'UNKNOWN_SOURCE') log.warn('firewalld did not remove a source', { zone, source, error: (err as Error).message });
       }
     },
   };

@@ -1,7 +1,9 @@
 import type { Family } from '../../lib/ip';
 import { elementEntries, type NftRunner } from '../../lib/nft';
 import type { EntrySpec } from '../../lib/state/owned-entries';
+import { type StepFailure, throwFailures } from '../../lib/best-effort';
 import { CniError, ErrorCode } from '../../lib/errors';
+import { toCniError } from '../../lib/skel/translate';
 import { resourceOf, type AllowEntry, type FirewallEntry, type IsolationEntry, type ZoneEntry } from './entries';
 import type { Firewalld } from './firewalld';
 import { installScript, missingRules, parseFilterTable, uninstallScript, type FilterTable } from './iptables-rules';
@@ -73,7 +75,16 @@ function installZones(firewalld: Firewalld, entries: ZoneEntry[]): void {
     if (!zones) {
       throw new CniError(ErrorCode.PluginNotAvailable, `firewalld is not running (not on the system bus): cannot add ${entries.map((e) => e.source).join(', ')} to its zone`);
     }
-    for (const e of entries) zones.addSource(e.zone, e.source);
+    // every source is tried (a re-apply after a reload puts back all it can), then the failures are reported
+    const failures: StepFailure[] = [];
+    for (const e of entries) {
+      try {
+        zones.addSource(e.zone, e.source);
+      } catch (err) {
+        failures.push({ what: `source ${e.source} into zone ${JSON.stringify(e.zone)}`, error: toCniError(err).error });
+      }
+    }
+    throwFailures('firewalld', failures);
   });
 }
 

@@ -1,3 +1,4 @@
+import { log } from '../../lib/log';
 import { openNft } from '../../lib/nft';
 import { AttachmentState, stateRoot, type StateEnv } from '../../lib/state/attachment-state';
 import { OwnedEntries } from '../../lib/state/owned-entries';
@@ -22,6 +23,16 @@ export const firewallComponent = recordedComponent<FirewallEntry>({
   shown: { as: 'firewall', text: (_owned, _key, entry) => describeEntry(entry) },
 });
 
+/** As the reference: a bus that cannot be reached or answers with an error means no firewalld. */
+function firewalldAnswers(env: Readonly<Record<string, string | undefined>>): boolean {
+  try {
+    return systemFirewalld(env).use((zones) => zones !== undefined);
+  } catch (err) {
+    log.warn('the system bus did not say whether firewalld runs: taking it as not running', { error: (err as Error).message });
+    return false;
+  }
+}
+
 /**
  * Whether firewalld runs and the host's iptables needs FORWARD rules, each asked at most once
  * and only when needed: with an explicit backend, or an attachment without addresses, nothing is looked up.
@@ -31,6 +42,6 @@ export function hostFirewall(env: Readonly<Record<string, string | undefined>>):
   let firewalld: boolean | undefined;
   return {
     iptablesForward: (family) => (filter ??= iptablesFilter(iptablesVariant(env.PATH), openNft())).iptablesForward(family),
-    firewalldRunning: () => (firewalld ??= systemFirewalld(env).use((zones) => zones !== undefined)),
+    firewalldRunning: () => (firewalld ??= firewalldAnswers(env)),
   };
 }

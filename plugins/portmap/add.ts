@@ -1,7 +1,7 @@
-import { CniError, ErrorCode, invalidField } from '../../lib/errors';
+import { CniError, ErrorCode, invalidField, NftError } from '../../lib/errors';
 import { log } from '../../lib/log';
 import { deleteConntrackToPort } from '../../lib/netlink';
-import { openNft, refusedStructure, ResourceTakenError } from '../../lib/nft';
+import { openNft, ResourceTakenError, ruleExpressions } from '../../lib/nft';
 import { requirePrevResult, type CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
@@ -10,7 +10,7 @@ import { parseConfig, type PortMapConfig } from './config';
 import { containerAddresses, planEntries, type PortmapEntry } from './entries';
 import { enableLocalnetRouting } from './localnet';
 import { isExclusive } from './port-maps';
-import { conditionsChains, conditionsScript, hostIPOf, structureScript } from './rules';
+import { hostIPOf } from './rules';
 
 /** Installs the mappings (one nftables transaction) and passes prevResult through. */
 export async function add(cmd: CmdArgs): Promise<Result> {
@@ -54,15 +54,29 @@ async function forgetUdpConnections(entries: PortmapEntry[]): Promise<void> {
   }
 }
 
-/** nftables' own word on the conditions, before anything changes: what it refuses is the config's fault (7). */
+/**
+ * nftables' own reading of the conditions, before anything changes: nftables splits words on its
+ * own (`{10.0.0.0/8}log` is a match and a statement), so only its parse can tell that they are
+ * matches and nothing else. What it refuses to parse is the config's fault (7); what the kernel
+ * refuses is not (130).
+ */
 function checkConditions(conf: PortMapConfig): void {
   for (const family of [4, 6] as const) {
     const conditions = conf.conditions[family];
     if (!conditions) continue;
-    const group = { family, conditions };
-    const chains = conditionsChains(group).map((name) => ({ family: 'inet' as const, name }));
-    const refused = refusedStructure(openNft(), { script: [...structureScript(), ...conditionsScript(group)], chains });
-    if (refused) throw invalidField(`conditionsV${family}`, `nftables refuses ${JSON.stringify(conditions)}: ${refused}`);
+    const field = `conditionsV${family}`;
+    let expressions: Array<Record<string, unknown>>;
+    try {
+      expressions = ruleExpressions(openNft(), `meta nfproto ipv${family} ${conditions} accept`);
+    } catch (err) {
+      if (err instanceof NftError && !/Could not process rule/.test(err.message)) throw invalidField(field, `nftables refuses ${JSON.stringify(conditions)}: ${err.message}`);
+      throw err;
+    }
+    const statements = expressions.slice(0, -1).filter((e) => !('match' in e));
+    if (statements.length || !expressions.length || !('accept' in expressions[expressions.length - 1])) {
+      const what = statements.map((e) => Object.keys(e)[0]).join(', ') || 'no final verdict';
+      throw invalidField(field, `${JSON.stringify(conditions)} is not only matches: nftables reads ${what} in it`);
+    }
   }
 }
 

@@ -22,13 +22,13 @@ describe('portmap rules (golden)', () => {
     const id = /portmap4_c([0-9a-f]{8})/.exec(script.join('\n'))![1];
     expect(elementOf(gated).set.name).toBe(`portmap4_c${id}`);
     expect(elementOf({ ...gated, hostIP: '10.0.0.1' }).set.name).toBe(`portmap4_hostip_c${id}`);
-    expect(script).toContain(`add rule inet cni_ts portmap4_c${id} ip daddr @portmap4_exclude return`);
-    expect(script).toContain(`add rule inet cni_ts portmap4_c${id} meta nfproto ipv4 iifname "eth0" dnat ip to meta l4proto . th dport map @portmap4_c${id}`);
+    expect(script).toContain(`add rule inet cni_ts portmap4_c${id}_dnat ip daddr @portmap4_exclude return`);
+    expect(script).toContain(`add rule inet cni_ts portmap4_c${id}_dnat meta nfproto ipv4 iifname "eth0" dnat ip to meta l4proto . th dport map @portmap4_c${id}`);
     expect(script).toContain(`add chain inet cni_ts portmap4_c${id}_prerouting { type nat hook prerouting priority -100 ; policy accept ; }`);
-    expect(script).toContain(`add rule inet cni_ts portmap4_c${id}_output meta nfproto ipv4 fib daddr type local jump portmap4_c${id}`);
+    expect(script).toContain(`add rule inet cni_ts portmap4_c${id}_output meta nfproto ipv4 fib daddr type local jump portmap4_c${id}_dnat`);
     // the base chains go before the chain they jump to, the chain before the maps its rules use
     expect(conditionsTeardown(groups[0]).map((c) => JSON.stringify(Object.values(c.delete as object)[0].name ?? ''))).toEqual(
-      [`portmap4_c${id}_prerouting`, `portmap4_c${id}_output`, `portmap4_c${id}`, `portmap4_c${id}`, `portmap4_hostip_c${id}`].map((n) => JSON.stringify(n)),
+      [`portmap4_c${id}_prerouting`, `portmap4_c${id}_output`, `portmap4_c${id}_dnat`, `portmap4_c${id}`, `portmap4_hostip_c${id}`].map((n) => JSON.stringify(n)),
     );
   });
 

@@ -40,7 +40,6 @@ function chain(name: string, hook: string | undefined, rules: string[]): string[
 /** Every chain of the fixed part: a mapping needs them all (the guard makes route_localnet safe). */
 export const STRUCTURE_CHAINS = ['portmap_dnat', 'portmap_prerouting', 'portmap_output', 'portmap_postrouting', 'localnet_guard'];
 
-/** The fixed part, rebuilt in every ADD transaction (constant size) so a damaged chain heals. */
 /** The two maps of one family's host ports (all addresses, and with a host address), with or without conditions. */
 function dnatMaps(family: Family, conditions?: string): string[] {
   const a = addrType(family);
@@ -61,6 +60,7 @@ function dnatLookups(family: Family, conditions?: string): string[] {
   ];
 }
 
+/** The fixed part, rebuilt in every ADD transaction (constant size) so a damaged chain heals. */
 export function structureScript(): string[] {
   const families = [4, 6] as const;
   return [
@@ -92,7 +92,7 @@ export interface ConditionsGroup {
   conditions: string;
 }
 
-const groupChain = (g: ConditionsGroup) => `portmap${g.family}_c${conditionsId(g.conditions)}`;
+const groupPrefix = (g: ConditionsGroup) => `portmap${g.family}_c${conditionsId(g.conditions)}`;
 
 /** The conditions of the entries, once each. */
 export function conditionsGroups(entries: PortmapEntry[]): ConditionsGroup[] {
@@ -102,29 +102,30 @@ export function conditionsGroups(entries: PortmapEntry[]): ConditionsGroup[] {
 }
 
 /**
- * A group's maps, and its chains: `portmap4_c<id>` holds the exclusion and the lookups gated by
+ * A group's maps, and its chains: `portmap4_c<id>_dnat` holds the exclusion and the lookups gated by
  * the conditions; its own prerouting and output base chains (priority dstnat, as portmap_dnat's)
  * jump there for local destinations. Host ports are exclusive across all maps, so no packet
  * finds a mapping in two chains, and their order does not matter.
  */
 export function conditionsScript(g: ConditionsGroup): string[] {
-  const name = groupChain(g);
-  const jump = [`meta nfproto ipv${g.family} fib daddr type local jump ${name}`];
+  const [dnat, prerouting, output] = conditionsChains(g);
+  const jump = [`meta nfproto ipv${g.family} fib daddr type local jump ${dnat}`];
   return [
     ...dnatMaps(g.family, g.conditions),
-    ...chain(name, undefined, dnatLookups(g.family, g.conditions)),
-    ...chain(`${name}_prerouting`, 'type nat hook prerouting priority -100', jump),
-    ...chain(`${name}_output`, 'type nat hook output priority -100', jump),
+    ...chain(dnat, undefined, dnatLookups(g.family, g.conditions)),
+    ...chain(prerouting, 'type nat hook prerouting priority -100', jump),
+    ...chain(output, 'type nat hook output priority -100', jump),
   ];
 }
 
-export const conditionsChains = (g: ConditionsGroup): string[] => [groupChain(g), `${groupChain(g)}_prerouting`, `${groupChain(g)}_output`];
+/** The group's chains: the lookups, and the two base chains that jump there. */
+export const conditionsChains = (g: ConditionsGroup): string[] => ['dnat', 'prerouting', 'output'].map((suffix) => `${groupPrefix(g)}_${suffix}`);
 
 /** Deletes a group's chains (base chains first: they jump to the other) and maps. */
 export function conditionsTeardown(g: ConditionsGroup): NftCommand[] {
-  const [main, prerouting, output] = conditionsChains(g);
+  const [dnat, prerouting, output] = conditionsChains(g);
   return [
-    ...[prerouting, output, main].map((name) => ({ delete: { chain: { family: TABLE.family, table: TABLE.name, name } } })),
+    ...[prerouting, output, dnat].map((name) => ({ delete: { chain: { family: TABLE.family, table: TABLE.name, name } } })),
     ...[undefined, 'any'].map((hostIP) => ({
       delete: { map: { family: TABLE.family, table: TABLE.name, name: dnatMap({ family: g.family, hostIP, conditions: g.conditions }) } },
     })),

@@ -5,8 +5,8 @@ import { onNetnsDelete, type TestNetns } from './netns';
 import { until } from './poll';
 import { killGroup, startPrivateBus } from './private-bus';
 
-/** Debian's firewalld, unpacked by scripts/test-firewalld.sh (never installed). */
-export const FIREWALLD_ROOT = join(process.env.CNI_TS_FIREWALLD_CACHE ?? '/var/cache/cni-ts-test/firewalld', 'root');
+/** Debian's firewalld, unpacked by scripts/unpack-debs.sh (never installed). */
+export const FIREWALLD_ROOT = join(process.env.CNI_TS_TEST_CACHE ?? '/var/cache/cni-ts-test', 'firewalld', 'root');
 const PYTHON = '/usr/bin/python3';
 
 export interface TestFirewalld {
@@ -14,6 +14,8 @@ export interface TestFirewalld {
   busAddress: string;
   /** firewall-cmd with `args` on its bus; throws with the output when it fails. */
   cmd(...args: string[]): string;
+  /** The sources bound to `zone`, sorted. */
+  sources(zone?: string): string[];
   /** Stops firewalld (its runtime configuration goes with it); the bus stays. */
   stop(): void;
 }
@@ -26,7 +28,7 @@ export interface TestFirewalld {
  */
 export async function startFirewalld(host: TestNetns, dir: string, defaultZone = 'public'): Promise<TestFirewalld> {
   if (!existsSync(join(FIREWALLD_ROOT, 'usr/sbin/firewalld'))) {
-    throw new Error(`firewalld is not unpacked in ${FIREWALLD_ROOT}: run scripts/test-firewalld.sh (scripts/setup.sh does)`);
+    throw new Error(`firewalld is not unpacked in ${FIREWALLD_ROOT}: run scripts/setup.sh, which unpacks it (scripts/unpack-debs.sh)`);
   }
   const bus = await startPrivateBus(dir);
   const etc = join(dir, 'firewalld-etc');
@@ -67,13 +69,15 @@ export async function startFirewalld(host: TestNetns, dir: string, defaultZone =
   const firewallCmd = (...args: string[]) => spawnSync(PYTHON, [join(FIREWALLD_ROOT, 'usr/bin/firewall-cmd'), ...args], { encoding: 'utf8', env });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   await until('firewalld running', () => firewallCmd('--state').stdout.trim() === 'running', 30_000, { output: log });
+  const cmd = (...args: string[]) => {
+    const r = firewallCmd(...args);
+    if (r.status !== 0) throw new Error(`firewall-cmd ${args.join(' ')} failed (${r.status}): ${r.stdout}${r.stderr}`);
+    return r.stdout;
+  };
   return {
     busAddress: bus.address,
-    cmd(...args) {
-      const r = firewallCmd(...args);
-      if (r.status !== 0) throw new Error(`firewall-cmd ${args.join(' ')} failed (${r.status}): ${r.stdout}${r.stderr}`);
-      return r.stdout;
-    },
+    cmd,
+    sources: (zone = 'trusted') => cmd(`--zone=${zone}`, '--list-sources').trim().split(/\s+/).filter(Boolean).sort(),
     stop,
   };
 }

@@ -41,6 +41,17 @@ export class TestNetns {
     return new TestNetns(name);
   }
 
+  /**
+   * A name under /run/netns for the network namespace process `pid` is in (one a runtime made, as
+   * containerd does for a pod): `ip netns del` in destroy() removes only the name.
+   */
+  static of(pid: number, label = 'pod'): TestNetns {
+    const name = `cnit-${label}-${process.pid}-${++counter}`;
+    execFileSync('ip', ['netns', 'attach', name, String(pid)]);
+    live.add(name);
+    return new TestNetns(name);
+  }
+
   get path(): string {
     return `/run/netns/${this.name}`;
   }
@@ -67,11 +78,16 @@ export class TestNetns {
 }
 
 /** Namespaces made through `make` are removed after each test, pass or fail. */
-export function netnsPool(): { make(label?: string): TestNetns; destroyAll(): void } {
+export function netnsPool(): { make(label?: string): TestNetns; of(pid: number, label?: string): TestNetns; destroyAll(): void } {
   const made: TestNetns[] = [];
   return {
     make(label) {
       const ns = TestNetns.create(label);
+      made.push(ns);
+      return ns;
+    },
+    of(pid, label) {
+      const ns = TestNetns.of(pid, label);
       made.push(ns);
       return ns;
     },

@@ -108,8 +108,9 @@ async function provideFirewalld(plugins: PluginConf[]): Promise<{ env: Record<st
 /** dnsmasq's hex form of a client id (type 0) back to its text. */
 const clientIdText = (hex: string) => Buffer.from(hex.replaceAll(':', ''), 'hex').subarray(1).toString();
 
-/** Whether this kernel can make a VRF (in a namespace of its own, gone when `ip` exits). */
-const kernelHasVrf = spawnSync('unshare', ['--net', 'ip', 'link', 'add', 'probe', 'type', 'vrf', 'table', '1']).status === 0;
+/** Whether this kernel can make a VRF (in a namespace of its own, gone when `ip` exits); only the kernel's "unknown type" answer says no. */
+const vrfProbe = spawnSync('unshare', ['--net', 'ip', 'link', 'add', 'probe', 'type', 'vrf', 'table', '1'], { encoding: 'utf8' });
+const kernelHasVrf = !/Unknown device type|not supported/i.test(vrfProbe.stderr ?? '');
 /** Examples whose link type this kernel lacks run in the kernel lab instead (test/lab/conf-examples.lab.mjs). */
 const needsLab = (file: string) => !kernelHasVrf && (JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8')).plugins as PluginConf[]).some((p) => p.type === 'vrf');
 

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readdirIfExists } from '../../lib/fs';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -267,7 +268,7 @@ describe('firewall: bad input', () => {
 describe('firewall: firewalld (a real one, in the host namespace on a private bus)', () => {
   const FIREWALLD = { backend: 'firewalld' };
   const onBus = (fw: TestFirewalld) => ({ DBUS_SYSTEM_BUS_ADDRESS: fw.busAddress });
-  const sources = (fw: TestFirewalld, zone = 'trusted') => fw.cmd(`--zone=${zone}`, '--list-sources').trim().split(/\s+/).filter(Boolean).sort();
+  const sources = (fw: TestFirewalld, zone = 'trusted') => fw.sources(zone);
   const sourcesOf = (r: PluginOutcome) => [`${addressOf(r, 4)}/32`, `${addressOf(r, 6)}/128`].sort();
 
   /** The reload watcher the cni-ts-firewalld-reload unit runs (systemd/), in the host namespace, on the private bus. */
@@ -315,8 +316,16 @@ describe('firewall: firewalld (a real one, in the host namespace on a private bu
     ok(await invoke('firewall', 'CHECK', ctr, firewallConf(RED, bridge.json, FIREWALLD), onBus(fw)));
     expect(watcher.log()).not.toContain('failed');
 
-    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), onBus(fw)));
+    // a repeated ADD finds its sources there; one with another zone moves them
+    ok(await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json, FIREWALLD), onBus(fw)));
+    ok(await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json, { ...FIREWALLD, firewalldZone: 'internal' }), onBus(fw)));
     expect(sources(fw)).toEqual([]);
+    expect(sources(fw, 'internal')).toEqual(sourcesOf(bridge));
+
+    // someone removed one source already: DEL removes the other and succeeds
+    fw.cmd('--zone=internal', `--remove-source=${addressOf(bridge, 4)}/32`);
+    ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), onBus(fw)));
+    expect(sources(fw, 'internal')).toEqual([]);
     expect(await reachesOutside(ctr)).toEqual([false, false]);
     ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), onBus(fw)));
   });
@@ -331,6 +340,13 @@ describe('firewall: firewalld (a real one, in the host namespace on a private bu
     expect(saved(4)).not.toContain(addressOf(bridge, 4));
 
     fw.stop();
+    // the sources went with firewalld: CHECK says so, though the default backend would now install
+    // nothing (no iptables filter table any more)
+    inHost('nft', 'delete', 'table', 'ip', 'filter');
+    inHost('nft', 'delete', 'table', 'ip6', 'filter');
+    const check = await invoke('firewall', 'CHECK', ctr, firewallConf(RED, bridge.json, { firewalldZone: 'internal' }), onBus(fw));
+    expect(check.json.code).toBe(140);
+    expect(check.json.msg).toContain(`source ${addressOf(bridge, 4)}/32 in firewalld zone "internal"`);
     ok(await invoke('firewall', 'DEL', ctr, firewallConf(RED), onBus(fw)));
     const other = pool.make('o');
     const r = await bridged(other);
@@ -344,7 +360,8 @@ describe('firewall: firewalld (a real one, in the host namespace on a private bu
       env: { ...env(), ...onBus(fw) },
     });
     expect(status.json.code).toBe(50);
-    // and without firewalld the default is the iptables rules again
+    // and without firewalld the default is the iptables rules again, where a filter table exists
+    dropForwarding();
     ok(await invoke('firewall', 'ADD', other, firewallConf(RED, r.json), onBus(fw)));
     expect(saved(4)).toContain(`-A CNI-FORWARD -s ${addressOf(r, 4)}/32 -j ACCEPT`);
   });
@@ -360,6 +377,7 @@ describe('firewall: firewalld (a real one, in the host namespace on a private bu
     expect(conflict.json.msg).toContain(`${addressOf(bridge, 6)}/128 is bound to zone "internal"`);
     expect(sources(fw)).toEqual([]);
     expect(sources(fw, 'internal')).toEqual([`${addressOf(bridge, 6)}/128`]);
+    expect(readdirIfExists(join(dir, 'state', 'firewall', 'attachments', RED.name))).toEqual([]);
 
     const unknown = await invoke('firewall', 'ADD', ctr, firewallConf(RED, bridge.json, { ...FIREWALLD, firewalldZone: 'nosuchzone' }), onBus(fw));
     expect(unknown.json.code).toBe(7);

@@ -54,7 +54,7 @@ describe('portmap conditionsV4 / conditionsV6', () => {
     expect(ask(node.host, 'tcp', gatewayOf(GATED), 8080)).toBeUndefined();
 
     // CHECK fails when the conditions' chain lost its rules
-    const chain = /chain (portmap4_c[0-9a-f]{8}) \{/.exec(table())![1];
+    const chain = /chain (portmap4_c[0-9a-f]{8}_dnat) \{/.exec(table())![1];
     inHost(node, 'nft', 'flush', 'chain', 'inet', 'cni_ts', chain);
     const check = await invokeChainPlugin(node, GATED, 'portmap', 'CHECK', gated.ctr, gated.bridge.json, portmap(8080, ONLY_UPLINK));
     expect(check.json.code).toBe(140);
@@ -72,18 +72,32 @@ describe('portmap conditionsV4 / conditionsV6', () => {
     const b = await published(GATED, 8081, ONLY_UPLINK);
     ok(a.add);
     ok(b.add);
-    expect(table().match(/chain portmap4_c[0-9a-f]{8} \{/g)).toHaveLength(1);
+    expect(table().match(/chain portmap4_c[0-9a-f]{8}_dnat \{/g)).toHaveLength(1);
     ok(await invokeChainPlugin(node, GATED, 'portmap', 'DEL', a.ctr, undefined, portmap(8080)));
     expect(ask(node.outside, 'tcp', UPLINK.host4, 8081)).toBe(`gated saw ${UPLINK.outside4}`);
-    expect(table()).toMatch(/chain portmap4_c[0-9a-f]{8} \{/);
+    expect(table()).toMatch(/chain portmap4_c[0-9a-f]{8}_dnat \{/);
     ok(await invokeChainPlugin(node, GATED, 'portmap', 'DEL', b.ctr, undefined, portmap(8081)));
     expect(table()).not.toMatch(/_c[0-9a-f]{8}/);
+  });
+
+  it('a repeated ADD with other conditions moves the mapping: the old ones no longer apply, and their chains go', async () => {
+    const web = await published(GATED, 8080, ONLY_UPLINK);
+    ok(web.add);
+    const before = /chain (portmap4_c[0-9a-f]{8}_dnat) \{/.exec(table())![1];
+    const toGateway = { conditionsV4: ['ip', 'daddr', gatewayOf(GATED)] };
+    ok(await invokeChainPlugin(node, GATED, 'portmap', 'ADD', web.ctr, web.bridge.json, portmap(8080, toGateway)));
+    expect(table()).not.toContain(before);
+    expect(ask(node.host, 'tcp', gatewayOf(GATED), 8080)).toMatch(/^gated saw /);
+    expect(ask(node.outside, 'tcp', UPLINK.host4, 8080)).toBeUndefined();
+    ok(await invokeChainPlugin(node, GATED, 'portmap', 'CHECK', web.ctr, web.bridge.json, portmap(8080, toGateway)));
   });
 
   it.each([
     ['a statement', { conditionsV4: ['ip', 'saddr', '10.0.0.1', 'accept'] }, 7, 'conditionsV4'],
     ['a second command', { conditionsV4: ['ip daddr 10.0.0.1;', 'flush', 'ruleset'] }, 7, 'conditionsV4'],
-    ['what nftables refuses', { conditionsV6: ['ip6', 'daddr', 'not-an-address'] }, 7, 'conditionsV6'],
+    ['what nftables refuses', { conditionsV6: ['ip6', 'daddr', '10.0.0.1'] }, 7, 'conditionsV6'],
+    ['a statement glued to a match', { conditionsV4: ['ip saddr {0.0.0.0/0}counter'] }, 7, 'conditionsV4'],
+    ['a verdict glued to a match', { conditionsV4: ['ip saddr {10.0.0.0/8}accept'] }, 7, 'conditionsV4'],
     ['iptables syntax', { conditionsV4: ['-d', '192.0.2.1'] }, 2, 'conditionsV4'],
   ])('%s: refused naming the field, nothing installed', async (_what, extra, code, field) => {
     const { add } = await published(GATED, 8080, extra);

@@ -1,12 +1,24 @@
-import { SyscallError } from '../errors';
+import { Errno, SyscallError } from '../errors';
 import { loadKoffi } from '../start/native';
+
+/** A path in the file system, or a name in the abstract namespace (Linux, no leading NUL). */
+export type UnixAddress = { path: string } | { abstract: string };
 
 /**
  * The socket calls Node does not offer on a raw descriptor (a listening socket shared by several
- * processes, blocking accept, descriptors passed with SCM_RIGHTS, the peer's credentials), bound
- * lazily: a plain plugin run never loads them. x86_64 and aarch64 Linux layouts.
+ * processes, blocking accept and I/O, descriptors passed with SCM_RIGHTS, the peer's
+ * credentials), bound lazily: a plain plugin run never loads them. x86_64 and aarch64 Linux layouts.
  */
 export interface SocketCalls {
+  /**
+   * A unix stream socket connected to `address`, whose connect, sends and receives each wait at
+   * most `timeoutMs` (then EAGAIN): a synchronous client of a local daemon (D-Bus).
+   */
+  connectUnix(address: UnixAddress, timeoutMs: number): number;
+  /** Sends all of `data` (blocking; no SIGPIPE). */
+  send(fd: number, data: Buffer): void;
+  /** Up to `max` bytes (blocking); empty at end of stream. */
+  recv(fd: number, max: number): Buffer;
   /** A unix stream socket listening at `path` (which must not exist); returns its descriptor. */
   listenUnix(path: string, backlog: number): number;
   /** The path a unix socket is bound to (getsockname). */
@@ -39,6 +51,9 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_PEERCRED = 17;
 const SO_RCVTIMEO = 20;
+const SO_SNDTIMEO = 21;
+const MSG_NOSIGNAL = 0x4000;
+const SUN_PATH_MAX = 108;
 const SCM_RIGHTS = 1;
 const F_GETFL = 3;
 const F_SETFL = 4;
@@ -71,23 +86,61 @@ export function socketCalls(): SocketCalls {
   const poll = lib.func('int poll(void *fds, unsigned long n, int timeout)');
   const dup2 = lib.func('int dup2(int from, int to)');
   const close = lib.func('int close(int fd)');
+  const sendCall = lib.func('long send(int fd, const void *buf, size_t len, int flags)');
+  const recvCall = lib.func('long recv(int fd, _Out_ void *buf, size_t len, int flags)');
   const fail = (syscall: string, target: string | number): never => {
     throw new SyscallError(koffi.errno(), syscall, typeof target === 'number' ? `fd ${target}` : target);
   };
   const check = (result: number, syscall: string, target: string | number): number => (result < 0 ? fail(syscall, target) : result);
-  const unixAddress = (path: string): Buffer => {
-    const addr = Buffer.alloc(110);
-    addr.writeUInt16LE(AF_UNIX, 0);
-    if (Buffer.byteLength(path) > 107) throw new Error(`socket path too long: ${path}`);
-    addr.write(path, 2);
-    return addr;
-  };
   const newSocket = () => check(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket', 'AF_UNIX');
+  const setSocketTimeout = (fd: number, option: number, name: string, ms: number) => {
+    // 0 would mean no timeout at all
+    const whole = Math.max(1, Math.ceil(ms));
+    const tv = Buffer.alloc(16);
+    tv.writeBigInt64LE(BigInt(Math.floor(whole / 1000)), 0);
+    tv.writeBigInt64LE(BigInt((whole % 1000) * 1000), 8);
+    check(setsockopt(fd, SOL_SOCKET, option, tv, 16), `setsockopt ${name}`, fd);
+  };
+  /** Retried on EINTR; another failure throws. */
+  const retrying = (call: () => number, syscall: string, fd: number): number => {
+    for (;;) {
+      const n = call();
+      if (n >= 0) return n;
+      if (koffi.errno() !== Errno.EINTR) fail(syscall, fd);
+    }
+  };
 
   bound = {
+    connectUnix(address, timeoutMs) {
+      const fd = newSocket();
+      try {
+        setSocketTimeout(fd, SO_RCVTIMEO, 'SO_RCVTIMEO', timeoutMs);
+        setSocketTimeout(fd, SO_SNDTIMEO, 'SO_SNDTIMEO', timeoutMs);
+        const addr = unixAddress(address);
+        check(connect(fd, addr, addr.length), 'connect', describeAddress(address));
+        return fd;
+      } catch (err) {
+        close(fd);
+        throw err;
+      }
+    },
+    send(fd, data) {
+      for (let sent = 0; sent < data.length; ) {
+        const rest = data.subarray(sent);
+        sent += retrying(() => Number(sendCall(fd, rest, rest.length, MSG_NOSIGNAL)), 'send', fd);
+      }
+    },
+    recv(fd, max) {
+      const buffer = Buffer.alloc(max);
+      return buffer.subarray(
+        0,
+        retrying(() => Number(recvCall(fd, buffer, max, 0)), 'recv', fd),
+      );
+    },
     listenUnix(path, backlog) {
       const fd = newSocket();
-      check(bind(fd, unixAddress(path), 110), 'bind', path);
+      const addr = unixAddress({ path });
+      check(bind(fd, addr, addr.length), 'bind', path);
       check(listen(fd, backlog), 'listen', path);
       return fd;
     },
@@ -103,7 +156,8 @@ export function socketCalls(): SocketCalls {
     answersAt(path) {
       const fd = newSocket();
       try {
-        return connect(fd, unixAddress(path), 110) === 0;
+        const addr = unixAddress({ path });
+        return connect(fd, addr, addr.length) === 0;
       } finally {
         close(fd);
       }
@@ -150,10 +204,7 @@ export function socketCalls(): SocketCalls {
       return { pid: cred.readInt32LE(0), uid: cred.readUInt32LE(4) };
     },
     setReceiveTimeout(fd, ms) {
-      const tv = Buffer.alloc(16);
-      tv.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), 0);
-      tv.writeBigInt64LE(BigInt((ms % 1000) * 1000), 8);
-      check(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16), 'setsockopt SO_RCVTIMEO', fd);
+      setSocketTimeout(fd, SO_RCVTIMEO, 'SO_RCVTIMEO', ms);
     },
     killOnHangup(fd, on) {
       if (on) check(fcntl(fd, F_SETOWN, getpid()), 'fcntl F_SETOWN', fd);
@@ -200,3 +251,15 @@ export function socketCalls(): SocketCalls {
   };
   return bound;
 }
+
+/** struct sockaddr_un of the address's exact length (an abstract name's length is part of it). */
+export function unixAddress(address: UnixAddress): Buffer {
+  const name = 'path' in address ? Buffer.from(`${address.path}\0`) : Buffer.concat([Buffer.from([0]), Buffer.from(address.abstract)]);
+  if (name.length > SUN_PATH_MAX) throw new SyscallError(Errno.EINVAL, 'sockaddr_un', describeAddress(address));
+  const addr = Buffer.alloc(2 + name.length);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  name.copy(addr, 2);
+  return addr;
+}
+
+const describeAddress = (address: UnixAddress): string => ('path' in address ? address.path : `@${address.abstract}`);
