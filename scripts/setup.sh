@@ -35,6 +35,10 @@ bash scripts/lab/kernel.sh >/dev/null || echo "setup: warning: the kernel lab's 
 bash scripts/unpack-debs.sh firewalld usr/sbin/firewalld firewalld python3-firewall >/dev/null ||
   echo "setup: warning: firewalld could not be fetched; the firewalld tests in test/integration/firewall.test.ts will fail" >&2
 
+# the containerd of the CRI tests (pods as a kubelet makes them), unpacked the same way
+bash scripts/unpack-debs.sh containerd usr/bin/containerd containerd >/dev/null ||
+  echo "setup: warning: containerd could not be fetched; test/e2e/containerd-cri.test.ts will fail" >&2
+
 # npm ci when node_modules is missing or older than the lock file
 if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "setup: npm ci"

@@ -1,0 +1,105 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hostVeths, ipamFiles, stateRecords } from '../helpers/cnitool';
+import { startContainerd, type TestContainerd, useContainerd } from '../helpers/containerd';
+import type { PodSpec } from '../helpers/cri/client';
+import type { TestNetns } from '../helpers/netns';
+import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
+import { BIN_DIR } from '../helpers/paths';
+import { suiteElements } from '../helpers/podman-chain';
+import { UPLINK } from '../helpers/topology';
+import { ask, serve } from '../helpers/traffic';
+
+/**
+ * The kubelet's path: pods through containerd's CRI (RunPodSandbox, PodSandboxStatus,
+ * StopPodSandbox, RemovePodSandbox), with containerd's CRI plugin running our plugins from the
+ * node's conflist, port mappings and bandwidth annotations as go-cni passes them.
+ */
+let node: NodeFixture;
+const pool = useNodeFixture('cnit-cri-', (fixture) => (node = fixture));
+useContainerd();
+
+const EXAMPLES = join(__dirname, '..', '..', 'conf-examples');
+
+/** A node's conflist from conf-examples/, its host-local store moved into the test's directory, as CRI's only network. */
+function installConflist(c: TestContainerd, file: string): { name: string; dataDir: string } {
+  const list = JSON.parse(readFileSync(join(EXAMPLES, file), 'utf8'));
+  const dataDir = join(node.dir, 'ipam');
+  for (const plugin of list.plugins) if (plugin.ipam) plugin.ipam.dataDir = dataDir;
+  writeFileSync(join(c.confDir, file), JSON.stringify(list));
+  return { name: list.name, dataDir };
+}
+
+interface Pod {
+  id: string;
+  ips: string[];
+  netns: TestNetns;
+}
+
+async function runPod(c: TestContainerd, name: string, spec: Partial<PodSpec> = {}): Promise<Pod> {
+  const id = await c.cri.runPodSandbox({
+    name,
+    uid: `${name}-uid`,
+    logDirectory: join(node.dir, 'logs', name),
+    dns: { servers: ['10.96.0.10'], searches: ['default.svc.cluster.local'], options: ['ndots:5'] },
+    ...spec,
+  });
+  const status = await c.cri.podSandboxStatus(id, true);
+  expect(status.ready).toBe(true);
+  expect(status.info?.pid, JSON.stringify(status.info)).toBeGreaterThan(0);
+  return { id, ips: status.ips, netns: pool.of(status.info!.pid!, name) };
+}
+
+const v4 = (pod: Pod) => pod.ips.find((ip) => !ip.includes(':'))!;
+
+describe('pods through containerd CRI (a private containerd, as a kubelet drives it)', () => {
+  it('conf-examples/70-kubernetes.conflist: addresses from our host-local, hostPorts (TCP and UDP) from outside and from the node, pod to pod, bandwidth; stop and remove leave nothing', async () => {
+    const c = await startContainerd(node.host, node.dir, BIN_DIR);
+    const net = installConflist(c, '70-kubernetes.conflist');
+    const web = await runPod(c, 'web', {
+      ports: [
+        { protocol: 'TCP', containerPort: 80, hostPort: 8080 },
+        { protocol: 'UDP', containerPort: 53, hostPort: 5353 },
+      ],
+      annotations: { 'kubernetes.io/ingress-bandwidth': '10M', 'kubernetes.io/egress-bandwidth': '20M' },
+    });
+    const client = await runPod(c, 'client');
+
+    // the addresses containerd reports are the ones our host-local reserved, one per family
+    expect(web.ips).toHaveLength(2);
+    expect(v4(web)).toMatch(/^10\.244\.1\.\d+$/);
+    expect(web.ips[1]).toMatch(/^fd00:10:244:1::/);
+    expect(ipamFiles(net.dataDir, net.name).sort()).toEqual([...web.ips, ...client.ips].sort());
+
+    await serve(web.netns, 'tcp', 80, 'web');
+    await serve(web.netns, 'udp', 53, 'dns');
+    expect(ask(node.outside, 'tcp', UPLINK.host4, 8080)).toBe(`web saw ${UPLINK.outside4}`);
+    expect(ask(node.outside, 'tcp', UPLINK.host6, 8080)).toBe(`web saw ${UPLINK.outside6}`);
+    expect(ask(node.outside, 'udp', UPLINK.host4, 5353)).toBe(`dns saw ${UPLINK.outside4}`);
+    expect(ask(node.host, 'tcp', UPLINK.host4, 8080)).toMatch(/^web saw /);
+    // pod to pod, directly: no masquerade inside the cluster range
+    expect(ask(client.netns, 'tcp', v4(web), 80)).toBe(`web saw ${v4(client)}`);
+
+    // the bandwidth annotations reached the bandwidth plugin (go-cni's IngressRate/EgressRate)
+    const links = node.host.ipJson<Array<{ ifname: string }>>('link', 'show').map((l) => l.ifname);
+    const ifb = links.find((name) => name.startsWith('bwp'));
+    expect(ifb, links.join()).toBeDefined();
+    const tbf = (dev: string) =>
+      (JSON.parse(node.host.exec('tc', ['-j', 'qdisc', 'show', 'dev', dev])) as Array<{ kind: string; options?: { rate?: number } }>).find((q) => q.kind === 'tbf');
+    expect(tbf(ifb!)?.options?.rate).toBe(20_000_000 / 8);
+
+    for (const pod of [web, client]) {
+      await c.cri.stopPodSandbox(pod.id);
+      expect((await c.cri.podSandboxStatus(pod.id)).ready).toBe(false);
+      await c.cri.removePodSandbox(pod.id);
+    }
+    expect(await c.cri.listPodSandboxes()).toEqual([]);
+    expect(hostVeths(node.host)).toEqual([]);
+    expect(node.host.ipJson<Array<{ ifname: string }>>('link', 'show').filter((l) => l.ifname.startsWith('bwp'))).toEqual([]);
+    expect(ipamFiles(net.dataDir, net.name)).toEqual([]);
+    expect(suiteElements(node)).toEqual([]);
+    expect(stateRecords(node.dir)).toEqual([]);
+    expect(ask(node.outside, 'tcp', UPLINK.host4, 8080)).toBeUndefined();
+  });
+});
