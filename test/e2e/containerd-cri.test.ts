@@ -53,6 +53,21 @@ async function runPod(c: TestContainerd, name: string, spec: Partial<PodSpec> = 
 
 const v4 = (pod: Pod) => pod.ips.find((ip) => !ip.includes(':'))!;
 
+/** Stop then remove, as a kubelet deletes a pod. */
+async function deletePod(c: TestContainerd, pod: Pod): Promise<void> {
+  await c.cri.stopPodSandbox(pod.id);
+  await c.cri.removePodSandbox(pod.id);
+}
+
+/** Nothing of any pod is left on the node: no veth, ifb, reservation, nftables element or record. */
+function expectNothingLeft(net: { name: string; dataDir: string }): void {
+  expect(hostVeths(node.host)).toEqual([]);
+  expect(node.host.ipJson<Array<{ ifname: string }>>('link', 'show').filter((l) => l.ifname.startsWith('bwp'))).toEqual([]);
+  expect(ipamFiles(net.dataDir, net.name)).toEqual([]);
+  expect(suiteElements(node)).toEqual([]);
+  expect(stateRecords(node.dir)).toEqual([]);
+}
+
 describe('pods through containerd CRI (a private containerd, as a kubelet drives it)', () => {
   it('conf-examples/70-kubernetes.conflist: addresses from our host-local, hostPorts (TCP and UDP) from outside and from the node, pod to pod, bandwidth; stop and remove leave nothing', async () => {
     const c = await startContainerd(node.host, node.dir, BIN_DIR);
@@ -95,11 +110,45 @@ describe('pods through containerd CRI (a private containerd, as a kubelet drives
       await c.cri.removePodSandbox(pod.id);
     }
     expect(await c.cri.listPodSandboxes()).toEqual([]);
-    expect(hostVeths(node.host)).toEqual([]);
-    expect(node.host.ipJson<Array<{ ifname: string }>>('link', 'show').filter((l) => l.ifname.startsWith('bwp'))).toEqual([]);
-    expect(ipamFiles(net.dataDir, net.name)).toEqual([]);
-    expect(suiteElements(node)).toEqual([]);
-    expect(stateRecords(node.dir)).toEqual([]);
+    expectNothingLeft(net);
     expect(ask(node.outside, 'tcp', UPLINK.host4, 8080)).toBeUndefined();
+  });
+
+  it('conf-examples/71-kubernetes-ptp.conflist (kind-style, cniVersion 0.4.0): a hostPort and pod to pod over ptp; nothing left', async () => {
+    const c = await startContainerd(node.host, node.dir, BIN_DIR);
+    const net = installConflist(c, '71-kubernetes-ptp.conflist');
+    const web = await runPod(c, 'web', { ports: [{ protocol: 'TCP', containerPort: 80, hostPort: 8080, hostIP: UPLINK.host4 }] });
+    const client = await runPod(c, 'client');
+    expect(web.ips.map((ip) => ip.includes(':'))).toEqual([false, true]);
+    await serve(web.netns, 'tcp', 80, 'web');
+    expect(ask(node.outside, 'tcp', UPLINK.host4, 8080)).toBe(`web saw ${UPLINK.outside4}`);
+    // hostIP: only that address; IPv6 is not published
+    expect(ask(node.outside, 'tcp', UPLINK.host6, 8080)).toBeUndefined();
+    expect(ask(client.netns, 'tcp', v4(web), 80)).toBe(`web saw ${v4(client)}`);
+    for (const pod of [web, client]) await deletePod(c, pod);
+    expectNothingLeft(net);
+  });
+
+  it('containerd restarted with pods running keeps them; a pod whose namespace is gone (a node reboot) is stopped cleanly; nothing is left', async () => {
+    const c = await startContainerd(node.host, node.dir, BIN_DIR);
+    const net = installConflist(c, '70-kubernetes.conflist');
+    const web = await runPod(c, 'web', { ports: [{ protocol: 'TCP', containerPort: 80, hostPort: 8080 }] });
+    const gone = await runPod(c, 'gone', { annotations: { 'kubernetes.io/egress-bandwidth': '5M' } });
+    await serve(web.netns, 'tcp', 80, 'web');
+
+    await c.restart();
+    expect((await c.cri.podSandboxStatus(web.id)).ips).toEqual(web.ips);
+    expect(ask(node.outside, 'tcp', UPLINK.host4, 8080)).toBe(`web saw ${UPLINK.outside4}`);
+
+    // the namespace of `gone` disappears under containerd, as after a reboot: its pause process and every name of it
+    const info = (await c.cri.podSandboxStatus(gone.id, true)).info as { pid: number; runtimeSpec: { linux: { namespaces: Array<{ type: string; path?: string }> } } };
+    const netnsPath = info.runtimeSpec.linux.namespaces.find((n) => n.type === 'network')!.path!;
+    gone.netns.destroy();
+    c.inMounts('umount', netnsPath);
+    process.kill(info.pid, 'SIGKILL');
+    await deletePod(c, gone);
+    await deletePod(c, web);
+    expect(await c.cri.listPodSandboxes()).toEqual([]);
+    expectNothingLeft(net);
   });
 });

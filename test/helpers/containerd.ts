@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { CriClient } from './cri/client';
@@ -20,6 +20,8 @@ export interface TestContainerd {
   cri: CriClient;
   /** CRI's CNI conf_dir: the conflists it reads (the first by name). */
   confDir: string;
+  /** Runs a command in containerd's mount namespace (where the pods' namespace files are mounted). */
+  inMounts(command: string, ...args: string[]): string;
   /** Stops containerd (SIGTERM) and starts it again on the same root and state: pods keep running. */
   restart(): Promise<void>;
   /** Everything that is left: pods stopped and removed through CRI, then containerd, shims and sandboxes killed. */
@@ -38,8 +40,8 @@ export function useContainerd(): void {
 /**
  * A private containerd serving CRI v1 on a socket in `dir`: its own root, state, runc root and
  * config, in `host`'s network namespace (so pods' bridges, veths and rules are the host's) and a
- * mount namespace of its own (so its mounts and the pods' namespace files stay out of the
- * machine's). CRI runs the plugins of `binDir` with the conflists of `<dir>/net.d`; its sandbox
+ * mount namespace of its own, kept across restarts (so its mounts and the pods' namespace files
+ * stay out of the machine's). CRI runs the plugins of `binDir` with the conflists of `<dir>/net.d`; its sandbox
  * image is imported from an archive built here.
  */
 export async function startContainerd(host: TestNetns, dir: string, binDir: string): Promise<TestContainerd> {
@@ -55,8 +57,13 @@ export async function startContainerd(host: TestNetns, dir: string, binDir: stri
   let child: ChildProcess | undefined;
   const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
 
+  // a process holding the mount namespace (in the node's network namespace), so that a restarted
+  // containerd finds the mounts of the pods it left running, as on a node
+  const holder = spawn('nsenter', [`--net=${host.path}`, 'unshare', '--mount', '--propagation', 'private', 'sleep', 'infinity'], { detached: true, stdio: 'ignore' });
+  const ownMounts = readlinkSync('/proc/self/ns/mnt');
+  await until('the mount namespace holder', () => readlinkSync(`/proc/${holder.pid}/ns/mnt`) !== ownMounts && readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() === 'sleep');
   const launch = async () => {
-    child = spawn('sh', ['-c', `exec nsenter --net="$0" unshare --mount --propagation private "$1" --config "$2" >>"$3" 2>&1`, host.path, CONTAINERD, config, logFile], {
+    child = spawn('sh', ['-c', 'exec nsenter -t "$0" -m -n "$1" --config "$2" >>"$3" 2>&1', String(holder.pid), CONTAINERD, config, logFile], {
       detached: true,
       stdio: 'ignore',
       env,
@@ -69,6 +76,7 @@ export async function startContainerd(host: TestNetns, dir: string, binDir: stri
 
   const kill = () => {
     if (child) killGroup(child);
+    killGroup(holder);
     // the shims were started in sessions of their own; the sandboxes are runc containers under our runc root
     const runcRoot = join(dir, 'runc', 'k8s.io');
     if (existsSync(runcRoot)) {
@@ -87,9 +95,13 @@ export async function startContainerd(host: TestNetns, dir: string, binDir: stri
       return cri;
     },
     confDir,
+    inMounts(command, ...args) {
+      return execFileSync('nsenter', ['-t', String(holder.pid), '-m', command, ...args], { encoding: 'utf8' });
+    },
     async restart() {
       cri.close();
-      if (child?.pid) process.kill(-child.pid, 'SIGTERM');
+      // containerd alone, as systemd's KillMode=process does: the shims and pods run on
+      if (child?.pid) process.kill(child.pid, 'SIGTERM');
       await until('containerd to stop', () => child?.exitCode !== null || child?.signalCode !== null, 15_000, { output: log });
       await launch();
       cri = new CriClient(socket);
