@@ -7,6 +7,7 @@ import type { PodSpec } from '../helpers/cri/client';
 import type { TestNetns } from '../helpers/netns';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
 import { BIN_DIR } from '../helpers/paths';
+import { runtimePlace } from '../helpers/runtime-place';
 import { suiteElements } from '../helpers/podman-chain';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
@@ -151,4 +152,59 @@ describe('pods through containerd CRI (a private containerd, as a kubelet drives
     expect(await c.cri.listPodSandboxes()).toEqual([]);
     expectNothingLeft(net);
   });
+
+  it(`churn: ${CHURN.pods} pods created and removed, ${CHURN.parallel} at a time, with 0 errors and 0 leaks; RunPodSandbox times beside the reference plugins`, async () => {
+    // ours as a node runs them: the warm workers serving the node (cni-ts-workers.socket there)
+    const ours = await startContainerd(node.host, join(node.dir, 'ours'), BIN_DIR, runtimePlace(node.host.name, true).env);
+    const oursNet = installConflist(ours, '70-kubernetes.conflist');
+    const oursTimes = await churn(ours);
+    expect(await ours.cri.listPodSandboxes()).toEqual([]);
+    expectNothingLeft(oursNet);
+    await ours.stop();
+
+    const reference = await startContainerd(node.host, join(node.dir, 'reference'), REFERENCE_DIR);
+    const referenceNet = installConflist(reference, '70-kubernetes.conflist');
+    const referenceTimes = await churn(reference);
+    expect(hostVeths(node.host)).toEqual([]);
+    expect(ipamFiles(referenceNet.dataDir, referenceNet.name)).toEqual([]);
+    await reference.stop();
+
+    const line = (t: number[]) => `p50 ${percentile(t, 50).toFixed(0)} ms, p99 ${percentile(t, 99).toFixed(0)} ms`;
+    console.log(
+      `CRI churn, ${CHURN.pods} pods, ${CHURN.parallel} at a time, RunPodSandbox: ours ${line(oursTimes)}; reference ${line(referenceTimes)}; ratio p50 ${(percentile(oursTimes, 50) / percentile(referenceTimes, 50)).toFixed(2)}, p99 ${(percentile(oursTimes, 99) / percentile(referenceTimes, 99)).toFixed(2)}`,
+    );
+  }, 600_000);
 });
+
+const CHURN = { pods: 100, parallel: 8 };
+const REFERENCE_DIR = '/usr/lib/cni';
+
+/** Creates and deletes CHURN.pods pods, CHURN.parallel at a time, each with a hostPort; returns each RunPodSandbox's time (ms). Any error fails. */
+async function churn(c: TestContainerd): Promise<number[]> {
+  const times: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < CHURN.pods) {
+      const i = next++;
+      const started = performance.now();
+      const id = await c.cri.runPodSandbox({
+        name: `churn-${i}`,
+        uid: `churn-${i}-uid`,
+        logDirectory: join(node.dir, 'logs', `churn-${i}`),
+        ports: [{ protocol: 'TCP', containerPort: 80, hostPort: 20000 + i }],
+        annotations: { 'kubernetes.io/egress-bandwidth': '100M' },
+      });
+      times.push(performance.now() - started);
+      await c.cri.stopPodSandbox(id);
+      await c.cri.removePodSandbox(id);
+    }
+  };
+  await Promise.all(Array.from({ length: CHURN.parallel }, worker));
+  expect(times).toHaveLength(CHURN.pods);
+  return times;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}

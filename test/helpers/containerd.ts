@@ -2,6 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
+import { baseEnv } from './base-env';
 import { CriClient } from './cri/client';
 import type { TestNetns } from './netns';
 import { PAUSE_IMAGE, pauseImage } from './pause-image';
@@ -44,14 +45,15 @@ export function useContainerd(): void {
  * stay out of the machine's). CRI runs the plugins of `binDir` with the conflists of `<dir>/net.d`; its sandbox
  * image is imported from an archive built here.
  */
-export async function startContainerd(host: TestNetns, dir: string, binDir: string): Promise<TestContainerd> {
+export async function startContainerd(host: TestNetns, dir: string, binDir: string, extraEnv: Record<string, string> = {}): Promise<TestContainerd> {
   if (!existsSync(CONTAINERD)) throw new Error(`containerd is not unpacked in ${CONTAINERD_ROOT}: run scripts/setup.sh, which unpacks it (scripts/unpack-debs.sh)`);
   const confDir = join(dir, 'net.d');
   mkdirSync(confDir, { recursive: true });
   const socket = join(dir, 'containerd.sock');
   const config = join(dir, 'containerd.toml');
   writeFileSync(config, configText(dir, binDir, confDir, socket));
-  const env = { PATH: `${join(CONTAINERD_ROOT, 'usr/bin')}:${process.env.PATH}` };
+  // containerd passes its environment on to the plugins, as go-cni does
+  const env = { ...baseEnv(), PATH: `${join(CONTAINERD_ROOT, 'usr/bin')}:${process.env.PATH}`, ...extraEnv };
   const netnsBefore = new Set(readdirSync(NETNS_DIR));
   const logFile = join(dir, 'containerd.log');
   let child: ChildProcess | undefined;
