@@ -9,6 +9,7 @@ import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
 import { BIN_DIR } from '../helpers/paths';
 import { runtimePlace } from '../helpers/runtime-place';
 import { suiteElements } from '../helpers/podman-chain';
+import { expectNear, mbit, measure, threeSecondsAt } from '../helpers/measure-throughput';
 import { UPLINK } from '../helpers/topology';
 import { ask, serve } from '../helpers/traffic';
 
@@ -73,6 +74,15 @@ describe('pods through containerd CRI (a private containerd, as a kubelet drives
   it('conf-examples/70-kubernetes.conflist: addresses from our host-local, hostPorts (TCP and UDP) from outside and from the node, pod to pod, bandwidth; stop and remove leave nothing', async () => {
     const c = await startContainerd(node.host, node.dir, BIN_DIR);
     const net = installConflist(c, '70-kubernetes.conflist');
+    // a second network later by name, as a node may have: containerd takes the first file only
+    writeFileSync(
+      join(c.confDir, '90-other.conflist'),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: 'other',
+        plugins: [{ type: 'bridge', bridge: 'cni9', ipam: { type: 'host-local', dataDir: join(node.dir, 'other'), ranges: [[{ subnet: '10.99.0.0/24' }]] } }],
+      }),
+    );
     const web = await runPod(c, 'web', {
       ports: [
         { protocol: 'TCP', containerPort: 80, hostPort: 8080 },
@@ -102,8 +112,15 @@ describe('pods through containerd CRI (a private containerd, as a kubelet drives
     const ifb = links.find((name) => name.startsWith('bwp'));
     expect(ifb, links.join()).toBeDefined();
     const tbf = (dev: string) =>
-      (JSON.parse(node.host.exec('tc', ['-j', 'qdisc', 'show', 'dev', dev])) as Array<{ kind: string; options?: { rate?: number } }>).find((q) => q.kind === 'tbf');
+      (JSON.parse(node.host.exec('tc', ['-j', 'qdisc', 'show', 'dev', dev])) as Array<{ kind: string; options?: { rate?: number; burst?: number } }>).find((q) => q.kind === 'tbf');
     expect(tbf(ifb!)?.options?.rate).toBe(20_000_000 / 8);
+    // and the traffic follows them: once the bucket is spent (go-cni asks for 4 GiB; tc reports what the
+    // kernel keeps of it), the pod sends at its egress limit
+    const burst = tbf(ifb!)!.options!.burst!;
+    await measure(web.netns, node.outside, UPLINK.outside4, burst);
+    const egress = await measure(web.netns, node.outside, UPLINK.outside4, threeSecondsAt(20_000_000));
+    console.log(`CRI pod egress: ${mbit(egress)} against the annotation's 20 Mbit/s, after a burst of ${burst} bytes`);
+    expectNear(egress, 20_000_000, 0.1);
 
     for (const pod of [web, client]) {
       await c.cri.stopPodSandbox(pod.id);
