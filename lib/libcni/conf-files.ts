@@ -52,6 +52,17 @@ export function loadNetwork(dir: string, name: string): LoadedNetwork {
 }
 
 /**
+ * The network libcni cached with an attachment (`config`: the list's bytes as it ran them, base64
+ * as Go writes a []byte), for a DEL after the file is gone: its inlined plugins only, no plugin
+ * files of a directory.
+ */
+export function listFromCache(config: string, source: string): NetConfList {
+  const raw = JSON.parse(Buffer.from(config, 'base64').toString('utf8')) as Record<string, unknown>;
+  const isList = Array.isArray(raw.plugins);
+  return readList(isList ? { ...raw, loadOnlyInlinedPlugins: true } : raw, `${source}${isList ? '.conflist' : '.conf'}`);
+}
+
+/**
  * A network file as libcni reads it: a .conflist's plugins are its `plugins` followed by the
  * `<dir>/<name>/*.conf` files (unless `loadOnlyInlinedPlugins`), and its version is the highest of
  * `cniVersion` and `cniVersions` that libcni implements (1.1.0).

@@ -9,6 +9,7 @@ import { deleteLink, linkByIndex, openHostSocket, openSocketIn, type LinkInfo } 
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
+import { recordedIpam } from '../../lib/iface/veth-records';
 import { attachmentKey, bridgeLinkLock, bridgeState, spoofCheck } from './records';
 import { deleteBridgeIfUnused, ensureBridge, ensureGatewayAddresses } from './bridge-link';
 import { parseConfig, type BridgeConfig } from './config';
@@ -38,7 +39,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
       });
 
       const state = bridgeState(cmd);
-      state.withLock(() => state.write(attachmentKey(cmd), { bridge: bridge.name, hostVeth: veth.host.name, netns: cmd.netns }));
+      state.withLock(() => state.write(attachmentKey(cmd), { bridge: bridge.name, hostVeth: veth.host.name, netns: cmd.netns, ...recordedIpam(cmd) }));
       undo.push('bridge record', () => state.withLock(() => state.remove(attachmentKey(cmd))));
 
       if (conf.macSpoofCheck && veth.container.mac) {

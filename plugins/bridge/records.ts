@@ -14,6 +14,8 @@ export interface BridgeRecord {
   hostVeth: string;
   /** The container's namespace path, so an operator's tool can tell a container that is gone. */
   netns: string;
+  /** The config's IPAM section (lib/iface/veth-records.ts recordedIpam). */
+  ipam?: Record<string, unknown>;
 }
 
 export const bridgeState = (cmd: StateEnv) => new AttachmentState<BridgeRecord>(stateRoot(cmd.env), 'bridge');

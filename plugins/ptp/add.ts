@@ -9,6 +9,7 @@ import { deleteLink, openHostSocket, openSocketIn } from '../../lib/netlink';
 import type { CmdArgs } from '../../lib/skel';
 import type { Result } from '../../lib/types';
 import { UndoStack } from '../../lib/undo';
+import { recordedIpam } from '../../lib/iface/veth-records';
 import { attachmentKey, ptpState } from './records';
 import { parseConfig } from './config';
 import { pointToPointRoutes, requireGateways, setupHostVeth } from './routes';
@@ -35,7 +36,7 @@ export async function add(cmd: CmdArgs): Promise<Result> {
       const veth = await createVeth(host, ctr, { netnsPath: cmd.netns, ifname: cmd.ifname, mtu: conf.mtu });
       undo.push(`veth ${veth.host.name}`, () => deleteLink(host, veth.host.index));
       const state = ptpState(cmd);
-      state.withLock(() => state.write(attachmentKey(cmd), { hostVeth: veth.host.name, netns: cmd.netns }));
+      state.withLock(() => state.write(attachmentKey(cmd), { hostVeth: veth.host.name, netns: cmd.netns, ...recordedIpam(cmd) }));
       undo.push('ptp record', () => state.withLock(() => state.remove(attachmentKey(cmd))));
 
       await setupHostVeth(host, veth.host, addressing);

@@ -6,6 +6,8 @@ export { attachmentKey } from '../../lib/state/attachment-state';
 export interface PtpRecord {
   hostVeth: string;
   netns: string;
+  /** The config's IPAM section (lib/iface/veth-records.ts recordedIpam). */
+  ipam?: Record<string, unknown>;
 }
 
 export const ptpState = (cmd: StateEnv) => new AttachmentState<PtpRecord>(stateRoot(cmd.env), 'ptp');

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirIfExists } from '../../lib/fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN_DIR } from '../helpers/exec-plugin';
@@ -38,6 +39,12 @@ function cniTs(...args: string[]): { status: number; stdout: string; json: any }
   return { status: r.status ?? -1, stdout: r.stdout + r.stderr, json };
 }
 
+/** A fix doctor printed, run as an operator would paste it (a shell, cni-ts on the PATH), in the host namespace. */
+function runFix(fix: string): { status: number; stdout: string } {
+  const r = spawnSync('ip', ['netns', 'exec', node.host.name, 'sh', '-c', fix], { encoding: 'utf8', env: { PATH: `${BIN_DIR}:${process.env.PATH}` } });
+  return { status: r.status ?? -1, stdout: r.stdout + r.stderr };
+}
+
 const findings = (json: { findings: Array<{ status: string; check: string; detail: string; fix?: string }> }) => json.findings;
 
 describe('cni-ts', () => {
@@ -74,8 +81,10 @@ describe('cni-ts', () => {
     inHost(node, 'nft', 'flush', 'ruleset');
     const broken = cniTs('doctor', '--json');
     expect(broken.status).toBe(1);
-    expect(findings(broken.json)).toContainEqual(expect.objectContaining({ check: 'port mappings', status: 'fail', fix: 'cni-ts reapply' }));
-    expect(cniTs('reapply').status).toBe(0);
+    const finding = findings(broken.json).find((f) => f.check === 'port mappings' && f.status === 'fail');
+    expect(finding?.fix).toMatch(/cni-ts reapply/);
+    // the fix works as printed
+    expect(runFix(finding!.fix!).status).toBe(0);
     expect(cniTs('doctor').status).toBe(0);
   });
 
@@ -129,7 +138,7 @@ describe('cni-ts', () => {
     const goneIP = goneResult.json.ips[0].address.split('/')[0];
     gone.destroy();
     expect(findings(cniTs('doctor', '--json').json)).toContainEqual(
-      expect.objectContaining({ status: 'warn', fix: 'cni-ts gc --yes', detail: expect.stringContaining(`ctr-${gone.name}`) }),
+      expect.objectContaining({ status: 'warn', fix: expect.stringContaining('cni-ts gc --yes'), detail: expect.stringContaining(`ctr-${gone.name}`) }),
     );
 
     const dry = cniTs('gc');
@@ -141,5 +150,42 @@ describe('cni-ts', () => {
     expect(suiteElements(node).some((e) => e.includes(goneIP))).toBe(false);
     const ls = cniTs('ls', '--json').json.networks.find((n: { name: string }) => n.name === NET.name);
     expect(ls.attachments.map((a: { containerId: string }) => a.containerId)).toEqual([`ctr-${kept.name}`]);
+  });
+
+  it("gc removes what a network whose config is gone left behind, from its records alone; doctor's printed fix does it, a second gc finds nothing", async () => {
+    const GONE = { name: 'ctsgone', octet: 75 };
+    const confDir = writeConflist();
+    const confs = chainConfs(node, GONE);
+    const goneFile = join(confDir, `${GONE.name}.conflist`);
+    writeFileSync(goneFile, JSON.stringify({ cniVersion: '1.1.0', name: GONE.name, plugins: PLUGINS.map((p) => confs[p]) }));
+    const [a, b, kept] = [pool.make('a'), pool.make('b'), pool.make('k')];
+    const ra = await addChain(node, GONE, a, PLUGINS);
+    const rb = await addChain(node, GONE, b, ['bridge', 'firewall', 'tuning']);
+    const rk = await addChain(node, NET, kept, ['bridge', 'firewall', 'tuning']);
+    const ipOf = (r: typeof ra) => r.json.ips[0].address.split('/')[0];
+    // the network's config goes first, then its containers' namespaces (no DEL ran)
+    rmSync(goneFile);
+    a.destroy();
+    b.destroy();
+
+    const gone = findings(cniTs('doctor', '--json').json).filter((f) => f.check === `network ${GONE.name}`);
+    expect(gone).toHaveLength(2);
+    for (const ctr of [a, b]) expect(gone.map((f) => f.detail).join('\n')).toContain(`ctr-${ctr.name}`);
+    const fix = runFix(gone[0].fix!);
+    expect(fix.status, fix.stdout).toBe(0);
+    expect(fix.stdout).toContain('removed 2 of 2');
+    expect(fix.stdout).toContain('no config file and no cached config');
+
+    // nothing of the removed network is left: elements, records, reservations; the other keeps everything
+    const elements = suiteElements(node);
+    expect(elements.filter((e) => e.includes(ipOf(ra)) || e.includes(ipOf(rb)))).toEqual([]);
+    expect(elements.some((e) => e.includes(ipOf(rk)))).toBe(true);
+    expect(readdirIfExists(join(node.dir, 'ipam', GONE.name)).filter((f) => f.startsWith('10.') || f.startsWith('fd'))).toEqual([]);
+    const ls = cniTs('ls', '--json').json.networks.map((n: { name: string; attachments: Array<{ containerId: string }> }) => [n.name, n.attachments.map((x) => x.containerId)]);
+    expect(ls).toEqual([[NET.name, [`ctr-${kept.name}`]]]);
+    expect(findings(cniTs('doctor', '--json').json).filter((f) => f.status !== 'ok')).toEqual([]);
+    const again = cniTs('gc', '--yes');
+    expect(again.status, again.stdout).toBe(0);
+    expect(again.stdout).toContain('no container whose namespace is gone');
   });
 });

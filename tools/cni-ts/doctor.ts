@@ -24,8 +24,20 @@ export interface Finding {
 
 const ok = (check: string, detail: string): Finding => ({ check, status: 'ok', detail });
 
+/**
+ * A cni-ts command that works as printed: with the state directory doctor read (CNI_TS_STATE_DIR)
+ * and the options that told it where to look (`placeArgs`, as given).
+ */
+export function cniTsCommand(places: Places, placeArgs: string[], command: string): string {
+  const state = places.env.CNI_TS_STATE_DIR ? `CNI_TS_STATE_DIR=${shellWord(places.env.CNI_TS_STATE_DIR)} ` : '';
+  return `${state}cni-ts ${command}${placeArgs.map((a) => ` ${shellWord(a)}`).join('')}`;
+}
+
+const shellWord = (word: string): string => (/^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`);
+
 /** `cni-ts doctor`: the usual traps of a host, then drift between the suite's state and the kernel. */
-export async function doctor(places: Places, binDirs: string[], networks: NetworkView[]): Promise<Finding[]> {
+export async function doctor(places: Places, binDirs: string[], networks: NetworkView[], placeArgs: string[] = []): Promise<Finding[]> {
+  const command = (what: string) => cniTsCommand(places, placeArgs, what);
   const loaded = loadNetworks(places.confDir);
   const lists = loaded.flatMap((l) => ('list' in l ? [l.list] : []));
   const unreadable = loaded.flatMap((l) => ('error' in l ? [l] : []));
@@ -38,8 +50,8 @@ export async function doctor(places: Places, binDirs: string[], networks: Networ
     ...pluginsInstalled(lists, binDirs),
     ...dnsServer(lists, places),
     ...(await rangeOverlaps(lists)),
-    ...goneNamespaces(networks),
-    ...entriesMissing(places),
+    ...goneNamespaces(networks, command('gc --yes')),
+    ...entriesMissing(places, command('reapply')),
     ...unownedElements(places),
   ];
 }
@@ -195,7 +207,7 @@ async function rangeOverlaps(lists: NetConfList[]): Promise<Finding[]> {
   }
 }
 
-function goneNamespaces(networks: NetworkView[]): Finding[] {
+function goneNamespaces(networks: NetworkView[], fix: string): Finding[] {
   return networks.flatMap((net) =>
     net.attachments
       .filter((a) => a.netnsExists === false)
@@ -203,19 +215,19 @@ function goneNamespaces(networks: NetworkView[]): Finding[] {
         check: `network ${net.name}`,
         status: 'warn' as const,
         detail: `container ${a.containerId} (${a.ifname}) still holds ${[...a.addresses, ...a.ports].join(', ') || 'state'}, but its namespace ${a.netns} is gone`,
-        fix: 'cni-ts gc --yes',
+        fix,
       })),
   );
 }
 
 /** What a record says should be in the kernel and is not: rules or elements flushed away. */
-function entriesMissing(places: Places): Finding[] {
+function entriesMissing(places: Places, fix: string): Finding[] {
   const findings: Finding[] = [];
   for (const { name, open } of RECORDED_COMPONENTS) {
     const { attachments, entries, missing, broken } = open({ env: places.env }).audit();
     if (!missing && !broken.length) findings.push(ok(name, `${attachments} container(s), every entry and rule in place`));
-    if (missing) findings.push({ check: name, status: 'fail', detail: `${missing} of ${entries} recorded entries are missing from the kernel`, fix: 'cni-ts reapply' });
-    for (const b of broken) findings.push({ check: name, status: 'fail', detail: b, fix: 'cni-ts reapply' });
+    if (missing) findings.push({ check: name, status: 'fail', detail: `${missing} of ${entries} recorded entries are missing from the kernel`, fix });
+    for (const b of broken) findings.push({ check: name, status: 'fail', detail: b, fix });
   }
   return findings;
 }

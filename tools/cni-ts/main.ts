@@ -32,6 +32,8 @@ interface Options {
   pool?: number;
   places: Places;
   binDirs: string[];
+  /** The options that say where to look, as given: doctor's printed fixes repeat them. */
+  placeArgs: string[];
 }
 
 function parse(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -42,6 +44,7 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Options {
     socket: DEFAULT_SOCKET,
     places: { confDir: DEFAULT_CONF_DIR, cacheDir: DEFAULT_CACHE_DIR, env },
     binDirs: (env.CNI_PATH || [dirname(process.argv[1] ?? '.'), ...RUNTIME_PLUGIN_DIRS].join(':')).split(':').filter(Boolean),
+    placeArgs: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -51,9 +54,9 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Options {
     };
     if (arg === '--json') options.json = true;
     else if (arg === '--yes') options.yes = true;
-    else if (arg === '--conf-dir') options.places.confDir = value();
-    else if (arg === '--cache-dir') options.places.cacheDir = value();
-    else if (arg === '--bin-dir') options.binDirs = value().split(':').filter(Boolean);
+    else if (arg === '--conf-dir') options.places.confDir = placeArg(options, arg, value());
+    else if (arg === '--cache-dir') options.places.cacheDir = placeArg(options, arg, value());
+    else if (arg === '--bin-dir') options.binDirs = placeArg(options, arg, value()).split(':').filter(Boolean);
     else if (arg === '--socket') options.socket = value();
     else if (arg === '--pool') options.pool = poolSize(value());
     else if (arg.startsWith('-')) throw new Error(`unknown option ${arg}\n${USAGE}`);
@@ -61,6 +64,11 @@ function parse(argv: string[], env: NodeJS.ProcessEnv): Options {
     else options.args.push(arg);
   }
   return options;
+}
+
+function placeArg(options: Options, arg: string, value: string): string {
+  options.placeArgs.push(arg, value);
+  return value;
 }
 
 function poolSize(text: string): number {
@@ -86,7 +94,7 @@ async function run(o: Options): Promise<number> {
     return 0;
   }
   if (o.command === 'doctor') {
-    const findings = await doctor(o.places, o.binDirs, inventory(o.places));
+    const findings = await doctor(o.places, o.binDirs, inventory(o.places), o.placeArgs);
     const paint: Record<Status, (t: string) => string> = { ok: style.green, warn: style.yellow, fail: style.red };
     if (o.json) json({ findings });
     else
@@ -104,7 +112,8 @@ async function run(o: Options): Promise<number> {
     for (const a of stale) print(`${a.network} ${a.containerId} ${a.ifname}: namespace ${a.netns} is gone (${[...a.addresses, ...a.ports].join(', ') || 'no addresses'})`);
     if (!stale.length) print('no container whose namespace is gone');
     if (!o.yes) return 0;
-    const failures = await removeStale(o.places, o.binDirs, stale);
+    const { failures, notes } = await removeStale(o.places, o.binDirs, stale);
+    for (const n of notes) print(n);
     for (const f of failures) print(`could not remove ${f}`);
     print(`removed ${stale.length - failures.length} of ${stale.length}`);
     return failures.length ? 1 : 0;
