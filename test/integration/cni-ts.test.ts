@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readdirIfExists } from '../../lib/fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCnitool } from '../helpers/cnitool';
 import { BIN_DIR } from '../helpers/exec-plugin';
 import { useNodeFixture, type NodeFixture } from '../helpers/node-fixture';
 import { addChain, chainConfs, chainEnv, inHost, suiteElements, type ChainPlugin } from '../helpers/podman-chain';
@@ -187,5 +188,26 @@ describe('cni-ts', () => {
     const again = cniTs('gc', '--yes');
     expect(again.status, again.stdout).toBe(0);
     expect(again.stdout).toContain('no container whose namespace is gone');
+  });
+
+  it('gc of a network whose config is gone runs the DEL chain libcni cached with the attachment', async () => {
+    const CACHED = { name: 'ctscache', octet: 76 };
+    const confDir = writeConflist();
+    const confs = chainConfs(node, CACHED);
+    const file = join(confDir, `${CACHED.name}.conflist`);
+    writeFileSync(file, JSON.stringify({ cniVersion: '1.1.0', name: CACHED.name, plugins: (['bridge', 'firewall', 'tuning'] as const).map((p) => confs[p]) }));
+    const ctr = pool.make('c');
+    const add = runCnitool(node.host, node.dir, ['add', CACHED.name, ctr.path]);
+    expect(add.code, add.stdout + add.stderr).toBe(0);
+    const ip = (add.json as { ips: Array<{ address: string }> }).ips[0].address.split('/')[0];
+    rmSync(file);
+    ctr.destroy();
+
+    const gc = cniTs('gc', '--yes');
+    expect(gc.status, gc.stdout).toBe(0);
+    expect(gc.stdout).toContain('ran the DEL chain libcni cached with it');
+    expect(suiteElements(node).filter((e) => e.includes(ip))).toEqual([]);
+    expect(readdirIfExists(join(node.dir, 'ipam', CACHED.name)).filter((f) => f.startsWith('10.'))).toEqual([]);
+    expect(readdirIfExists(join(node.dir, 'cache', 'results'))).toEqual([]);
   });
 });
