@@ -175,21 +175,23 @@ describe('pods through containerd CRI (a private containerd, as a kubelet drives
     // ours as a node runs them: the warm workers serving the node (cni-ts-workers.socket there)
     const ours = await startContainerd(node.host, join(node.dir, 'ours'), BIN_DIR, runtimePlace(node.host.name, true).env);
     const oursNet = installConflist(ours, '70-kubernetes.conflist');
-    const oursTimes = await churn(ours);
+    const oursRun = await churn(ours);
+    expect(oursRun.errors).toEqual([]);
     expect(await ours.cri.listPodSandboxes()).toEqual([]);
     expectNothingLeft(oursNet);
     await ours.stop();
 
+    // the reference's failures are reported, not failed on: its firewall races on a host's first
+    // concurrent ADDs (iptables -N CNI-ADMIN or CNI-HOSTPORT-DNAT: "File exists"), seen in 3 of 6 runs here, also in its portmap
     const reference = await startContainerd(node.host, join(node.dir, 'reference'), REFERENCE_DIR);
-    const referenceNet = installConflist(reference, '70-kubernetes.conflist');
-    const referenceTimes = await churn(reference);
-    expect(hostVeths(node.host)).toEqual([]);
-    expect(ipamFiles(referenceNet.dataDir, referenceNet.name)).toEqual([]);
+    installConflist(reference, '70-kubernetes.conflist');
+    const referenceRun = await churn(reference);
     await reference.stop();
 
     const line = (t: number[]) => `p50 ${percentile(t, 50).toFixed(0)} ms, p99 ${percentile(t, 99).toFixed(0)} ms`;
+    const first = referenceRun.errors.length ? ` (first: ${referenceRun.errors[0]})` : '';
     console.log(
-      `CRI churn, ${CHURN.pods} pods, ${CHURN.parallel} at a time, RunPodSandbox: ours ${line(oursTimes)}; reference ${line(referenceTimes)}; ratio p50 ${(percentile(oursTimes, 50) / percentile(referenceTimes, 50)).toFixed(2)}, p99 ${(percentile(oursTimes, 99) / percentile(referenceTimes, 99)).toFixed(2)}`,
+      `CRI churn, ${CHURN.pods} pods, ${CHURN.parallel} at a time, RunPodSandbox: ours ${line(oursRun.times)}, 0 errors; reference ${line(referenceRun.times)}, ${referenceRun.errors.length} errors${first}; ratio p50 ${(percentile(oursRun.times, 50) / percentile(referenceRun.times, 50)).toFixed(2)}, p99 ${(percentile(oursRun.times, 99) / percentile(referenceRun.times, 99)).toFixed(2)}`,
     );
   }, 600_000);
 });
@@ -197,29 +199,33 @@ describe('pods through containerd CRI (a private containerd, as a kubelet drives
 const CHURN = { pods: 100, parallel: 8 };
 const REFERENCE_DIR = '/usr/lib/cni';
 
-/** Creates and deletes CHURN.pods pods, CHURN.parallel at a time, each with a hostPort; returns each RunPodSandbox's time (ms). Any error fails. */
-async function churn(c: TestContainerd): Promise<number[]> {
+/** Creates and deletes CHURN.pods pods, CHURN.parallel at a time, each with a hostPort: each successful RunPodSandbox's time (ms), and the failures. */
+async function churn(c: TestContainerd): Promise<{ times: number[]; errors: string[] }> {
   const times: number[] = [];
+  const errors: string[] = [];
   let next = 0;
+  const run = (i: number) =>
+    c.cri.runPodSandbox({
+      name: `churn-${i}`,
+      uid: `churn-${i}-uid`,
+      logDirectory: join(node.dir, 'logs', `churn-${i}`),
+      ports: [{ protocol: 'TCP', containerPort: 80, hostPort: 20000 + i }],
+      annotations: { 'kubernetes.io/egress-bandwidth': '100M' },
+    });
   const worker = async () => {
     while (next < CHURN.pods) {
       const i = next++;
       const started = performance.now();
-      const id = await c.cri.runPodSandbox({
-        name: `churn-${i}`,
-        uid: `churn-${i}-uid`,
-        logDirectory: join(node.dir, 'logs', `churn-${i}`),
-        ports: [{ protocol: 'TCP', containerPort: 80, hostPort: 20000 + i }],
-        annotations: { 'kubernetes.io/egress-bandwidth': '100M' },
-      });
+      const id = await run(i).catch((err: Error) => void errors.push(err.message));
+      if (!id) continue;
       times.push(performance.now() - started);
       await c.cri.stopPodSandbox(id);
       await c.cri.removePodSandbox(id);
     }
   };
   await Promise.all(Array.from({ length: CHURN.parallel }, worker));
-  expect(times).toHaveLength(CHURN.pods);
-  return times;
+  expect(times.length + errors.length).toBe(CHURN.pods);
+  return { times, errors };
 }
 
 function percentile(values: number[], p: number): number {
